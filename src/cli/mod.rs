@@ -1,0 +1,21 @@
+//! The `callscore` command line: one subcommand per file in this folder.
+
+use clap::{Parser, Subcommand};
+
+/// Quality-assurance scoring of recorded customer-service calls.
+#[derive(Debug, Parser)]
+#[command(name = "callscore", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+impl Cli {
+    /// Runs the chosen subcommand to completion.
+    pub fn run(self) -> anyhow::Result<()> {
+        match self.command {}
+    }
+}

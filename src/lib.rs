@@ -1,0 +1,7 @@
+//! callscore: quality-assurance scoring of recorded customer-service calls.
+//!
+//! Data flows one way: bytes → [`audio`] → [`transcribe`] → [`scoring`] → [`store`];
+//! the gRPC [`api`] and the CLI call the same library functions.
+
+/// Command-line interface: one module per subcommand.
+pub mod cli;
