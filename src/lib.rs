@@ -3,5 +3,8 @@
 //! Data flows one way: bytes → [`audio`] → [`transcribe`] → [`scoring`] → [`store`];
 //! the gRPC [`api`] and the CLI call the same library functions.
 
+/// The transcript type shared by transcription, scoring and storage.
+pub mod transcript;
+
 /// Command-line interface: one module per subcommand.
 pub mod cli;
