@@ -1,10 +1,25 @@
 //! callscore: quality-assurance scoring of recorded customer-service calls.
 //!
-//! Data flows one way: bytes → [`audio`] → [`transcribe`] → [`scoring`] → [`store`];
-//! the gRPC [`api`] and the CLI call the same library functions.
+//! Data flows one way: bytes → audio → transcription → scoring → [`store`];
+//! the gRPC [`api`] and the [`cli`] call the same library functions.
 
-/// The transcript type shared by transcription, scoring and storage.
-pub mod transcript;
-
+/// The gRPC services and their request validation.
+pub mod api;
+/// The server process: bind, serve, drain.
+pub mod app;
+/// API keys, roles and the authenticating layer.
+pub mod auth;
 /// Command-line interface: one module per subcommand.
 pub mod cli;
+/// Layered, validated settings.
+pub mod config;
+/// Code generated from the protobuf contract.
+pub mod proto;
+/// Persistence on SQLite or PostgreSQL.
+pub mod store;
+/// Logging setup.
+pub mod telemetry;
+/// Tenant provisioning.
+pub mod tenants;
+/// The transcript type shared by transcription, scoring and storage.
+pub mod transcript;

@@ -1,5 +1,10 @@
 //! The `callscore` command line: one subcommand per file in this folder.
 
+mod keys;
+mod migrate;
+mod serve;
+mod settings_args;
+
 use clap::{Parser, Subcommand};
 
 /// Quality-assurance scoring of recorded customer-service calls.
@@ -11,11 +16,22 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Runs the gRPC service (API and workers).
+    Serve(serve::ServeArgs),
+    /// Manages API keys.
+    Keys(keys::KeysArgs),
+    /// Creates or upgrades the database schema.
+    Migrate(migrate::MigrateArgs),
+}
 
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
-        match self.command {}
+        match self.command {
+            Command::Serve(args) => args.run(),
+            Command::Keys(args) => args.run(),
+            Command::Migrate(args) => args.run(),
+        }
     }
 }

@@ -1,0 +1,151 @@
+//! The server process: bind first (port 0 allowed), then serve until told to
+//! stop, draining in-flight RPCs.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Server;
+use tonic_health::ServingStatus;
+
+use crate::api::{PendingApi, RubricApi};
+use crate::auth::AuthLayer;
+use crate::config::{ConfigError, Settings};
+use crate::proto::call_service_server::CallServiceServer;
+use crate::proto::insight_service_server::InsightServiceServer;
+use crate::proto::review_service_server::ReviewServiceServer;
+use crate::proto::rubric_service_server::RubricServiceServer;
+use crate::proto::scorecard_service_server::ScorecardServiceServer;
+use crate::store::{self, Store, StoreError};
+
+/// The fully qualified names of the services, as health reports them.
+pub const SERVICE_NAMES: [&str; 5] = [
+    "callscore.v1.CallService",
+    "callscore.v1.ScorecardService",
+    "callscore.v1.RubricService",
+    "callscore.v1.ReviewService",
+    "callscore.v1.InsightService",
+];
+
+/// Why the server could not start or stopped abnormally.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// A setting is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The gRPC server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The reflection service could not be built from the descriptors.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    store: Arc<dyn Store>,
+    settings: Settings,
+}
+
+impl Application {
+    /// Opens (creating and migrating) the database and binds the listener.
+    pub async fn build(settings: Settings) -> Result<Self, AppError> {
+        settings.validate()?;
+        let store = store::open(&settings.database_url, settings.database_max_connections).await?;
+        let address = settings.listen_socket()?;
+        let listener = TcpListener::bind(address)
+            .await
+            .map_err(|source| AppError::Bind { address, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| AppError::Bind { address, source })?;
+        Ok(Self {
+            listener,
+            local_addr,
+            store,
+            settings,
+        })
+    }
+
+    /// The address actually bound (the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The store the server uses.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Serves until `shutdown` is cancelled; then health goes NOT_SERVING,
+    /// new connections are refused and in-flight RPCs get the grace period.
+    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), AppError> {
+        let (health_reporter, health_service) = tonic_health::server::health_reporter();
+        for name in SERVICE_NAMES {
+            health_reporter
+                .set_service_status(name, ServingStatus::Serving)
+                .await;
+        }
+        let reflection = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1()?;
+        let store = self.store.clone();
+        let pending = PendingApi;
+        let router = Server::builder()
+            .layer(AuthLayer::new(store.clone()))
+            .add_service(health_service)
+            .add_service(reflection)
+            .add_service(CallServiceServer::new(pending.clone()))
+            .add_service(ScorecardServiceServer::new(pending.clone()))
+            .add_service(RubricServiceServer::new(RubricApi::new(store)))
+            .add_service(ReviewServiceServer::new(pending.clone()))
+            .add_service(InsightServiceServer::new(pending));
+
+        let stop_signal = {
+            let shutdown = shutdown.clone();
+            let reporter = health_reporter.clone();
+            async move {
+                shutdown.cancelled().await;
+                tracing::info!("shutting down: health NOT_SERVING, draining in-flight RPCs");
+                reporter
+                    .set_service_status("", ServingStatus::NotServing)
+                    .await;
+                for name in SERVICE_NAMES {
+                    reporter
+                        .set_service_status(name, ServingStatus::NotServing)
+                        .await;
+                }
+            }
+        };
+        tracing::info!(address = %self.local_addr, database = ?self.store.kind(), "callscore serving");
+        let serve = router.serve_with_incoming_shutdown(
+            TcpListenerStream::new(self.listener),
+            stop_signal,
+        );
+        let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
+        tokio::select! {
+            result = serve => result?,
+            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
+                tracing::warn!(?grace, "in-flight RPCs outlived the grace period; stopping anyway");
+            }
+        }
+        Ok(())
+    }
+}

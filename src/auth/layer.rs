@@ -1,0 +1,155 @@
+//! The tower layer that authenticates every RPC except health and reflection.
+//!
+//! A layer rather than a tonic interceptor because looking a key up is async
+//! (a database read) and interceptors are synchronous.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use http::HeaderMap;
+use tonic::Status;
+use tower::{Layer, Service};
+
+use super::key;
+use super::role::{Action, Role};
+use crate::store::Store;
+
+/// Who is calling: learned from the API key, attached to the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The tenant whose data the caller may see.
+    pub tenant_id: String,
+    /// What the caller may do.
+    pub role: Role,
+    /// The key's public id, recorded as the actor in audit events.
+    pub key_id: String,
+}
+
+impl Principal {
+    /// The principal the auth layer attached to a request.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<&Principal, Status> {
+        request
+            .extensions()
+            .get::<Principal>()
+            .ok_or_else(|| Status::unauthenticated("missing API key"))
+    }
+
+    /// `PERMISSION_DENIED` unless the role allows `action`.
+    pub fn require(&self, action: Action) -> Result<(), Status> {
+        if self.role.allows(action) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+/// Paths that stay open: load balancers and `grpcurl` need them without a key.
+fn is_public(path: &str) -> bool {
+    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+}
+
+/// Wraps the gRPC services with API-key authentication.
+#[derive(Clone)]
+pub struct AuthLayer {
+    store: Arc<dyn Store>,
+}
+
+impl AuthLayer {
+    /// Authenticates against keys in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            store: self.store.clone(),
+        }
+    }
+}
+
+/// The service [`AuthLayer`] makes.
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    store: Arc<dyn Store>,
+}
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
+        // The clone is not ready; keep the ready one for this call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        if is_public(request.uri().path()) {
+            return Box::pin(inner.call(request));
+        }
+        let store = self.store.clone();
+        Box::pin(async move {
+            match authenticate(store.as_ref(), request.headers()).await {
+                Ok(principal) => {
+                    request.extensions_mut().insert(principal);
+                    inner.call(request).await
+                }
+                Err(status) => Ok(status.into_http()),
+            }
+        })
+    }
+}
+
+/// Reads the key from `authorization: Bearer …` or `x-api-key`, and checks it.
+async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Principal, Status> {
+    let token = headers
+        .get("x-api-key")
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| {
+            headers
+                .get(http::header::AUTHORIZATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|value| value.strip_prefix("Bearer "))
+        })
+        .ok_or_else(|| {
+            Status::unauthenticated("missing API key: send `authorization: Bearer <key>`")
+        })?;
+    let presented =
+        key::parse(token.trim()).ok_or_else(|| Status::unauthenticated("malformed API key"))?;
+    let record = store
+        .find_api_key(&presented.key_id)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "API key lookup failed");
+            Status::unavailable("cannot check the API key right now")
+        })?
+        .filter(|record| !record.revoked && presented.matches(&record.secret_sha256))
+        .ok_or_else(|| Status::unauthenticated("unknown or revoked API key"))?;
+    Ok(Principal {
+        tenant_id: record.tenant_id,
+        role: record.role,
+        key_id: record.key_id,
+    })
+}

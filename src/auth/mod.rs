@@ -1,0 +1,9 @@
+//! Identity: API keys bound to a tenant and a role, checked on every RPC.
+
+mod key;
+mod layer;
+mod role;
+
+pub use key::{IssuedKey, issue as issue_key, parse as parse_key};
+pub use layer::{AuthLayer, Principal};
+pub use role::{Action, Role, UnknownRole};

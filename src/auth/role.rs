@@ -1,0 +1,123 @@
+//! Roles and what each may do.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What an API key may do within its tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Contact-center platforms: submit calls, read their status.
+    Ingest,
+    /// QA reviewers: read scorecards, override checks, read the audit trail.
+    Reviewer,
+    /// Coaches: read scorecards, trends and coaching notes.
+    Coach,
+    /// Everything in the tenant: rubrics, keys, deletions.
+    Admin,
+}
+
+/// A kind of operation an RPC performs, checked against the caller's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// SubmitCall, SubmitTranscript.
+    SubmitCalls,
+    /// GetCall, WatchCall, ListCalls.
+    ReadCalls,
+    /// DeleteCall.
+    DeleteCalls,
+    /// GetScorecard, ListScorecards.
+    ReadScorecards,
+    /// RescoreCall.
+    RescoreCalls,
+    /// OverrideCheck, ListAuditEvents.
+    ReviewScorecards,
+    /// AddCoachingNote, ListCoachingNotes, trends and team summaries.
+    Coach,
+    /// GetRubric, ListRubrics, ValidateRubric.
+    ReadRubrics,
+    /// CreateRubric, PublishRubricVersion, SetDefaultRubric.
+    ManageRubrics,
+}
+
+impl Role {
+    /// Every role, in the order the CLI lists them.
+    pub const ALL: [Role; 4] = [Role::Ingest, Role::Reviewer, Role::Coach, Role::Admin];
+
+    /// Whether this role may perform `action`.
+    pub fn allows(self, action: Action) -> bool {
+        use Action as A;
+        match self {
+            Role::Admin => true,
+            Role::Ingest => matches!(action, A::SubmitCalls | A::ReadCalls),
+            Role::Reviewer => matches!(
+                action,
+                A::ReadCalls
+                    | A::ReadScorecards
+                    | A::RescoreCalls
+                    | A::ReviewScorecards
+                    | A::ReadRubrics
+            ),
+            Role::Coach => matches!(
+                action,
+                A::ReadCalls | A::ReadScorecards | A::Coach | A::ReadRubrics
+            ),
+        }
+    }
+
+    /// The name stored in the database and typed on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Ingest => "ingest",
+            Role::Reviewer => "reviewer",
+            Role::Coach => "coach",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is not one of ingest, reviewer, coach, admin.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}: expected ingest, reviewer, coach or admin")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|role| role.as_str() == name)
+            .ok_or_else(|| UnknownRole(name.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn only_admin_manages_rubrics_and_deletes() {
+        for role in [Role::Ingest, Role::Reviewer, Role::Coach] {
+            assert!(!role.allows(Action::ManageRubrics));
+            assert!(!role.allows(Action::DeleteCalls));
+        }
+        assert!(Role::Admin.allows(Action::ManageRubrics));
+        assert!(!Role::Ingest.allows(Action::ReadScorecards));
+        assert!(!Role::Coach.allows(Action::ReviewScorecards));
+        assert!(!Role::Reviewer.allows(Action::Coach));
+    }
+}

@@ -1,0 +1,216 @@
+//! Layered settings: embedded defaults < `callscore.toml` < `CALLSCORE_*`
+//! environment < command-line flags, validated once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// The defaults compiled into the binary.
+const DEFAULTS: &str = include_str!("../config.default.toml");
+
+/// The settings file read from the working directory when present.
+pub const DEFAULT_CONFIG_FILE: &str = "callscore.toml";
+
+/// Every setting of the service, after layering.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Where the gRPC server listens (port 0 picks a free port).
+    pub listen_address: String,
+    /// `sqlite://PATH` or `postgres://...`.
+    pub database_url: String,
+    /// Connections in the database pool.
+    pub database_max_connections: u32,
+    /// `plain` or `json`.
+    pub log_format: String,
+    /// A `tracing` filter directive.
+    pub log_level: String,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_grace_seconds: u64,
+}
+
+/// A setting that is missing or wrong, named so an operator can fix it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The layered sources could not be read or merged.
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A setting has a value it cannot take.
+    #[error("setting `{setting}` = {value:?}: {problem}")]
+    Invalid {
+        /// The setting's name, as in the file (the env variable is `CALLSCORE_` + upper case).
+        setting: &'static str,
+        /// The offending value.
+        value: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+}
+
+/// Values given on the command line; `None` leaves the lower layers in force.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen_address: Option<String>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    /// `--log-format`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+/// The log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Plain,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Which database engine a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DatabaseKind {
+    /// The embedded default.
+    Sqlite,
+    /// For scale: many API and worker replicas against one server.
+    Postgres,
+}
+
+impl Settings {
+    /// Layers the sources. `file` is the settings file to read; when `None`,
+    /// `callscore.toml` in the working directory is read if it exists.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULTS));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    return Err(ConfigError::Invalid {
+                        setting: "config",
+                        value: path.display().to_string(),
+                        problem: "no such file".into(),
+                    });
+                }
+                figment = figment.merge(Toml::file(path));
+            }
+            None => figment = figment.merge(Toml::file(PathBuf::from(DEFAULT_CONFIG_FILE))),
+        }
+        let settings: Settings = figment
+            .merge(Env::prefixed("CALLSCORE_").ignore(&["CONFIG"]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every setting, naming the first one that is wrong.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_socket()?;
+        self.database_kind()?;
+        self.log_format()?;
+        if self.database_max_connections == 0 {
+            return Err(invalid(
+                "database_max_connections",
+                "0",
+                "must be at least 1",
+            ));
+        }
+        if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
+            return Err(invalid("log_level", &self.log_level, &error.to_string()));
+        }
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_socket(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen_address.parse().map_err(|_| {
+            invalid(
+                "listen_address",
+                &self.listen_address,
+                "expected HOST:PORT with an IP address, e.g. 127.0.0.1:50051",
+            )
+        })
+    }
+
+    /// The database engine named by `database_url`.
+    pub fn database_kind(&self) -> Result<DatabaseKind, ConfigError> {
+        database_kind(&self.database_url)
+    }
+
+    /// The log format, parsed.
+    pub fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.log_format.as_str() {
+            "plain" => Ok(LogFormat::Plain),
+            "json" => Ok(LogFormat::Json),
+            other => Err(invalid("log_format", other, "expected \"plain\" or \"json\"")),
+        }
+    }
+}
+
+/// The engine a database URL names, by its scheme.
+pub fn database_kind(url: &str) -> Result<DatabaseKind, ConfigError> {
+    if url.starts_with("sqlite:") {
+        Ok(DatabaseKind::Sqlite)
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(DatabaseKind::Postgres)
+    } else {
+        Err(invalid(
+            "database_url",
+            url,
+            "expected sqlite://PATH or postgres://USER@HOST/DATABASE",
+        ))
+    }
+}
+
+fn invalid(setting: &'static str, value: &str, problem: &str) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        value: value.to_string(),
+        problem: problem.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_flags_win() {
+        let overrides = Overrides {
+            listen_address: Some("127.0.0.1:0".into()),
+            ..Overrides::default()
+        };
+        let settings = Settings::load(None, &overrides).expect("defaults load");
+        assert_eq!(settings.listen_address, "127.0.0.1:0");
+        assert_eq!(settings.database_kind().ok(), Some(DatabaseKind::Sqlite));
+    }
+
+    #[test]
+    fn a_bad_value_names_its_setting() {
+        let overrides = Overrides {
+            database_url: Some("mysql://nope".into()),
+            ..Overrides::default()
+        };
+        let error = Settings::load(None, &overrides).expect_err("rejected");
+        assert!(error.to_string().contains("database_url"), "{error}");
+    }
+
+    #[test]
+    fn a_file_layer_overrides_defaults() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "log_format = \"json\"\nlog_level = \"debug\"\n").expect("write");
+        let settings = Settings::load(Some(&path), &Overrides::default()).expect("load");
+        assert_eq!(settings.log_format().ok(), Some(LogFormat::Json));
+        let error = {
+            std::fs::write(&path, "log_format = \"xml\"\n").expect("write");
+            Settings::load(Some(&path), &Overrides::default()).expect_err("rejected")
+        };
+        assert!(error.to_string().contains("log_format"), "{error}");
+    }
+}

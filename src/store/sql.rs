@@ -1,0 +1,377 @@
+//! The SQL store. One set of queries serves both engines through sqlx's `Any`
+//! driver: the schema keeps to portable types (TEXT, BIGINT epoch
+//! milliseconds), placeholders are `$N` (both engines take them), and the few
+//! engine-specific statements branch on [`DatabaseKind`].
+
+use async_trait::async_trait;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use super::{ApiKeyRecord, RubricRecord, RubricVersionRecord, Store, StoreError, now_ms};
+use crate::config::{DatabaseKind, database_kind};
+
+/// A store on SQLite or PostgreSQL.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    kind: DatabaseKind,
+}
+
+impl SqlStore {
+    /// Connects, creating a SQLite file (and its folder) when missing, and
+    /// applies the engine's migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = database_kind(url).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let url = match kind {
+            DatabaseKind::Sqlite => prepare_sqlite_url(url)?,
+            DatabaseKind::Postgres => url.to_string(),
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if kind == DatabaseKind::Sqlite {
+                        // WAL lets readers run beside the one writer; the busy
+                        // timeout makes writers queue instead of failing.
+                        for pragma in [
+                            "PRAGMA journal_mode = WAL",
+                            "PRAGMA synchronous = NORMAL",
+                            "PRAGMA foreign_keys = ON",
+                            "PRAGMA busy_timeout = 10000",
+                        ] {
+                            connection.execute(pragma).await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        match kind {
+            DatabaseKind::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
+            DatabaseKind::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
+        }
+        Ok(Self { pool, kind })
+    }
+
+    /// The connection pool, for tests and maintenance commands.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    async fn rubric_exists(&self, tenant_id: &str, rubric_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM rubrics WHERE tenant_id = $1 AND rubric_id = $2")
+            .bind(tenant_id)
+            .bind(rubric_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+}
+
+/// Creates the SQLite file's folder and asks sqlx to create the file.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let (path, query) = match rest.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (rest, None),
+    };
+    if path != ":memory:"
+        && let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateFolder {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(match query {
+        Some(query) if query.contains("mode=") => url.to_string(),
+        Some(_) => format!("{url}&mode=rwc"),
+        None => format!("{url}?mode=rwc"),
+    })
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+fn version_from_row(row: &AnyRow) -> Result<RubricVersionRecord, sqlx::Error> {
+    Ok(RubricVersionRecord {
+        rubric_id: row.try_get("rubric_id")?,
+        version: row.try_get("version")?,
+        content_hash: row.try_get("content_hash")?,
+        document: row.try_get("document")?,
+        published_at_ms: row.try_get("published_at_ms")?,
+    })
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn kind(&self) -> DatabaseKind {
+        self.kind
+    }
+
+    async fn ensure_tenant(&self, tenant_id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO tenants (tenant_id, created_at_ms) VALUES ($1, $2) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+        )
+        .bind(tenant_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_id, tenant_id, role, secret_sha256, label, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&key.key_id)
+        .bind(&key.tenant_id)
+        .bind(key.role.as_str())
+        .bind(&key.secret_sha256)
+        .bind(&key.label)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await
+        .map_err(|error| match is_unique_violation(&error) {
+            true => StoreError::AlreadyExists(format!("api key {}", key.key_id)),
+            false => error.into(),
+        })?;
+        Ok(())
+    }
+
+    async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT key_id, tenant_id, role, secret_sha256, label, revoked_at_ms \
+             FROM api_keys WHERE key_id = $1",
+        )
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let role: String = row.try_get("role")?;
+        Ok(Some(ApiKeyRecord {
+            key_id: row.try_get("key_id")?,
+            tenant_id: row.try_get("tenant_id")?,
+            role: role
+                .parse()
+                .map_err(|error: crate::auth::UnknownRole| StoreError::Corrupt(error.to_string()))?,
+            secret_sha256: row.try_get("secret_sha256")?,
+            label: row.try_get("label")?,
+            revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
+        }))
+    }
+
+    async fn create_rubric(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        first_version: &RubricVersionRecord,
+    ) -> Result<RubricRecord, StoreError> {
+        let rubric_id = &first_version.rubric_id;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO rubrics (tenant_id, rubric_id, name, created_at_ms) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant_id)
+        .bind(rubric_id)
+        .bind(name)
+        .bind(first_version.published_at_ms)
+        .execute(&mut *transaction)
+        .await
+        .map_err(|error| match is_unique_violation(&error) {
+            true => StoreError::AlreadyExists(format!("rubric {rubric_id:?}")),
+            false => error.into(),
+        })?;
+        insert_version(&mut transaction, tenant_id, first_version, 1).await?;
+        transaction.commit().await?;
+        self.get_rubric(tenant_id, rubric_id).await
+    }
+
+    async fn publish_rubric_version(
+        &self,
+        tenant_id: &str,
+        version: &RubricVersionRecord,
+    ) -> Result<RubricRecord, StoreError> {
+        let rubric_id = &version.rubric_id;
+        if !self.rubric_exists(tenant_id, rubric_id).await? {
+            return Err(StoreError::NotFound(format!("rubric {rubric_id:?}")));
+        }
+        let mut transaction = self.pool.begin().await?;
+        let last_seq: i64 = sqlx::query(
+            "SELECT COALESCE(MAX(publish_seq), 0) AS last_seq FROM rubric_versions \
+             WHERE tenant_id = $1 AND rubric_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(rubric_id)
+        .fetch_one(&mut *transaction)
+        .await?
+        .try_get("last_seq")?;
+        insert_version(&mut transaction, tenant_id, version, last_seq + 1).await?;
+        transaction.commit().await?;
+        self.get_rubric(tenant_id, rubric_id).await
+    }
+
+    async fn get_rubric(
+        &self,
+        tenant_id: &str,
+        rubric_id: &str,
+    ) -> Result<RubricRecord, StoreError> {
+        let row = sqlx::query(
+            "SELECT r.rubric_id, r.name, r.created_at_ms, t.default_rubric_id \
+             FROM rubrics r JOIN tenants t ON t.tenant_id = r.tenant_id \
+             WHERE r.tenant_id = $1 AND r.rubric_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(rubric_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("rubric {rubric_id:?}")))?;
+        let versions = sqlx::query(
+            "SELECT version FROM rubric_versions WHERE tenant_id = $1 AND rubric_id = $2 \
+             ORDER BY publish_seq",
+        )
+        .bind(tenant_id)
+        .bind(rubric_id)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| row.try_get::<String, _>("version"))
+        .collect::<Result<Vec<_>, _>>()?;
+        let default_id: Option<String> = row.try_get("default_rubric_id")?;
+        Ok(RubricRecord {
+            is_default: default_id.as_deref() == Some(rubric_id),
+            rubric_id: row.try_get("rubric_id")?,
+            name: row.try_get("name")?,
+            created_at_ms: row.try_get("created_at_ms")?,
+            versions,
+        })
+    }
+
+    async fn get_rubric_version(
+        &self,
+        tenant_id: &str,
+        rubric_id: &str,
+        version: Option<&str>,
+    ) -> Result<RubricVersionRecord, StoreError> {
+        let columns = "rubric_id, version, content_hash, document, published_at_ms";
+        let row = match version {
+            Some(version) => {
+                sqlx::query(&format!(
+                    "SELECT {columns} FROM rubric_versions \
+                     WHERE tenant_id = $1 AND rubric_id = $2 AND version = $3"
+                ))
+                .bind(tenant_id)
+                .bind(rubric_id)
+                .bind(version)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {columns} FROM rubric_versions \
+                     WHERE tenant_id = $1 AND rubric_id = $2 ORDER BY publish_seq DESC LIMIT 1"
+                ))
+                .bind(tenant_id)
+                .bind(rubric_id)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        let row = row.ok_or_else(|| {
+            StoreError::NotFound(match version {
+                Some(version) => format!("rubric {rubric_id:?} version {version:?}"),
+                None => format!("rubric {rubric_id:?}"),
+            })
+        })?;
+        Ok(version_from_row(&row)?)
+    }
+
+    async fn list_rubrics(
+        &self,
+        tenant_id: &str,
+        after_rubric_id: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<RubricRecord>, StoreError> {
+        let ids = sqlx::query(
+            "SELECT rubric_id FROM rubrics WHERE tenant_id = $1 AND rubric_id > $2 \
+             ORDER BY rubric_id LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(after_rubric_id.unwrap_or(""))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut rubrics = Vec::with_capacity(ids.len());
+        for row in ids {
+            let rubric_id: String = row.try_get("rubric_id")?;
+            rubrics.push(self.get_rubric(tenant_id, &rubric_id).await?);
+        }
+        Ok(rubrics)
+    }
+
+    async fn set_default_rubric(
+        &self,
+        tenant_id: &str,
+        rubric_id: &str,
+    ) -> Result<RubricRecord, StoreError> {
+        if !self.rubric_exists(tenant_id, rubric_id).await? {
+            return Err(StoreError::NotFound(format!("rubric {rubric_id:?}")));
+        }
+        sqlx::query("UPDATE tenants SET default_rubric_id = $2 WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .bind(rubric_id)
+            .execute(&self.pool)
+            .await?;
+        self.get_rubric(tenant_id, rubric_id).await
+    }
+
+    async fn default_rubric_id(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT default_rubric_id FROM tenants WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(row.try_get("default_rubric_id")?),
+            None => Ok(None),
+        }
+    }
+}
+
+async fn insert_version(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant_id: &str,
+    version: &RubricVersionRecord,
+    publish_seq: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO rubric_versions \
+         (tenant_id, rubric_id, version, publish_seq, content_hash, document, published_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(tenant_id)
+    .bind(&version.rubric_id)
+    .bind(&version.version)
+    .bind(publish_seq)
+    .bind(&version.content_hash)
+    .bind(&version.document)
+    .bind(version.published_at_ms)
+    .execute(&mut **transaction)
+    .await
+    .map_err(|error| match is_unique_violation(&error) {
+        true => StoreError::AlreadyExists(format!(
+            "rubric {:?} version {:?}",
+            version.rubric_id, version.version
+        )),
+        false => error.into(),
+    })?;
+    Ok(())
+}

@@ -1,0 +1,233 @@
+//! Test harness: a real server on 127.0.0.1:0 over a fresh SQLite file or a
+//! fresh PostgreSQL database, reached through the generated tonic clients.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use callscore::app::Application;
+use callscore::auth::{Role, issue_key};
+use callscore::config::{Overrides, Settings};
+use callscore::proto::rubric_service_client::RubricServiceClient;
+use callscore::store::{ApiKeyRecord, Store};
+use callscore::tenants::provision_tenant;
+use secrecy::ExposeSecret;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+/// Which engine a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs an async test body once per backend: `both_backends!(name);` expects
+/// `async fn name(backend: Backend)` in scope.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// The PostgreSQL server tests create their databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("CALLSCORE_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// A fresh database, removed when dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/callscore.db", dir.path().display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres_name: None,
+                }
+            }
+            Backend::Postgres => {
+                use sqlx::Connection;
+                let admin = postgres_admin_url();
+                let name = format!("callscore_test_{}", uuid::Uuid::now_v7().simple());
+                let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                    panic!("PostgreSQL is needed at {admin} (set CALLSCORE_TEST_POSTGRES_URL): {e}")
+                });
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut connection)
+                    .await
+                    .expect("create test database");
+                let (base, _) = admin.rsplit_once('/').expect("URL with a database");
+                Self {
+                    url: format!("{base}/{name}"),
+                    _dir: None,
+                    postgres_name: Some(name),
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside async; a short-lived runtime on its own thread does the cleanup.
+        let admin = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut connection)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A running server and what tests need to talk to it.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub shutdown: CancellationToken,
+    pub server: JoinHandle<Result<(), callscore::app::AppError>>,
+    pub database: TestDatabase,
+}
+
+/// Settings for a test server on `database_url`, port 0.
+pub fn test_settings(database_url: &str) -> Settings {
+    let overrides = Overrides {
+        listen_address: Some("127.0.0.1:0".into()),
+        database_url: Some(database_url.to_string()),
+        ..Overrides::default()
+    };
+    Settings::load(None, &overrides).expect("test settings")
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    let database = TestDatabase::new(backend).await;
+    let app = Application::build(test_settings(&database.url))
+        .await
+        .expect("server builds");
+    let address = app.local_addr();
+    let store = app.store();
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
+    TestApp {
+        address,
+        store,
+        shutdown,
+        server,
+        database,
+    }
+}
+
+/// Adds `authorization: Bearer <key>` to every call.
+#[derive(Clone)]
+pub struct BearerKey(pub Option<String>);
+
+impl Interceptor for BearerKey {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(key) = &self.0 {
+            let value = format!("Bearer {key}").parse().expect("ascii key");
+            request.metadata_mut().insert("authorization", value);
+        }
+        Ok(request)
+    }
+}
+
+pub type Authed = InterceptedService<Channel, BearerKey>;
+
+impl TestApp {
+    /// A connected channel.
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.address))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connects")
+    }
+
+    /// Creates a tenant (with its built-in default rubric) and a key for it.
+    pub async fn key(&self, tenant: &str, role: Role) -> String {
+        provision_tenant(self.store.as_ref(), tenant)
+            .await
+            .expect("tenant");
+        let issued = issue_key();
+        self.store
+            .insert_api_key(&ApiKeyRecord {
+                key_id: issued.key_id.clone(),
+                tenant_id: tenant.to_string(),
+                role,
+                secret_sha256: issued.secret_sha256,
+                label: String::new(),
+                revoked: false,
+            })
+            .await
+            .expect("key stored");
+        issued.token.expose_secret().to_string()
+    }
+
+    pub async fn rubrics(&self, key: Option<&str>) -> RubricServiceClient<Authed> {
+        RubricServiceClient::with_interceptor(self.channel().await, BearerKey(key.map(String::from)))
+    }
+
+    /// Stops the server and waits for it to drain.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.server
+            .await
+            .expect("server task")
+            .expect("server stopped cleanly");
+    }
+}
+
+/// The built-in rubric, re-labelled with another id and version.
+pub fn rubric_document(id: &str, version: u32) -> String {
+    callscore::rubric::default_rubric_source()
+        .lines()
+        .map(|line| match line {
+            "id: default" => format!("id: {id}"),
+            "version: 1" => format!("version: {version}"),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
