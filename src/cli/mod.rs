@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+/// `callscore rubric ...`.
+pub mod rubric;
+
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
 #[command(name = "callscore", version, about)]
@@ -11,11 +14,16 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Work with rubric documents.
+    Rubric(rubric::RubricArgs),
+}
 
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
-        match self.command {}
+        match self.command {
+            Command::Rubric(args) => args.run(),
+        }
     }
 }
