@@ -147,7 +147,11 @@ impl Settings {
         match self.log_format.as_str() {
             "plain" => Ok(LogFormat::Plain),
             "json" => Ok(LogFormat::Json),
-            other => Err(invalid("log_format", other, "expected \"plain\" or \"json\"")),
+            other => Err(invalid(
+                "log_format",
+                other,
+                "expected \"plain\" or \"json\"",
+            )),
         }
     }
 }

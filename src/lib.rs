@@ -15,6 +15,8 @@ pub mod cli;
 pub mod config;
 /// Code generated from the protobuf contract.
 pub mod proto;
+/// Rubric documents: parsing, validation with positions, content hash.
+pub mod rubric;
 /// Persistence on SQLite or PostgreSQL.
 pub mod store;
 /// Logging setup.

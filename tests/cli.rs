@@ -18,7 +18,16 @@ fn keys_create_prints_a_key_once_and_validates_its_flags() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/keys.db", dir.path().display());
     let output = callscore()
-        .args(["keys", "create", "--tenant", "acme", "--role", "admin", "--database-url", &url])
+        .args([
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--role",
+            "admin",
+            "--database-url",
+            &url,
+        ])
         .output()
         .expect("runs");
     assert!(output.status.success(), "{output:?}");
@@ -27,14 +36,32 @@ fn keys_create_prints_a_key_once_and_validates_its_flags() {
     assert_eq!(key.trim().len(), "cs_".len() + 16 + 1 + 64);
 
     let output = callscore()
-        .args(["keys", "create", "--tenant", "acme", "--role", "root", "--database-url", &url])
+        .args([
+            "keys",
+            "create",
+            "--tenant",
+            "acme",
+            "--role",
+            "root",
+            "--database-url",
+            &url,
+        ])
         .output()
         .expect("runs");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("root"));
 
     let output = callscore()
-        .args(["keys", "create", "--tenant", "a b", "--role", "coach", "--database-url", &url])
+        .args([
+            "keys",
+            "create",
+            "--tenant",
+            "a b",
+            "--role",
+            "coach",
+            "--database-url",
+            &url,
+        ])
         .output()
         .expect("runs");
     assert!(!output.status.success());
@@ -68,7 +95,7 @@ async fn serve_answers_health_and_stops_on_sigterm() {
         probe.local_addr().expect("addr").port()
     };
     let address = format!("127.0.0.1:{port}");
-    let mut child = callscore()
+    let child = callscore()
         .args(["serve", "--listen", &address, "--log-format", "json"])
         .arg("--database-url")
         .arg(format!("sqlite://{}/serve.db", dir.path().display()))
@@ -78,8 +105,10 @@ async fn serve_answers_health_and_stops_on_sigterm() {
         .expect("starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut health = loop {
-        match HealthClient::connect(format!("http://{address}")).await {
-            Ok(client) => break client,
+        let endpoint =
+            tonic::transport::Channel::from_shared(format!("http://{address}")).expect("uri");
+        match endpoint.connect().await {
+            Ok(channel) => break HealthClient::new(channel),
             Err(_) if Instant::now() < deadline => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -93,14 +122,23 @@ async fn serve_answers_health_and_stops_on_sigterm() {
         .into_inner()
         .status;
     assert_eq!(status, 1, "SERVING");
-    assert!(dir.path().join("serve.db").exists(), "database created at start");
+    assert!(
+        dir.path().join("serve.db").exists(),
+        "database created at start"
+    );
 
     let pid = child.id().to_string();
-    let killed = Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let output = child.wait_with_output().expect("exits");
     assert!(output.status.success(), "{output:?}");
     let logs = String::from_utf8_lossy(&output.stderr);
     assert!(logs.contains("SIGTERM"), "{logs}");
-    assert!(logs.lines().all(|line| line.starts_with('{')), "JSON logs: {logs}");
+    assert!(
+        logs.lines().all(|line| line.starts_with('{')),
+        "JSON logs: {logs}"
+    );
 }

@@ -62,7 +62,10 @@ async fn create_publish_and_read_versions(backend: Backend) {
         .expect("create")
         .into_inner();
     let first = created.version.expect("version");
-    assert_eq!((first.rubric_id.as_str(), first.version.as_str()), ("sales", "1"));
+    assert_eq!(
+        (first.rubric_id.as_str(), first.version.as_str()),
+        ("sales", "1")
+    );
     assert!(!created.rubric.expect("rubric").is_default);
 
     let second_document = rubric_document("sales", 2).replace("weight: 25", "weight: 30");
@@ -191,14 +194,19 @@ async fn validation_reports_every_error_with_its_position(backend: Backend) {
         .expect("validate")
         .into_inner();
     assert!(good.valid, "{:?}", good.errors);
-    assert_eq!((good.rubric_id.as_str(), good.version.as_str()), ("ok", "4"));
+    assert_eq!(
+        (good.rubric_id.as_str(), good.version.as_str()),
+        ("ok", "4")
+    );
 
     // Two independent mistakes: both must be reported, each where it is.
     let broken = rubric_document("broken", 1)
         .replacen("version: 1", "version: -1", 1)
         .replacen("weight: 25", "weight: heavy", 1);
     let report = client
-        .validate_rubric(ValidateRubricRequest { document: broken.clone() })
+        .validate_rubric(ValidateRubricRequest {
+            document: broken.clone(),
+        })
         .await
         .expect("validate")
         .into_inner();
@@ -315,7 +323,11 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
         .await
         .expect("list")
         .into_inner();
-    let ids: Vec<_> = listed.rubrics.iter().map(|r| r.rubric_id.as_str()).collect();
+    let ids: Vec<_> = listed
+        .rubrics
+        .iter()
+        .map(|r| r.rubric_id.as_str())
+        .collect();
     assert_eq!(ids, vec!["default"]);
     assert_eq!(listed.rubrics[0].versions, vec!["1".to_string()]);
     assert!(listed.rubrics[0].is_default);
@@ -427,7 +439,11 @@ async fn roles_are_enforced_on_every_rubric_rpc(backend: Backend) {
         .await
         .expect("list")
         .into_inner();
-    let ids: Vec<_> = listed.rubrics.iter().map(|r| r.rubric_id.as_str()).collect();
+    let ids: Vec<_> = listed
+        .rubrics
+        .iter()
+        .map(|r| r.rubric_id.as_str())
+        .collect();
     assert_eq!(ids, vec!["by-admin", "default"]);
     app.stop().await;
 }

@@ -11,13 +11,13 @@ use callscore::proto::scorecard_service_client::ScorecardServiceClient;
 use callscore::proto::*;
 use common::{Backend, BearerKey, spawn_app};
 use tonic::Code;
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
+use tonic_reflection::pb::v1::ServerReflectionRequest;
 use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
 use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-use tonic_reflection::pb::v1::ServerReflectionRequest;
 
 both_backends!(
     health_is_serving_without_a_key,
@@ -56,16 +56,26 @@ async fn reflection_lists_every_service(backend: Backend) {
         .await
         .expect("reflection answers")
         .into_inner();
-    let response = responses.message().await.expect("stream").expect("one reply");
+    let response = responses
+        .message()
+        .await
+        .expect("stream")
+        .expect("one reply");
     let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
         panic!("unexpected reply {response:?}");
     };
     let mut names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
     names.sort();
     for expected in callscore::app::SERVICE_NAMES {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
-    assert!(names.iter().any(|n| n == "grpc.health.v1.Health"), "{names:?}");
+    assert!(
+        names.iter().any(|n| n == "grpc.health.v1.Health"),
+        "{names:?}"
+    );
     app.stop().await;
 }
 
@@ -77,7 +87,12 @@ async fn every_rpc_needs_a_valid_key(backend: Backend) {
     wrong_secret.push(if last == 'a' { 'b' } else { 'a' });
     let unknown = callscore::auth::issue_key();
     let unknown = secrecy::ExposeSecret::expose_secret(&unknown.token).to_string();
-    for key in [None, Some("garbage".to_string()), Some(wrong_secret), Some(unknown)] {
+    for key in [
+        None,
+        Some("garbage".to_string()),
+        Some(wrong_secret),
+        Some(unknown),
+    ] {
         let codes = call_every_rpc(&app, key.clone()).await;
         for (rpc, code) in codes {
             assert_eq!(code, Code::Unauthenticated, "{rpc} with {key:?}");
@@ -94,7 +109,13 @@ async fn undelivered_rpcs_answer_unimplemented_after_the_role_check(backend: Bac
     }
     let ingest = app.key("acme", Role::Ingest).await;
     for (rpc, code) in call_every_rpc(&app, Some(ingest)).await {
-        let allowed = ["SubmitCall", "SubmitTranscript", "GetCall", "WatchCall", "ListCalls"];
+        let allowed = [
+            "SubmitCall",
+            "SubmitTranscript",
+            "GetCall",
+            "WatchCall",
+            "ListCalls",
+        ];
         let expected = if allowed.contains(&rpc) {
             Code::Unimplemented
         } else {
@@ -122,10 +143,7 @@ async fn shutdown_turns_health_off_and_drains(backend: Backend) {
     let next = watch.message().await.expect("stream").expect("status");
     assert_eq!(next.status, ServingStatus::NotServing as i32);
     drop(watch);
-    app.server
-        .await
-        .expect("server task")
-        .expect("clean stop");
+    app.server.await.expect("server task").expect("clean stop");
     drop(app.database);
 }
 
@@ -144,24 +162,111 @@ async fn call_every_rpc(app: &common::TestApp, key: Option<String>) -> Vec<(&'st
         }
     }
     let upload = tokio_stream::iter([SubmitCallRequest {
-        payload: Some(submit_call_request::Payload::Metadata(CallMetadata::default())),
+        payload: Some(submit_call_request::Payload::Metadata(
+            CallMetadata::default(),
+        )),
     }]);
     vec![
         ("SubmitCall", code(calls.submit_call(upload).await)),
-        ("SubmitTranscript", code(calls.submit_transcript(SubmitTranscriptRequest::default()).await)),
-        ("GetCall", code(calls.get_call(GetCallRequest::default()).await)),
-        ("WatchCall", code(calls.watch_call(WatchCallRequest::default()).await)),
-        ("ListCalls", code(calls.list_calls(ListCallsRequest::default()).await)),
-        ("DeleteCall", code(calls.delete_call(DeleteCallRequest::default()).await)),
-        ("GetScorecard", code(scorecards.get_scorecard(GetScorecardRequest::default()).await)),
-        ("ListScorecards", code(scorecards.list_scorecards(ListScorecardsRequest::default()).await)),
-        ("RescoreCall", code(scorecards.rescore_call(RescoreCallRequest::default()).await)),
-        ("OverrideCheck", code(reviews.override_check(OverrideCheckRequest::default()).await)),
-        ("ListAuditEvents", code(reviews.list_audit_events(ListAuditEventsRequest::default()).await)),
-        ("AddCoachingNote", code(reviews.add_coaching_note(AddCoachingNoteRequest::default()).await)),
-        ("ListCoachingNotes", code(reviews.list_coaching_notes(ListCoachingNotesRequest::default()).await)),
-        ("GetAgentTrend", code(insights.get_agent_trend(GetAgentTrendRequest::default()).await)),
-        ("GetTeamSummary", code(insights.get_team_summary(GetTeamSummaryRequest::default()).await)),
-        ("GetCoachingFocus", code(insights.get_coaching_focus(GetCoachingFocusRequest::default()).await)),
+        (
+            "SubmitTranscript",
+            code(
+                calls
+                    .submit_transcript(SubmitTranscriptRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "GetCall",
+            code(calls.get_call(GetCallRequest::default()).await),
+        ),
+        (
+            "WatchCall",
+            code(calls.watch_call(WatchCallRequest::default()).await),
+        ),
+        (
+            "ListCalls",
+            code(calls.list_calls(ListCallsRequest::default()).await),
+        ),
+        (
+            "DeleteCall",
+            code(calls.delete_call(DeleteCallRequest::default()).await),
+        ),
+        (
+            "GetScorecard",
+            code(
+                scorecards
+                    .get_scorecard(GetScorecardRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "ListScorecards",
+            code(
+                scorecards
+                    .list_scorecards(ListScorecardsRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "RescoreCall",
+            code(scorecards.rescore_call(RescoreCallRequest::default()).await),
+        ),
+        (
+            "OverrideCheck",
+            code(
+                reviews
+                    .override_check(OverrideCheckRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "ListAuditEvents",
+            code(
+                reviews
+                    .list_audit_events(ListAuditEventsRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "AddCoachingNote",
+            code(
+                reviews
+                    .add_coaching_note(AddCoachingNoteRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "ListCoachingNotes",
+            code(
+                reviews
+                    .list_coaching_notes(ListCoachingNotesRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "GetAgentTrend",
+            code(
+                insights
+                    .get_agent_trend(GetAgentTrendRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "GetTeamSummary",
+            code(
+                insights
+                    .get_team_summary(GetTeamSummaryRequest::default())
+                    .await,
+            ),
+        ),
+        (
+            "GetCoachingFocus",
+            code(
+                insights
+                    .get_coaching_focus(GetCoachingFocusRequest::default())
+                    .await,
+            ),
+        ),
     ]
 }

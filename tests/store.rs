@@ -72,7 +72,13 @@ async fn api_keys_round_trip(backend: Backend) {
         store.insert_api_key(&key).await,
         Err(StoreError::AlreadyExists(_))
     ));
-    assert!(store.find_api_key("ffffffffffffffff").await.expect("read").is_none());
+    assert!(
+        store
+            .find_api_key("ffffffffffffffff")
+            .await
+            .expect("read")
+            .is_none()
+    );
 }
 
 async fn rubric_versions_keep_their_order_and_content(backend: Backend) {
@@ -96,7 +102,10 @@ async fn rubric_versions_keep_their_order_and_content(backend: Backend) {
         .get_rubric_version("t", "sales", None)
         .await
         .expect("latest");
-    assert_eq!((latest.version.as_str(), latest.document.as_str()), ("10", "ten"));
+    assert_eq!(
+        (latest.version.as_str(), latest.document.as_str()),
+        ("10", "ten")
+    );
     let first = store
         .get_rubric_version("t", "sales", Some("1"))
         .await
@@ -116,7 +125,10 @@ async fn rubric_versions_keep_their_order_and_content(backend: Backend) {
             .document,
         "two"
     );
-    store.set_default_rubric("t", "sales").await.expect("default");
+    store
+        .set_default_rubric("t", "sales")
+        .await
+        .expect("default");
     assert_eq!(
         store.default_rubric_id("t").await.expect("read").as_deref(),
         Some("sales")
@@ -145,7 +157,13 @@ async fn every_read_is_scoped_by_tenant(backend: Backend) {
         store.set_default_rubric("b", "shared-id").await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(store.list_rubrics("b", None, 10).await.expect("list").is_empty());
+    assert!(
+        store
+            .list_rubrics("b", None, 10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
     store
         .create_rubric("b", "B's", &version("shared-id", "1", "b-doc"))
         .await

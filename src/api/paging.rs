@@ -19,7 +19,9 @@ pub fn page_size(requested: i32) -> Result<u32, Status> {
     match requested {
         ..0 => Err(invalid("page_size", "must not be negative")),
         0 => Ok(DEFAULT_PAGE_SIZE),
-        size => Ok(u32::try_from(size).unwrap_or(MAX_PAGE_SIZE).min(MAX_PAGE_SIZE)),
+        size => Ok(u32::try_from(size)
+            .unwrap_or(MAX_PAGE_SIZE)
+            .min(MAX_PAGE_SIZE)),
     }
 }
 
@@ -33,7 +35,12 @@ pub fn decode_token(token: &str) -> Result<Option<String>, Status> {
     if token.is_empty() {
         return Ok(None);
     }
-    let malformed = || invalid("page_token", "malformed; pass back a next_page_token unchanged");
+    let malformed = || {
+        invalid(
+            "page_token",
+            "malformed; pass back a next_page_token unchanged",
+        )
+    };
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| malformed())?;
     let text = String::from_utf8(bytes).map_err(|_| malformed())?;
     text.strip_prefix(TOKEN_PREFIX)
@@ -48,7 +55,10 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_garbage_is_refused() {
         let token = encode_token("rubric-7");
-        assert_eq!(decode_token(&token).ok().flatten().as_deref(), Some("rubric-7"));
+        assert_eq!(
+            decode_token(&token).ok().flatten().as_deref(),
+            Some("rubric-7")
+        );
         assert_eq!(decode_token("").ok(), Some(None));
         assert!(decode_token("!!!").is_err());
         assert!(decode_token(&URL_SAFE_NO_PAD.encode("v0:x")).is_err());

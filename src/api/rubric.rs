@@ -63,11 +63,7 @@ fn parse_for_write(document: &str) -> Result<Rubric, Status> {
         };
         invalid(
             "document",
-            format!(
-                "{} error(s): {}{suffix}",
-                errors.len(),
-                listed.join("; ")
-            ),
+            format!("{} error(s): {}{suffix}", errors.len(), listed.join("; ")),
         )
     })
 }
@@ -166,11 +162,17 @@ impl RubricService for RubricApi {
         if rubric.id() != rubric_id {
             return Err(invalid(
                 "document",
-                format!("its id {:?} differs from rubric_id {rubric_id:?}", rubric.id()),
+                format!(
+                    "its id {:?} differs from rubric_id {rubric_id:?}",
+                    rubric.id()
+                ),
             ));
         }
         let tenant = &principal.tenant_id;
-        let latest = self.store.get_rubric_version(tenant, rubric_id, None).await?;
+        let latest = self
+            .store
+            .get_rubric_version(tenant, rubric_id, None)
+            .await?;
         let latest_number: u32 = latest.version.parse().unwrap_or(0);
         if latest.version == rubric.version().to_string() {
             return Err(Status::already_exists(format!(

@@ -47,7 +47,10 @@ pub fn parse(token: &str) -> Option<PresentedKey> {
     let (key_id, secret) = rest.split_once('_')?;
     let well_formed = key_id.len() == 16
         && secret.len() == 64
-        && key_id.bytes().chain(secret.bytes()).all(|b| b.is_ascii_hexdigit());
+        && key_id
+            .bytes()
+            .chain(secret.bytes())
+            .all(|b| b.is_ascii_hexdigit());
     well_formed.then(|| PresentedKey {
         key_id: key_id.to_string(),
         secret: SecretString::from(secret.to_string()),
@@ -86,7 +89,13 @@ mod tests {
 
     #[test]
     fn malformed_tokens_are_refused() {
-        for token in ["", "cs_", "cs_abc_def", "xx_0123456789abcdef_00", "Bearer x"] {
+        for token in [
+            "",
+            "cs_",
+            "cs_abc_def",
+            "xx_0123456789abcdef_00",
+            "Bearer x",
+        ] {
             assert!(parse(token).is_none(), "{token}");
         }
     }

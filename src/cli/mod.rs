@@ -7,6 +7,9 @@ mod settings_args;
 
 use clap::{Parser, Subcommand};
 
+/// `callscore rubric ...`.
+pub mod rubric;
+
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
 #[command(name = "callscore", version, about)]
@@ -23,6 +26,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Creates or upgrades the database schema.
     Migrate(migrate::MigrateArgs),
+    /// Work with rubric documents.
+    Rubric(rubric::RubricArgs),
 }
 
 impl Cli {
@@ -32,6 +37,7 @@ impl Cli {
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),
             Command::Migrate(args) => args.run(),
+            Command::Rubric(args) => args.run(),
         }
     }
 }

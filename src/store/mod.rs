@@ -119,8 +119,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<RubricRecord, StoreError>;
 
     /// A rubric and its versions.
-    async fn get_rubric(&self, tenant_id: &str, rubric_id: &str)
-    -> Result<RubricRecord, StoreError>;
+    async fn get_rubric(
+        &self,
+        tenant_id: &str,
+        rubric_id: &str,
+    ) -> Result<RubricRecord, StoreError>;
 
     /// One version; `None` asks for the latest.
     async fn get_rubric_version(

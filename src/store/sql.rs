@@ -161,9 +161,9 @@ impl Store for SqlStore {
         Ok(Some(ApiKeyRecord {
             key_id: row.try_get("key_id")?,
             tenant_id: row.try_get("tenant_id")?,
-            role: role
-                .parse()
-                .map_err(|error: crate::auth::UnknownRole| StoreError::Corrupt(error.to_string()))?,
+            role: role.parse().map_err(|error: crate::auth::UnknownRole| {
+                StoreError::Corrupt(error.to_string())
+            })?,
             secret_sha256: row.try_get("secret_sha256")?,
             label: row.try_get("label")?,
             revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
@@ -262,13 +262,12 @@ impl Store for SqlStore {
         rubric_id: &str,
         version: Option<&str>,
     ) -> Result<RubricVersionRecord, StoreError> {
-        let columns = "rubric_id, version, content_hash, document, published_at_ms";
         let row = match version {
             Some(version) => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM rubric_versions \
-                     WHERE tenant_id = $1 AND rubric_id = $2 AND version = $3"
-                ))
+                sqlx::query(
+                    "SELECT rubric_id, version, content_hash, document, published_at_ms \
+                     FROM rubric_versions WHERE tenant_id = $1 AND rubric_id = $2 AND version = $3",
+                )
                 .bind(tenant_id)
                 .bind(rubric_id)
                 .bind(version)
@@ -276,10 +275,11 @@ impl Store for SqlStore {
                 .await?
             }
             None => {
-                sqlx::query(&format!(
-                    "SELECT {columns} FROM rubric_versions \
-                     WHERE tenant_id = $1 AND rubric_id = $2 ORDER BY publish_seq DESC LIMIT 1"
-                ))
+                sqlx::query(
+                    "SELECT rubric_id, version, content_hash, document, published_at_ms \
+                     FROM rubric_versions WHERE tenant_id = $1 AND rubric_id = $2 \
+                     ORDER BY publish_seq DESC LIMIT 1",
+                )
                 .bind(tenant_id)
                 .bind(rubric_id)
                 .fetch_optional(&self.pool)

@@ -79,10 +79,14 @@ impl TestDatabase {
                 use sqlx::Connection;
                 let admin = postgres_admin_url();
                 let name = format!("callscore_test_{}", uuid::Uuid::now_v7().simple());
-                let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
-                    panic!("PostgreSQL is needed at {admin} (set CALLSCORE_TEST_POSTGRES_URL): {e}")
-                });
-                sqlx::query(&format!("CREATE DATABASE {name}"))
+                let mut connection = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(
+                    |e| {
+                        panic!(
+                            "PostgreSQL is needed at {admin} (set CALLSCORE_TEST_POSTGRES_URL): {e}"
+                        )
+                    },
+                );
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut connection)
                     .await
                     .expect("create test database");
@@ -112,9 +116,11 @@ impl Drop for TestDatabase {
             runtime.block_on(async {
                 use sqlx::Connection;
                 if let Ok(mut connection) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .execute(&mut connection)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut connection)
+                    .await;
                 }
             });
         })
@@ -164,7 +170,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 pub struct BearerKey(pub Option<String>);
 
 impl Interceptor for BearerKey {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         if let Some(key) = &self.0 {
             let value = format!("Bearer {key}").parse().expect("ascii key");
             request.metadata_mut().insert("authorization", value);
@@ -206,7 +215,10 @@ impl TestApp {
     }
 
     pub async fn rubrics(&self, key: Option<&str>) -> RubricServiceClient<Authed> {
-        RubricServiceClient::with_interceptor(self.channel().await, BearerKey(key.map(String::from)))
+        RubricServiceClient::with_interceptor(
+            self.channel().await,
+            BearerKey(key.map(String::from)),
+        )
     }
 
     /// Stops the server and waits for it to drain.

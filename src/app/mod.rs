@@ -1,6 +1,10 @@
 //! The server process: bind first (port 0 allowed), then serve until told to
 //! stop, draining in-flight RPCs.
 
+mod in_flight;
+
+pub use in_flight::InFlight;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,16 +106,23 @@ impl Application {
                 .set_service_status(name, ServingStatus::Serving)
                 .await;
         }
-        let reflection = tonic_reflection::server::Builder::configure()
-            .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
-            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-            .build_v1()?;
+        // v1 for current clients, v1alpha for the many tools that still ask for it.
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(crate::proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        };
+        let reflection_v1 = reflection().build_v1()?;
+        let reflection_v1alpha = reflection().build_v1alpha()?;
         let store = self.store.clone();
         let pending = PendingApi;
+        let in_flight = InFlight::default();
         let router = Server::builder()
+            .layer(in_flight.clone())
             .layer(AuthLayer::new(store.clone()))
             .add_service(health_service)
-            .add_service(reflection)
+            .add_service(reflection_v1)
+            .add_service(reflection_v1alpha)
             .add_service(CallServiceServer::new(pending.clone()))
             .add_service(ScorecardServiceServer::new(pending.clone()))
             .add_service(RubricServiceServer::new(RubricApi::new(store)))
@@ -120,31 +131,36 @@ impl Application {
 
         let stop_signal = {
             let shutdown = shutdown.clone();
-            let reporter = health_reporter.clone();
-            async move {
-                shutdown.cancelled().await;
-                tracing::info!("shutting down: health NOT_SERVING, draining in-flight RPCs");
-                reporter
-                    .set_service_status("", ServingStatus::NotServing)
-                    .await;
-                for name in SERVICE_NAMES {
-                    reporter
-                        .set_service_status(name, ServingStatus::NotServing)
-                        .await;
-                }
-            }
+            async move { shutdown.cancelled().await }
         };
         tracing::info!(address = %self.local_addr, database = ?self.store.kind(), "callscore serving");
-        let serve = router.serve_with_incoming_shutdown(
-            TcpListenerStream::new(self.listener),
-            stop_signal,
-        );
+        let serve =
+            router.serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), stop_signal);
         let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
-        tokio::select! {
-            result = serve => result?,
-            () = async { shutdown.cancelled().await; tokio::time::sleep(grace).await } => {
-                tracing::warn!(?grace, "in-flight RPCs outlived the grace period; stopping anyway");
+        let drained = async {
+            shutdown.cancelled().await;
+            tracing::info!("shutting down: health NOT_SERVING, draining in-flight RPCs");
+            health_reporter
+                .set_service_status("", ServingStatus::NotServing)
+                .await;
+            for name in SERVICE_NAMES {
+                health_reporter
+                    .set_service_status(name, ServingStatus::NotServing)
+                    .await;
             }
+            if tokio::time::timeout(grace, in_flight.idle()).await.is_err() {
+                tracing::warn!(
+                    ?grace,
+                    in_flight = in_flight.count(),
+                    "RPCs outlived the grace period; stopping anyway"
+                );
+            }
+        };
+        tokio::select! {
+            // Every client hung up after the stop signal.
+            result = serve => result?,
+            // Every RPC answered: idle keep-alive connections need not hold the process.
+            () = drained => {}
         }
         Ok(())
     }

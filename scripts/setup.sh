@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what a fresh machine lacks to build, run and test callscore:
+# Debian packages, the buf linter (npm), a PostgreSQL server for the tests,
+# and the Whisper models. Idempotent and quick when everything is there.
+#   scripts/setup.sh          everything
+#   scripts/setup.sh --run    only what `make run` needs (no PostgreSQL, no linter)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for_tests=1
+[ "${1:-}" = "--run" ] && for_tests=0
+
+# cmake and libclang build whisper.cpp (whisper-rs); espeak-ng and sox make
+# synthetic test calls; the asterisk prompts are real 8 kHz telephone speech.
+packages=(cmake libclang-dev pkg-config)
+if [ "$for_tests" = 1 ]; then
+  packages+=(espeak-ng sox libsox-fmt-all asterisk-core-sounds-en-wav asterisk-core-sounds-en)
+fi
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [ "$for_tests" = 1 ]; then
+  [ -x node_modules/.bin/buf ] || npm install --no-audit --no-fund --silent
+  scripts/ensure-postgres.sh
+fi
+
+if [ -x scripts/provision-models.sh ]; then
+  scripts/provision-models.sh
+fi
