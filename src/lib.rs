@@ -9,5 +9,8 @@ pub mod transcript;
 /// Rubric documents: parsing, validation with positions, content hash.
 pub mod rubric;
 
+/// Scoring: detectors, conversation metrics, evidence, redaction, scorecard math.
+pub mod scoring;
+
 /// Command-line interface: one module per subcommand.
 pub mod cli;

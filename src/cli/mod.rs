@@ -5,6 +5,9 @@ use clap::{Parser, Subcommand};
 /// `callscore rubric ...`.
 pub mod rubric;
 
+/// `callscore score ...`.
+pub mod score;
+
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
 #[command(name = "callscore", version, about)]
@@ -17,6 +20,8 @@ pub struct Cli {
 enum Command {
     /// Work with rubric documents.
     Rubric(rubric::RubricArgs),
+    /// Score a call (transcript JSON) against a rubric and print the scorecard.
+    Score(score::ScoreArgs),
 }
 
 impl Cli {
@@ -24,6 +29,7 @@ impl Cli {
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             Command::Rubric(args) => args.run(),
+            Command::Score(args) => args.run(),
         }
     }
 }
