@@ -42,7 +42,7 @@ fn long_call() -> Transcript {
     let mut words = 0usize;
     let mut i = 0usize;
     while words < 1_500 {
-        let (speaker, text) = if i % 2 == 0 {
+        let (speaker, text) = if i.is_multiple_of(2) {
             (Speaker::Agent, AGENT[(i / 2) % AGENT.len()])
         } else {
             (Speaker::Customer, CUSTOMER[(i / 2) % CUSTOMER.len()])

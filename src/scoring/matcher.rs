@@ -17,6 +17,14 @@ const FUZZY_MIN_LEN: usize = 6;
 const FUZZY_TWO_MIN_LEN: usize = 10;
 /// Longest stem tried for fuzzy matching (bounds the stack buffers).
 const FUZZY_MAX_LEN: usize = 48;
+/// Bits in the Bloom filter in front of the fuzzy index (8 KiB: stays in L1).
+const BLOOM_BITS: usize = 1 << 16;
+
+/// The Bloom filter bit of a hash.
+fn bloom_bit(h: u64) -> usize {
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize
+}
+
 /// Multiplier of the polynomial string hash.
 const HASH_P: u64 = 0x0000_0100_0000_01b3;
 
@@ -219,7 +227,15 @@ impl MatcherBuilder {
             add(poly(bytes));
             deletion_hashes(bytes, add);
         }
+        // Most long transcript words are in no phrase: a Bloom filter turns
+        // their deletion probes into one L1-resident bit test each.
+        let mut bloom = vec![0u64; BLOOM_BITS / 64];
+        for &h in neighbors.keys() {
+            let bit = bloom_bit(h);
+            bloom[bit / 64] |= 1 << (bit % 64);
+        }
         Matcher {
+            bloom,
             exact,
             words: self.words,
             neighbors,
@@ -233,6 +249,7 @@ impl MatcherBuilder {
 /// The frozen matcher.
 #[derive(Debug)]
 pub struct Matcher {
+    bloom: Vec<u64>,
     exact: FxHashMap<u64, Vec<u32>>,
     words: Vec<Box<str>>,
     neighbors: FxHashMap<u64, Vec<u32>>,
@@ -251,7 +268,9 @@ impl Matcher {
     pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
         let k = key.as_bytes();
         if let Some(ids) = self.exact.get(&poly(k))
-            && let Some(&id) = ids.iter().find(|&&id| &*self.words[id as usize] == key)
+            && let Some(&id) = ids
+                .iter()
+                .find(|&&id| same(self.words[id as usize].as_bytes(), k))
         {
             return id;
         }
@@ -261,6 +280,10 @@ impl Matcher {
         let allowed = if k.len() >= FUZZY_TWO_MIN_LEN { 2 } else { 1 };
         let mut best: Option<(usize, u32)> = None;
         let mut consider = |h: u64| {
+            let bit = bloom_bit(h);
+            if self.bloom[bit / 64] & (1 << (bit % 64)) == 0 {
+                return;
+            }
             let Some(ids) = self.neighbors.get(&h) else {
                 return;
             };
@@ -286,7 +309,11 @@ impl Matcher {
             }
             for &p in &self.by_first[id as usize] {
                 let (tokens, set) = &self.phrases[p as usize];
-                if ids[i..].starts_with(tokens) {
+                // The first token matched already; a plain loop beats memcmp on short runs.
+                let rest = &ids[i + 1..];
+                if tokens.len() - 1 <= rest.len()
+                    && tokens[1..].iter().zip(rest).all(|(a, b)| a == b)
+                {
                     let start = offset + u32::try_from(i).unwrap_or(0);
                     hits.push(Hit {
                         set: *set,
@@ -300,15 +327,24 @@ impl Matcher {
     }
 }
 
+/// Byte equality without a call into memcmp (words are short).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Optimal-string-alignment distance, or `None` when above `max`.
 fn bounded_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
-    if a.len().abs_diff(b.len()) > max {
+    if a.len().abs_diff(b.len()) > max || b.len() > FUZZY_MAX_LEN + 2 {
         return None;
     }
     let n = b.len();
-    let mut prev2 = vec![0usize; n + 1];
-    let mut prev: Vec<usize> = (0..=n).collect();
-    let mut cur = vec![0usize; n + 1];
+    // Rows on the stack: this runs for every fuzzy candidate.
+    let mut prev2 = [0usize; FUZZY_MAX_LEN + 3];
+    let mut prev = [0usize; FUZZY_MAX_LEN + 3];
+    for (j, slot) in prev.iter_mut().enumerate().take(n + 1) {
+        *slot = j;
+    }
+    let mut cur = [0usize; FUZZY_MAX_LEN + 3];
     for i in 1..=a.len() {
         cur[0] = i;
         let mut row_min = cur[0];

@@ -10,8 +10,6 @@ use super::engine::{Engine, EngineBuilder};
 
 /// Fewest digits in a run masked as a phone number.
 const PHONE_MIN_DIGITS: usize = 9;
-/// How many earlier segments are searched for the question an answer belongs to.
-const QUESTION_REACH: usize = 2;
 
 /// One masked byte range of a segment's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,10 +43,11 @@ pub fn segment_masks(engine: &Engine, a: &Analysis<'_>, seg: usize) -> Vec<Mask>
         }
     };
     let own = secret_label(seg);
-    let asked = (seg.saturating_sub(QUESTION_REACH)..seg)
-        .rev()
+    // An answer is the turn right after the other speaker's question.
+    let asked = seg
+        .checked_sub(1)
         .filter(|&i| segments[i].speaker != segments[seg].speaker)
-        .find_map(secret_label);
+        .and_then(secret_label);
     if asked == Some("[PASSWORD]") && own.is_none() {
         // A spoken password is words, not digits: the whole answer goes.
         masks.push(Mask {

@@ -81,16 +81,30 @@ pub fn number_word(word: &str) -> Option<NumberWord> {
     if !(2..=9).contains(&word.len()) || !word.as_bytes()[0].is_ascii_lowercase() {
         return None;
     }
-    NUMBER_WORDS.get(word).copied()
+    let key = pack(word);
+    NUMBER_WORDS
+        .binary_search_by_key(&key, |(k, _)| *k)
+        .ok()
+        .map(|i| NUMBER_WORDS[i].1)
 }
 
-/// Number words by spelling, built once.
-static NUMBER_WORDS: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, NumberWord>> =
+/// A word of up to 16 bytes as one integer, so lookups compare integers.
+fn pack(word: &str) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = word.len().min(16);
+    buf[..n].copy_from_slice(&word.as_bytes()[..n]);
+    u128::from_be_bytes(buf)
+}
+
+/// Number words, packed and sorted, built once.
+static NUMBER_WORDS: std::sync::LazyLock<Vec<(u128, NumberWord)>> =
     std::sync::LazyLock::new(|| {
-        NUMBER_WORD_LIST
+        let mut v: Vec<(u128, NumberWord)> = NUMBER_WORD_LIST
             .iter()
-            .filter_map(|w| number_word_slow(w).map(|n| (*w, n)))
-            .collect()
+            .filter_map(|w| number_word_slow(w).map(|n| (pack(w), n)))
+            .collect();
+        v.sort_unstable_by_key(|(k, _)| *k);
+        v
     });
 
 const NUMBER_WORD_LIST: [&str; 49] = [
