@@ -17,6 +17,8 @@ pub mod config;
 pub mod proto;
 /// Rubric documents: parsing, validation with positions, content hash.
 pub mod rubric;
+/// Scoring: detectors, conversation metrics, evidence, redaction, scorecard math.
+pub mod scoring;
 /// Persistence on SQLite or PostgreSQL.
 pub mod store;
 /// Logging setup.

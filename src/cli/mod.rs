@@ -10,6 +10,9 @@ use clap::{Parser, Subcommand};
 /// `callscore rubric ...`.
 pub mod rubric;
 
+/// `callscore score ...`.
+pub mod score;
+
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
 #[command(name = "callscore", version, about)]
@@ -28,6 +31,8 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Work with rubric documents.
     Rubric(rubric::RubricArgs),
+    /// Score a call (transcript JSON) against a rubric and print the scorecard.
+    Score(score::ScoreArgs),
 }
 
 impl Cli {
@@ -38,6 +43,7 @@ impl Cli {
             Command::Keys(args) => args.run(),
             Command::Migrate(args) => args.run(),
             Command::Rubric(args) => args.run(),
+            Command::Score(args) => args.run(),
         }
     }
 }

@@ -1,0 +1,245 @@
+//! One pass over a transcript: tokens, phrase hits, spoken or written digit
+//! runs, and per-turn sentiment. Everything the detectors read comes from here.
+
+use crate::transcript::{Speaker, Transcript};
+
+use super::engine::Engine;
+use super::matcher::{Hit, Scratch, normalize};
+
+/// A run of consecutive number tokens in one segment ("4532 0151 …", "empat lima …").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigitRun {
+    /// Segment index.
+    pub seg: usize,
+    /// Byte range in the segment text.
+    pub start: usize,
+    /// Byte offset past the run.
+    pub end: usize,
+    /// How many digits the run has.
+    pub digits: usize,
+    /// Whether the digits pass the Luhn check (card numbers do).
+    pub luhn: bool,
+}
+
+/// The analysed transcript.
+#[derive(Debug)]
+pub struct Analysis<'t> {
+    /// The transcript, unmodified.
+    pub transcript: &'t Transcript,
+    /// Token ids, all segments concatenated.
+    pub ids: Vec<u32>,
+    /// Byte span of each token within its segment's text.
+    pub spans: Vec<(u32, u32)>,
+    /// Token index range of each segment.
+    pub seg_tokens: Vec<(u32, u32)>,
+    /// Tokens per segment (a spoken number counts once).
+    pub words: Vec<u32>,
+    /// Hits sorted by (set, segment, token).
+    pub hits: Vec<Hit>,
+    /// Range into `hits` of each set.
+    set_ranges: Vec<(u32, u32)>,
+    /// Runs of number tokens.
+    pub digit_runs: Vec<DigitRun>,
+    /// Per-segment sentiment in -1..1 (0 when no sentiment word).
+    pub sentiment: Vec<f32>,
+    /// Whether both agent and customer speech are attributed.
+    pub speakers_known: bool,
+}
+
+/// Luhn checksum over ASCII digits.
+pub fn luhn(digits: &[u8]) -> bool {
+    let mut sum = 0u32;
+    for (i, d) in digits.iter().rev().enumerate() {
+        let mut v = u32::from(d - b'0');
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum.is_multiple_of(10)
+}
+
+impl<'t> Analysis<'t> {
+    /// Analyses a transcript with a compiled engine.
+    pub fn new(engine: &Engine, transcript: &'t Transcript) -> Self {
+        let n = transcript.segments.len();
+        let mut a = Analysis {
+            transcript,
+            ids: Vec::with_capacity(n * 16),
+            spans: Vec::with_capacity(n * 16),
+            seg_tokens: Vec::with_capacity(n),
+            words: Vec::with_capacity(n),
+            hits: Vec::new(),
+            set_ranges: Vec::new(),
+            digit_runs: Vec::new(),
+            sentiment: vec![0.0; n],
+            speakers_known: false,
+        };
+        let mut scratch = Scratch::default();
+        let mut run_digits: Vec<u8> = Vec::new();
+        let (mut has_agent, mut has_customer) = (false, false);
+        for (seg, segment) in transcript.segments.iter().enumerate() {
+            has_agent |= segment.speaker == Speaker::Agent;
+            has_customer |= segment.speaker == Speaker::Customer;
+            let first = a.ids.len();
+            let mut words = 0u32;
+            let mut run: Option<(usize, usize)> = None;
+            run_digits.clear();
+            let ids = &mut a.ids;
+            let spans = &mut a.spans;
+            let runs = &mut a.digit_runs;
+            let mut close_run = |run: &mut Option<(usize, usize)>, digits: &mut Vec<u8>| {
+                if let Some((start, end)) = run.take() {
+                    runs.push(DigitRun {
+                        seg,
+                        start,
+                        end,
+                        digits: digits.len(),
+                        luhn: (13..=19).contains(&digits.len()) && luhn(digits),
+                    });
+                }
+                digits.clear();
+            };
+            normalize(&segment.text, &mut scratch, |p| {
+                words += 1;
+                ids.push(engine.matcher.lookup(p.key, p.numeric));
+                spans.push((
+                    u32::try_from(p.start).unwrap_or(u32::MAX),
+                    u32::try_from(p.end).unwrap_or(u32::MAX),
+                ));
+                if p.numeric {
+                    run = Some(run.map_or((p.start, p.end), |(s, _)| (s, p.end)));
+                    run_digits.extend_from_slice(p.key.as_bytes());
+                } else {
+                    close_run(&mut run, &mut run_digits);
+                }
+            });
+            close_run(&mut run, &mut run_digits);
+            let last = a.ids.len();
+            let (first32, last32) = (
+                u32::try_from(first).unwrap_or(u32::MAX),
+                u32::try_from(last).unwrap_or(u32::MAX),
+            );
+            a.seg_tokens.push((first32, last32));
+            // Tokens, with a spoken number counted once: close enough for speech rate.
+            a.words.push(words);
+            engine.matcher.find(
+                u32::try_from(seg).unwrap_or(u32::MAX),
+                &a.ids[first..last],
+                first32,
+                &mut a.hits,
+            );
+        }
+        a.speakers_known = has_agent && has_customer;
+        a.hits.sort_unstable();
+        let sets = engine.matcher.set_count();
+        a.set_ranges = vec![(0, 0); sets];
+        let mut i = 0;
+        while i < a.hits.len() {
+            let set = a.hits[i].set as usize;
+            let start = i;
+            while i < a.hits.len() && a.hits[i].set as usize == set {
+                i += 1;
+            }
+            if let Some(r) = a.set_ranges.get_mut(set) {
+                *r = (
+                    u32::try_from(start).unwrap_or(0),
+                    u32::try_from(i).unwrap_or(0),
+                );
+            }
+        }
+        a.compute_sentiment(engine);
+        a
+    }
+
+    /// All hits of a set, in segment order.
+    pub fn set_hits(&self, set: u32) -> &[Hit] {
+        match self.set_ranges.get(set as usize) {
+            Some(&(s, e)) => &self.hits[s as usize..e as usize],
+            None => &[],
+        }
+    }
+
+    /// Hits of a set in one segment.
+    pub fn seg_hits(&self, set: u32, seg: usize) -> &[Hit] {
+        let hits = self.set_hits(set);
+        let seg = u32::try_from(seg).unwrap_or(u32::MAX);
+        let lo = hits.partition_point(|h| h.seg < seg);
+        let hi = hits.partition_point(|h| h.seg <= seg);
+        &hits[lo..hi]
+    }
+
+    /// Whether a set has a hit in a segment.
+    pub fn seg_has(&self, set: u32, seg: usize) -> bool {
+        !self.seg_hits(set, seg).is_empty()
+    }
+
+    /// Byte range of a hit in its segment's text.
+    pub fn hit_bytes(&self, hit: &Hit) -> (usize, usize) {
+        let (s, _) = self.spans[hit.start as usize];
+        let (_, e) = self.spans[hit.end as usize - 1];
+        (s as usize, e as usize)
+    }
+
+    /// Sentiment per segment: (positive − negative) / (positive + negative),
+    /// a sentiment word right after a negator counting for the other side.
+    fn compute_sentiment(&mut self, engine: &Engine) {
+        let sets = engine.sets;
+        let mut negated_until = vec![false; self.ids.len() + 1];
+        for h in self.set_hits(sets.negator) {
+            // A negator reaches the next two tokens ("tidak terlalu puas").
+            for t in h.end..(h.end + 2) {
+                if let Some(slot) = negated_until.get_mut(t as usize) {
+                    *slot = true;
+                }
+            }
+        }
+        let n = self.transcript.segments.len();
+        let mut pos = vec![0u32; n];
+        let mut neg = vec![0u32; n];
+        for (set, positive) in [(sets.positive, true), (sets.negative, false)] {
+            for h in self.set_hits(set) {
+                let flipped = negated_until[h.start as usize];
+                if positive != flipped {
+                    pos[h.seg as usize] += 1;
+                } else {
+                    neg[h.seg as usize] += 1;
+                }
+            }
+        }
+        for i in 0..n {
+            let total = pos[i] + neg[i];
+            if total > 0 {
+                self.sentiment[i] = (pos[i] as f32 - neg[i] as f32) / total as f32;
+            }
+        }
+    }
+
+    /// Whether a segment's speaker passes a filter; when speakers are not
+    /// attributed (mono audio) every segment passes, since anyone may be the agent.
+    pub fn speaker_matches(&self, seg: usize, filter: crate::rubric::SpeakerFilter) -> bool {
+        use crate::rubric::SpeakerFilter;
+        let speaker = self.transcript.segments[seg].speaker;
+        match filter {
+            SpeakerFilter::Any => true,
+            _ if !self.speakers_known && speaker == Speaker::Unknown => true,
+            SpeakerFilter::Agent => speaker == Speaker::Agent,
+            SpeakerFilter::Customer => speaker == Speaker::Customer,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn luhn_accepts_valid_card_numbers() {
+        assert!(luhn(b"4532015112830366"));
+        assert!(luhn(b"4111111111111111"));
+        assert!(!luhn(b"4532015112830367"));
+    }
+}

@@ -1,0 +1,108 @@
+//! The engine: one phrase matcher holding the built-in lexicons plus any
+//! rubric phrase lists, and the few regexes redaction needs. Built once.
+
+use regex::Regex;
+
+use super::lexicon;
+use super::matcher::{Matcher, MatcherBuilder};
+
+/// Set ids of the built-in lexicons inside the matcher.
+#[derive(Debug, Clone, Copy)]
+pub struct BuiltinSets {
+    /// Positive sentiment.
+    pub positive: u32,
+    /// Negative sentiment.
+    pub negative: u32,
+    /// Negators.
+    pub negator: u32,
+    /// PIN nouns.
+    pub pin: u32,
+    /// OTP nouns.
+    pub otp: u32,
+    /// Password nouns.
+    pub password: u32,
+    /// CVV nouns.
+    pub cvv: u32,
+    /// Card-number nouns.
+    pub card: u32,
+    /// Asking cues.
+    pub ask: u32,
+    /// "Never share" cues.
+    pub dont_share: u32,
+    /// Partial card number cues ("last four").
+    pub partial: u32,
+}
+
+/// Adds phrase lists to the engine before it is frozen.
+#[derive(Debug)]
+pub struct EngineBuilder {
+    matcher: MatcherBuilder,
+    sets: BuiltinSets,
+}
+
+impl Default for EngineBuilder {
+    fn default() -> Self {
+        let mut matcher = MatcherBuilder::default();
+        let mut add = |words: &[&str]| {
+            let set = matcher.new_set();
+            for w in words {
+                matcher.add(set, w);
+            }
+            set
+        };
+        let sets = BuiltinSets {
+            positive: add(lexicon::POSITIVE),
+            negative: add(lexicon::NEGATIVE),
+            negator: add(lexicon::NEGATORS),
+            pin: add(lexicon::PIN),
+            otp: add(lexicon::OTP),
+            password: add(lexicon::PASSWORD),
+            cvv: add(lexicon::CVV),
+            card: add(lexicon::CARD_NUMBER),
+            ask: add(lexicon::ASK),
+            dont_share: add(lexicon::DONT_SHARE),
+            partial: add(lexicon::PARTIAL),
+        };
+        EngineBuilder { matcher, sets }
+    }
+}
+
+impl EngineBuilder {
+    /// Adds a phrase set; returns its id.
+    pub fn add_set<'a>(&mut self, phrases: impl IntoIterator<Item = &'a String>) -> u32 {
+        let set = self.matcher.new_set();
+        for p in phrases {
+            self.matcher.add(set, p);
+        }
+        set
+    }
+
+    /// Freezes the engine.
+    pub fn build(self) -> Engine {
+        Engine {
+            matcher: self.matcher.build(),
+            sets: self.sets,
+            email: email_regex(),
+        }
+    }
+}
+
+/// Written and spoken e-mail addresses.
+fn email_regex() -> Regex {
+    // A constant pattern, covered by the redaction tests: not input.
+    Regex::new(
+        r"(?i)[a-z0-9._%+-]+@[a-z0-9.-]+\.[a-z]{2,}|\b[a-z0-9._]+\s+(?:at|et)\s+[a-z0-9-]+\s+(?:dot|titik)\s+(?:com|co|id|net|org|co\s+(?:dot|titik)\s+id)\b",
+    )
+    .expect("the e-mail pattern is a valid constant regex")
+}
+
+/// The frozen engine.
+#[derive(Debug)]
+pub struct Engine {
+    /// All phrase lists.
+    pub matcher: Matcher,
+    /// Ids of the built-in lists.
+    pub sets: BuiltinSets,
+    /// E-mail addresses, written or spoken.
+    pub email: Regex,
+}

@@ -1,0 +1,441 @@
+//! The compiled phrase matcher: every phrase list of a rubric (and the
+//! built-in lexicons) becomes token-id sequences over one vocabulary, so a
+//! transcript is normalised once and all lists are matched in one pass.
+
+use std::fmt::Write as _;
+
+use rustc_hash::FxHashMap;
+
+use super::text::{NumberBuilder, for_each_word, number_word, stem_into};
+
+/// Token id of a word that no phrase uses.
+pub const UNKNOWN: u32 = u32::MAX;
+
+/// Shortest stem that may match with one edit; shorter words must match exactly.
+const FUZZY_MIN_LEN: usize = 6;
+/// Shortest stem that may match with two edits.
+const FUZZY_TWO_MIN_LEN: usize = 10;
+/// Longest stem tried for fuzzy matching (bounds the stack buffers).
+const FUZZY_MAX_LEN: usize = 48;
+/// Bits in the Bloom filter in front of the fuzzy index (8 KiB: stays in L1).
+const BLOOM_BITS: usize = 1 << 16;
+
+/// The Bloom filter bit of a hash.
+fn bloom_bit(h: u64) -> usize {
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize
+}
+
+/// Multiplier of the polynomial string hash.
+const HASH_P: u64 = 0x0000_0100_0000_01b3;
+
+/// Polynomial hash of bytes: `poly(a ++ b) = poly(a) * P^len(b) + poly(b)`,
+/// which lets the hashes of all one-byte deletions be computed in one pass.
+/// Collisions only cost a verification: candidates are always re-checked.
+fn poly(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |h, &b| {
+        h.wrapping_mul(HASH_P).wrapping_add(u64::from(b) + 1)
+    })
+}
+
+/// Calls `f` with the hash of `bytes` minus each one of its bytes.
+fn deletion_hashes(bytes: &[u8], mut f: impl FnMut(u64)) {
+    let n = bytes.len();
+    if n == 0 || n > FUZZY_MAX_LEN {
+        return;
+    }
+    let mut pow = [1u64; FUZZY_MAX_LEN + 1];
+    for i in 1..=n {
+        pow[i] = pow[i - 1].wrapping_mul(HASH_P);
+    }
+    let mut suffix = [0u64; FUZZY_MAX_LEN + 1];
+    for i in (0..n).rev() {
+        suffix[i] = (u64::from(bytes[i]) + 1)
+            .wrapping_mul(pow[n - 1 - i])
+            .wrapping_add(suffix[i + 1]);
+    }
+    let mut prefix = 0u64;
+    for k in 0..n {
+        f(prefix
+            .wrapping_mul(pow[n - 1 - k])
+            .wrapping_add(suffix[k + 1]));
+        prefix = prefix
+            .wrapping_mul(HASH_P)
+            .wrapping_add(u64::from(bytes[k]) + 1);
+    }
+}
+
+/// A normalised token: its key (stem or digits) and its byte span in the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'a> {
+    /// Byte offset of the first character.
+    pub start: usize,
+    /// Byte offset past the last character.
+    pub end: usize,
+    /// Stem, or decimal digits for numbers.
+    pub key: &'a str,
+    /// Whether the token is a number (spoken or written).
+    pub numeric: bool,
+}
+
+/// Reusable buffers for normalisation, so scoring allocates little per call.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    word: String,
+    stem: String,
+    number: String,
+}
+
+/// Splits `text` into normalised tokens, combining spoken numbers.
+pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)) {
+    let Scratch { word, stem, number } = scratch;
+    let mut builder = NumberBuilder::default();
+    let (mut num_start, mut num_end) = (0usize, 0usize);
+    for_each_word(text, word, |start, end, w| {
+        if let Some(n) = number_word(w) {
+            let was_active = builder.active();
+            if builder.push(n) {
+                if !was_active {
+                    num_start = start;
+                }
+                num_end = end;
+                return;
+            }
+            flush(&mut builder, number, num_start, num_end, &mut f);
+            if builder.push(n) {
+                num_start = start;
+                num_end = end;
+                return;
+            }
+        }
+        flush(&mut builder, number, num_start, num_end, &mut f);
+        if w.bytes().all(|b| b.is_ascii_digit()) {
+            f(Piece {
+                start,
+                end,
+                key: w,
+                numeric: true,
+            });
+            return;
+        }
+        stem_into(w, stem);
+        f(Piece {
+            start,
+            end,
+            key: stem,
+            numeric: false,
+        });
+    });
+    flush(&mut builder, number, num_start, num_end, &mut f);
+}
+
+/// Emits the number being built, if any, as one numeric piece.
+fn flush(
+    builder: &mut NumberBuilder,
+    number: &mut String,
+    start: usize,
+    end: usize,
+    f: &mut impl FnMut(Piece<'_>),
+) {
+    if builder.active() {
+        number.clear();
+        let _ = write!(number, "{}", builder.value());
+        f(Piece {
+            start,
+            end,
+            key: number,
+            numeric: true,
+        });
+        builder.reset();
+    }
+}
+
+/// One phrase hit: which list, which segment, which tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Hit {
+    /// The phrase list (set) id.
+    pub set: u32,
+    /// Segment index.
+    pub seg: u32,
+    /// First token index (global, into the token arrays).
+    pub start: u32,
+    /// One past the last token index.
+    pub end: u32,
+}
+
+/// Builds a matcher: intern phrases, then freeze.
+#[derive(Debug, Default)]
+pub struct MatcherBuilder {
+    exact: FxHashMap<Box<str>, u32>,
+    words: Vec<Box<str>>,
+    phrases: Vec<(Box<[u32]>, u32)>,
+    sets: u32,
+    scratch: Scratch,
+}
+
+impl MatcherBuilder {
+    /// Reserves a new, empty phrase set and returns its id.
+    pub fn new_set(&mut self) -> u32 {
+        self.sets += 1;
+        self.sets - 1
+    }
+
+    /// Adds a phrase to a set; returns false when it normalises to nothing.
+    pub fn add(&mut self, set: u32, phrase: &str) -> bool {
+        let mut ids = Vec::new();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        normalize(phrase, &mut scratch, |p| {
+            let next = u32::try_from(self.words.len()).unwrap_or(UNKNOWN);
+            let id = *self.exact.entry(p.key.into()).or_insert_with(|| {
+                self.words.push(p.key.into());
+                next
+            });
+            ids.push(id);
+        });
+        self.scratch = scratch;
+        if ids.is_empty() {
+            return false;
+        }
+        self.phrases.push((ids.into_boxed_slice(), set));
+        true
+    }
+
+    /// Freezes the vocabulary and builds the indexes.
+    pub fn build(self) -> Matcher {
+        let mut by_first: Vec<Vec<u32>> = vec![Vec::new(); self.words.len()];
+        for (i, (tokens, _)) in self.phrases.iter().enumerate() {
+            by_first[tokens[0] as usize].push(u32::try_from(i).unwrap_or(UNKNOWN));
+        }
+        // Longer phrases first so evidence quotes the fullest match.
+        for list in &mut by_first {
+            list.sort_by_key(|&p| std::cmp::Reverse(self.phrases[p as usize].0.len()));
+        }
+        let mut neighbors: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut exact: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        for (id, word) in self.words.iter().enumerate() {
+            let bytes = word.as_bytes();
+            let id = u32::try_from(id).unwrap_or(UNKNOWN);
+            exact.entry(poly(bytes)).or_default().push(id);
+            if bytes.len() < FUZZY_MIN_LEN - 1 || bytes.iter().all(u8::is_ascii_digit) {
+                continue;
+            }
+            let mut add = |h: u64| {
+                let entry = neighbors.entry(h).or_default();
+                if !entry.contains(&id) {
+                    entry.push(id);
+                }
+            };
+            add(poly(bytes));
+            deletion_hashes(bytes, add);
+        }
+        // Most long transcript words are in no phrase: a Bloom filter turns
+        // their deletion probes into one L1-resident bit test each.
+        let mut bloom = vec![0u64; BLOOM_BITS / 64];
+        for &h in neighbors.keys() {
+            let bit = bloom_bit(h);
+            bloom[bit / 64] |= 1 << (bit % 64);
+        }
+        Matcher {
+            bloom,
+            exact,
+            words: self.words,
+            neighbors,
+            phrases: self.phrases,
+            by_first,
+            sets: self.sets,
+        }
+    }
+}
+
+/// The frozen matcher.
+#[derive(Debug)]
+pub struct Matcher {
+    bloom: Vec<u64>,
+    exact: FxHashMap<u64, Vec<u32>>,
+    words: Vec<Box<str>>,
+    neighbors: FxHashMap<u64, Vec<u32>>,
+    phrases: Vec<(Box<[u32]>, u32)>,
+    by_first: Vec<Vec<u32>>,
+    sets: u32,
+}
+
+impl Matcher {
+    /// Number of phrase sets.
+    pub fn set_count(&self) -> usize {
+        self.sets as usize
+    }
+
+    /// The vocabulary id of a normalised token, tolerating small edits on long words.
+    pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
+        let k = key.as_bytes();
+        if let Some(ids) = self.exact.get(&poly(k))
+            && let Some(&id) = ids
+                .iter()
+                .find(|&&id| same(self.words[id as usize].as_bytes(), k))
+        {
+            return id;
+        }
+        if numeric || k.len() < FUZZY_MIN_LEN {
+            return UNKNOWN;
+        }
+        let allowed = if k.len() >= FUZZY_TWO_MIN_LEN { 2 } else { 1 };
+        let mut best: Option<(usize, u32)> = None;
+        let mut consider = |h: u64| {
+            let bit = bloom_bit(h);
+            if self.bloom[bit / 64] & (1 << (bit % 64)) == 0 {
+                return;
+            }
+            let Some(ids) = self.neighbors.get(&h) else {
+                return;
+            };
+            for &id in ids {
+                let d = bounded_distance(k, self.words[id as usize].as_bytes(), allowed);
+                if let Some(d) = d
+                    && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid))
+                {
+                    best = Some((d, id));
+                }
+            }
+        };
+        consider(poly(k));
+        deletion_hashes(k, &mut consider);
+        best.map_or(UNKNOWN, |(_, id)| id)
+    }
+
+    /// Finds every phrase occurrence in the token ids of one segment.
+    pub fn find(&self, seg: u32, ids: &[u32], offset: u32, hits: &mut Vec<Hit>) {
+        for (i, &id) in ids.iter().enumerate() {
+            if id == UNKNOWN {
+                continue;
+            }
+            for &p in &self.by_first[id as usize] {
+                let (tokens, set) = &self.phrases[p as usize];
+                // The first token matched already; a plain loop beats memcmp on short runs.
+                let rest = &ids[i + 1..];
+                if tokens.len() - 1 <= rest.len()
+                    && tokens[1..].iter().zip(rest).all(|(a, b)| a == b)
+                {
+                    let start = offset + u32::try_from(i).unwrap_or(0);
+                    hits.push(Hit {
+                        set: *set,
+                        seg,
+                        start,
+                        end: start + u32::try_from(tokens.len()).unwrap_or(0),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Byte equality without a call into memcmp (words are short).
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Optimal-string-alignment distance, or `None` when above `max`.
+fn bounded_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
+    if a.len().abs_diff(b.len()) > max || b.len() > FUZZY_MAX_LEN + 2 {
+        return None;
+    }
+    let n = b.len();
+    // Rows on the stack: this runs for every fuzzy candidate.
+    let mut prev2 = [0usize; FUZZY_MAX_LEN + 3];
+    let mut prev = [0usize; FUZZY_MAX_LEN + 3];
+    for (j, slot) in prev.iter_mut().enumerate().take(n + 1) {
+        *slot = j;
+    }
+    let mut cur = [0usize; FUZZY_MAX_LEN + 3];
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=n {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(prev2[j - 2] + 1);
+            }
+            cur[j] = v;
+            row_min = row_min.min(v);
+        }
+        if row_min > max {
+            return None;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    let d = prev[n];
+    (d <= max).then_some(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(m: &Matcher, text: &str) -> Vec<u32> {
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        normalize(text, &mut scratch, |p| {
+            out.push(m.lookup(p.key, p.numeric));
+        });
+        out
+    }
+
+    fn matches(phrase: &str, text: &str) -> bool {
+        let mut b = MatcherBuilder::default();
+        let set = b.new_set();
+        assert!(b.add(set, phrase));
+        let m = b.build();
+        let ids = tokens(&m, text);
+        let mut hits = Vec::new();
+        m.find(0, &ids, 0, &mut hits);
+        !hits.is_empty()
+    }
+
+    #[test]
+    fn case_punctuation_and_affixes_do_not_matter() {
+        assert!(matches(
+            "mohon ditunggu",
+            "Baik, MOHON menunggu sebentar ya."
+        ));
+        assert!(matches(
+            "saya mengerti kekecewaan",
+            "Saya mengerti kekecewaannya, Pak"
+        ));
+        assert!(matches("thank you for calling", "Thank you, for calling!"));
+        assert!(!matches("thank you for calling", "thank you for waiting"));
+    }
+
+    #[test]
+    fn numbers_spoken_or_written_meet() {
+        assert!(matches("within 24 hours", "within twenty four hours"));
+        assert!(matches("dalam dua puluh empat jam", "dalam 24 jam"));
+        assert!(matches("100 persen pasti", "seratus persen pasti"));
+    }
+
+    #[test]
+    fn long_words_tolerate_one_asr_slip() {
+        assert!(matches("keterlambatan", "ada keterlambatn pengiriman"));
+        assert!(matches("understand", "I undrestand"));
+        assert!(!matches("saya", "kaya"), "short words match exactly");
+    }
+
+    #[test]
+    fn deletion_hashes_equal_hashes_of_deletions() {
+        let word = b"keterlambatan";
+        let mut hashes = Vec::new();
+        deletion_hashes(word, |h| hashes.push(h));
+        for (k, h) in hashes.iter().enumerate() {
+            let mut del = word.to_vec();
+            del.remove(k);
+            assert_eq!(*h, poly(&del));
+        }
+    }
+
+    #[test]
+    fn distance_is_bounded() {
+        assert_eq!(bounded_distance(b"abcdef", b"abcdef", 1), Some(0));
+        assert_eq!(bounded_distance(b"abcdef", b"abcdxf", 1), Some(1));
+        assert_eq!(bounded_distance(b"abcdef", b"abdcef", 1), Some(1));
+        assert_eq!(bounded_distance(b"abcdef", b"axcdxf", 1), None);
+    }
+}

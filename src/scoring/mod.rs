@@ -1,0 +1,70 @@
+//! Scoring: a compiled rubric applied to a transcript gives a scorecard in
+//! which every check carries its outcome, points, reason and evidence.
+//!
+//! The math is in `docs/scoring.md` and in [`scorecard::recompute`].
+
+pub mod analysis;
+pub mod compiled;
+pub mod detect;
+pub mod engine;
+pub mod lexicon;
+pub mod matcher;
+pub mod metrics;
+pub mod redact;
+pub mod scorecard;
+pub mod text;
+
+pub use compiled::CompiledRubric;
+pub use metrics::ConversationMetrics;
+pub use redact::Redactor;
+pub use scorecard::{
+    CheckRef, CheckResult, CriterionResult, Evidence, Outcome, Scorecard, override_outcome,
+    recompute,
+};
+
+use crate::transcript::Transcript;
+
+use analysis::Analysis;
+use detect::Evaluator;
+
+/// Scores a transcript with a compiled rubric. Deterministic: the same
+/// rubric and transcript always give the same scorecard.
+pub fn score_transcript(
+    rubric: &CompiledRubric,
+    transcript: &Transcript,
+    model_id: &str,
+) -> Scorecard {
+    let analysis = Analysis::new(&rubric.engine, transcript);
+    let detail = metrics::compute(&analysis, &rubric.metric_settings);
+    let mut evaluator = Evaluator::new(rubric, &analysis, &detail);
+    let criteria = rubric
+        .rubric
+        .criteria
+        .iter()
+        .zip(&rubric.checks)
+        .map(|(criterion, compiled)| CriterionResult {
+            criterion_id: criterion.id.clone(),
+            name: criterion.name.clone(),
+            weight: criterion.weight,
+            score: None,
+            earned: 0.0,
+            possible: 0.0,
+            checks: compiled
+                .iter()
+                .map(|c| evaluator.evaluate(&criterion.checks[c.index], c))
+                .collect(),
+        })
+        .collect();
+    let mut card = Scorecard {
+        rubric_id: rubric.rubric.id.clone(),
+        rubric_version: rubric.rubric.version,
+        rubric_hash: rubric.hash.clone(),
+        model_id: model_id.to_owned(),
+        overall_score: None,
+        critical_failures: Vec::new(),
+        criteria,
+        metrics: detail.metrics,
+    };
+    recompute(&mut card);
+    card
+}

@@ -1,0 +1,173 @@
+//! Redaction: card numbers (Luhn-valid, spoken or written), answers to PIN,
+//! OTP, CVV and password questions, e-mail addresses and phone numbers are
+//! masked in stored and returned text. Segments keep their timing; only the
+//! text inside a segment changes.
+
+use crate::transcript::Transcript;
+
+use super::analysis::Analysis;
+use super::engine::{Engine, EngineBuilder};
+
+/// Fewest digits in a run masked as a phone number.
+const PHONE_MIN_DIGITS: usize = 9;
+
+/// One masked byte range of a segment's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mask {
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+    /// What replaces it, e.g. `[CARD]`.
+    pub label: &'static str,
+}
+
+/// The masks of one segment, sorted and without overlaps.
+pub fn segment_masks(engine: &Engine, a: &Analysis<'_>, seg: usize) -> Vec<Mask> {
+    let segments = &a.transcript.segments;
+    let text = &segments[seg].text;
+    let sets = engine.sets;
+    let mut masks = Vec::new();
+    // A secret is being asked for, or named, here or in the turn just before.
+    let secret_label = |i: usize| {
+        if a.seg_has(sets.pin, i) {
+            Some("[PIN]")
+        } else if a.seg_has(sets.otp, i) {
+            Some("[OTP]")
+        } else if a.seg_has(sets.cvv, i) {
+            Some("[CVV]")
+        } else if a.seg_has(sets.password, i) {
+            Some("[PASSWORD]")
+        } else {
+            None
+        }
+    };
+    let own = secret_label(seg);
+    // An answer is the turn right after the other speaker's question.
+    let asked = seg
+        .checked_sub(1)
+        .filter(|&i| segments[i].speaker != segments[seg].speaker)
+        .and_then(secret_label);
+    if asked == Some("[PASSWORD]") && own.is_none() {
+        // A spoken password is words, not digits: the whole answer goes.
+        masks.push(Mask {
+            start: 0,
+            end: text.len(),
+            label: "[PASSWORD]",
+        });
+    } else if own == Some("[PASSWORD]") {
+        let noun_end = a
+            .seg_hits(sets.password, seg)
+            .iter()
+            .map(|h| a.hit_bytes(h).1)
+            .min()
+            .unwrap_or(text.len());
+        // "my password is …": everything after the word.
+        if let Some(offset) = text[noun_end..].find(|c: char| c.is_alphanumeric()) {
+            masks.push(Mask {
+                start: noun_end + offset,
+                end: text.len(),
+                label: "[PASSWORD]",
+            });
+        }
+    }
+    let secret = own.or(asked);
+    for run in a.digit_runs.iter().filter(|r| r.seg == seg) {
+        let label = if run.luhn {
+            Some("[CARD]")
+        } else if let Some(label) = secret {
+            Some(label)
+        } else if run.digits >= PHONE_MIN_DIGITS {
+            Some("[PHONE]")
+        } else {
+            None
+        };
+        if let Some(label) = label {
+            masks.push(Mask {
+                start: run.start,
+                end: run.end,
+                label,
+            });
+        }
+    }
+    if text.contains('@') || text.contains(" at ") || text.contains(" et ") {
+        for m in engine.email.find_iter(text) {
+            masks.push(Mask {
+                start: m.start(),
+                end: m.end(),
+                label: "[EMAIL]",
+            });
+        }
+    }
+    masks.sort_unstable();
+    let mut merged: Vec<Mask> = Vec::with_capacity(masks.len());
+    for m in masks {
+        match merged.last_mut() {
+            Some(last) if m.start <= last.end => last.end = last.end.max(m.end),
+            _ => merged.push(m),
+        }
+    }
+    merged
+}
+
+/// The text of `text[start..end]` with masks applied (clipped to the range).
+pub fn apply_masks(text: &str, start: usize, end: usize, masks: &[Mask]) -> String {
+    let mut out = String::with_capacity(end - start);
+    let mut at = start;
+    for m in masks {
+        if m.end <= start || m.start >= end {
+            continue;
+        }
+        let (ms, me) = (m.start.max(start), m.end.min(end));
+        if ms > at {
+            out.push_str(&text[at..ms]);
+        }
+        if me > at {
+            out.push_str(m.label);
+            at = me;
+        }
+    }
+    if at < end {
+        out.push_str(&text[at..end]);
+    }
+    out
+}
+
+/// Masks sensitive data in transcripts; build once, use for many.
+#[derive(Debug)]
+pub struct Redactor {
+    engine: Engine,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor::new()
+    }
+}
+
+impl Redactor {
+    /// Builds the redaction engine (built-in lexicons only).
+    pub fn new() -> Self {
+        Redactor {
+            engine: EngineBuilder::default().build(),
+        }
+    }
+
+    /// A copy of the transcript with sensitive data masked; timing untouched.
+    pub fn redact(&self, transcript: &Transcript) -> Transcript {
+        redact_with(&self.engine, transcript)
+    }
+}
+
+/// Redacts with any engine (a compiled rubric's engine includes the lexicons too).
+pub fn redact_with(engine: &Engine, transcript: &Transcript) -> Transcript {
+    let a = Analysis::new(engine, transcript);
+    let mut out = transcript.clone();
+    for (i, seg) in out.segments.iter_mut().enumerate() {
+        let masks = segment_masks(engine, &a, i);
+        if !masks.is_empty() {
+            seg.text = apply_masks(&seg.text, 0, seg.text.len(), &masks);
+        }
+    }
+    out
+}

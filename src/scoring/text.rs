@@ -1,0 +1,506 @@
+//! Word-level text normalisation shared by phrase lists and transcripts:
+//! lower-casing, spoken numbers, and a light Indonesian/English stemmer, so
+//! that "Mohon ditunggu", "mohon menunggunya" and "MOHON TUNGGU" meet.
+
+/// Calls `f(start, end, lowercased_word)` for each word of `text`.
+///
+/// A word is a run of letters and digits; apostrophes inside a word are
+/// dropped ("i'm" → "im") because ASR output spells them inconsistently.
+pub fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(usize, usize, &str)) {
+    let bytes = text.as_bytes();
+    let mut start: Option<usize> = None;
+    let mut end = 0;
+    let mut i = 0;
+    buf.clear();
+    while i < bytes.len() {
+        let b = bytes[i];
+        // ASCII is the common case; decode a char only when needed.
+        let (c, len) = if b.is_ascii() {
+            (char::from(b), 1)
+        } else {
+            match text[i..].chars().next() {
+                Some(c) => (c, c.len_utf8()),
+                None => break,
+            }
+        };
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+                buf.clear();
+            }
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+            end = i + len;
+        } else if (c == '\'' || c == '\u{2019}')
+            && start.is_some()
+            && text[i + len..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
+        {
+            // Inside a word: skip the apostrophe, keep the word going.
+        } else if let Some(s) = start.take() {
+            f(s, end, buf);
+        }
+        i += len;
+    }
+    if let Some(s) = start {
+        f(s, end, buf);
+    }
+}
+
+/// What a number word contributes to a spoken number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberWord {
+    /// 0-9.
+    Unit(u64),
+    /// 10-19 said as one word ("twelve", "sebelas", "sepuluh").
+    Teen(u64),
+    /// 20, 30 … 90 said as one word ("twenty").
+    Tens(u64),
+    /// Indonesian "puluh": multiplies the unit before it by ten.
+    Puluh,
+    /// Indonesian "belas": adds ten to the unit before it.
+    Belas,
+    /// "hundred" / "ratus": multiplies the unit before it by a hundred.
+    Hundred,
+    /// "seratus": one hundred.
+    OneHundred,
+    /// "thousand" / "ribu": multiplies what came before by a thousand.
+    Thousand,
+    /// "seribu": one thousand.
+    OneThousand,
+}
+
+/// Classifies a lower-cased word as a number word, English or Indonesian.
+pub fn number_word(word: &str) -> Option<NumberWord> {
+    // Number words are 2 to 9 bytes of ASCII letters; most words are ruled out here.
+    if !(2..=9).contains(&word.len()) || !word.as_bytes()[0].is_ascii_lowercase() {
+        return None;
+    }
+    let key = pack(word);
+    NUMBER_WORDS
+        .binary_search_by_key(&key, |(k, _)| *k)
+        .ok()
+        .map(|i| NUMBER_WORDS[i].1)
+}
+
+/// A word of up to 16 bytes as one integer, so lookups compare integers.
+fn pack(word: &str) -> u128 {
+    let mut buf = [0u8; 16];
+    let n = word.len().min(16);
+    buf[..n].copy_from_slice(&word.as_bytes()[..n]);
+    u128::from_be_bytes(buf)
+}
+
+/// Number words, packed and sorted, built once.
+static NUMBER_WORDS: std::sync::LazyLock<Vec<(u128, NumberWord)>> =
+    std::sync::LazyLock::new(|| {
+        let mut v: Vec<(u128, NumberWord)> = NUMBER_WORD_LIST
+            .iter()
+            .filter_map(|w| number_word_slow(w).map(|n| (pack(w), n)))
+            .collect();
+        v.sort_unstable_by_key(|(k, _)| *k);
+        v
+    });
+
+const NUMBER_WORD_LIST: [&str; 49] = [
+    "zero",
+    "nol",
+    "kosong",
+    "one",
+    "satu",
+    "two",
+    "dua",
+    "three",
+    "tiga",
+    "four",
+    "empat",
+    "five",
+    "lima",
+    "six",
+    "enam",
+    "seven",
+    "tujuh",
+    "eight",
+    "delapan",
+    "nine",
+    "sembilan",
+    "ten",
+    "sepuluh",
+    "eleven",
+    "sebelas",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+    "twenty",
+    "thirty",
+    "forty",
+    "fifty",
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "puluh",
+    "belas",
+    "hundred",
+    "ratus",
+    "seratus",
+    "thousand",
+    "ribu",
+    "seribu",
+];
+
+fn number_word_slow(word: &str) -> Option<NumberWord> {
+    use NumberWord::*;
+    Some(match word {
+        "zero" | "nol" | "kosong" => Unit(0),
+        "one" | "satu" => Unit(1),
+        "two" | "dua" => Unit(2),
+        "three" | "tiga" => Unit(3),
+        "four" | "empat" => Unit(4),
+        "five" | "lima" => Unit(5),
+        "six" | "enam" => Unit(6),
+        "seven" | "tujuh" => Unit(7),
+        "eight" | "delapan" => Unit(8),
+        "nine" | "sembilan" => Unit(9),
+        "ten" | "sepuluh" => Teen(10),
+        "eleven" | "sebelas" => Teen(11),
+        "twelve" => Teen(12),
+        "thirteen" => Teen(13),
+        "fourteen" => Teen(14),
+        "fifteen" => Teen(15),
+        "sixteen" => Teen(16),
+        "seventeen" => Teen(17),
+        "eighteen" => Teen(18),
+        "nineteen" => Teen(19),
+        "twenty" => Tens(20),
+        "thirty" => Tens(30),
+        "forty" => Tens(40),
+        "fifty" => Tens(50),
+        "sixty" => Tens(60),
+        "seventy" => Tens(70),
+        "eighty" => Tens(80),
+        "ninety" => Tens(90),
+        "puluh" => Puluh,
+        "belas" => Belas,
+        "hundred" | "ratus" => Hundred,
+        "seratus" => OneHundred,
+        "thousand" | "ribu" => Thousand,
+        "seribu" => OneThousand,
+        _ => return None,
+    })
+}
+
+/// Builds one number from consecutive number words ("dua puluh empat" → 24,
+/// "twenty four" → 24); a word that cannot extend the number ends it, so
+/// digit-by-digit readings ("four five three") stay separate digits.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NumberBuilder {
+    total: u64,
+    group: u64,
+    last_unit: Option<u64>,
+    open_units: bool,
+    open_tens: bool,
+    active: bool,
+}
+
+impl NumberBuilder {
+    /// Whether a number is being built.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// The value so far.
+    pub fn value(&self) -> u64 {
+        self.total.saturating_add(self.group)
+    }
+
+    /// Tries to extend the number; `false` means the word starts a new number
+    /// or is not a continuation (the caller flushes and retries).
+    pub fn push(&mut self, word: NumberWord) -> bool {
+        use NumberWord::*;
+        if !self.active {
+            return self.start(word);
+        }
+        match word {
+            Unit(u) if self.open_units => {
+                self.group += u;
+                self.last_unit = Some(u);
+                self.open_units = false;
+                self.open_tens = false;
+                true
+            }
+            Teen(t) if self.open_tens => {
+                self.group += t;
+                self.last_unit = None;
+                self.open_units = false;
+                self.open_tens = false;
+                true
+            }
+            Tens(t) if self.open_tens => {
+                self.group += t;
+                self.last_unit = None;
+                self.open_units = true;
+                self.open_tens = false;
+                true
+            }
+            Puluh => match self.last_unit.take() {
+                Some(u) => {
+                    self.group = self.group - u + u * 10;
+                    self.open_units = true;
+                    self.open_tens = false;
+                    true
+                }
+                None => false,
+            },
+            Belas => match self.last_unit.take() {
+                Some(_) => {
+                    self.group += 10;
+                    self.open_units = false;
+                    self.open_tens = false;
+                    true
+                }
+                None => false,
+            },
+            Hundred => match self.last_unit.take() {
+                Some(u) => {
+                    self.group = self.group - u + u * 100;
+                    self.open_units = true;
+                    self.open_tens = true;
+                    true
+                }
+                None => false,
+            },
+            Thousand if self.group > 0 && self.total == 0 => {
+                self.total = self.group.saturating_mul(1000);
+                self.group = 0;
+                self.last_unit = None;
+                self.open_units = true;
+                self.open_tens = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn start(&mut self, word: NumberWord) -> bool {
+        use NumberWord::*;
+        *self = NumberBuilder {
+            active: true,
+            ..NumberBuilder::default()
+        };
+        match word {
+            Unit(u) => {
+                self.group = u;
+                self.last_unit = Some(u);
+            }
+            Teen(t) => self.group = t,
+            Tens(t) => {
+                self.group = t;
+                self.open_units = true;
+            }
+            OneHundred => {
+                self.group = 100;
+                self.open_units = true;
+                self.open_tens = true;
+            }
+            OneThousand => {
+                self.total = 1000;
+                self.open_units = true;
+                self.open_tens = true;
+            }
+            Puluh | Belas | Hundred | Thousand => {
+                self.active = false;
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Ends the number.
+    pub fn reset(&mut self) {
+        *self = NumberBuilder::default();
+    }
+}
+
+const CLITICS: [&str; 6] = ["nya", "lah", "kah", "pun", "ku", "mu"];
+const SUFFIXES: [&str; 8] = ["kan", "ing", "an", "ed", "es", "ly", "i", "s"];
+
+fn is_vowel(b: u8) -> bool {
+    matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
+}
+
+/// Writes the stem of a lower-cased word into `out`.
+///
+/// Not a linguistic stemmer: a cheap, deterministic reduction applied to both
+/// the rubric's phrases and the transcript, so that inflected forms of one
+/// word usually meet. It strips clitics (-nya, -lah, …), suffixes (-kan, -an,
+/// -i, -ing, -ed, -s) and prefixes (di-, ke-, ter-, ber-, meN-, peN-, with the
+/// nasal assimilation of meN-/peN- undone), never below four letters.
+pub fn stem_into(word: &str, out: &mut String) {
+    out.clear();
+    let bytes = word.as_bytes();
+    if bytes.len() < 5 || !bytes.iter().all(u8::is_ascii_lowercase) {
+        out.push_str(word);
+        return;
+    }
+    let mut w = word;
+    for _ in 0..2 {
+        match CLITICS
+            .iter()
+            .find(|c| w.len() >= c.len() + 4 && w.ends_with(*c))
+        {
+            Some(c) => w = &w[..w.len() - c.len()],
+            None => break,
+        }
+    }
+    for _ in 0..2 {
+        match SUFFIXES
+            .iter()
+            .find(|s| w.len() >= s.len() + 4 && w.ends_with(*s))
+        {
+            Some(s) => w = &w[..w.len() - s.len()],
+            None => break,
+        }
+    }
+    let mut restore: Option<char> = None;
+    for _ in 0..2 {
+        let b = w.as_bytes();
+        let next = |n: usize| b.get(n).copied().unwrap_or(b'-');
+        let (cut, add) = if (w.starts_with("meny") || w.starts_with("peny")) && is_vowel(next(4)) {
+            (4, Some('s'))
+        } else if (w.starts_with("meng") || w.starts_with("peng")) && is_vowel(next(4)) {
+            (4, Some('k'))
+        } else if (w.starts_with("meng") || w.starts_with("peng")) && matches!(next(4), b'g' | b'h')
+        {
+            (4, None)
+        } else if (w.starts_with("mem") || w.starts_with("pem")) && is_vowel(next(3)) {
+            (3, Some('p'))
+        } else if (w.starts_with("mem") || w.starts_with("pem")) && matches!(next(3), b'b' | b'f') {
+            (3, None)
+        } else if (w.starts_with("men") || w.starts_with("pen")) && is_vowel(next(3)) {
+            (3, Some('t'))
+        } else if (w.starts_with("men") || w.starts_with("pen"))
+            && matches!(next(3), b'd' | b'c' | b'j' | b'z')
+        {
+            (3, None)
+        } else if (w.starts_with("me") || w.starts_with("pe"))
+            && matches!(next(2), b'l' | b'r' | b'm' | b'n' | b'w' | b'y')
+        {
+            (2, None)
+        } else if w.starts_with("ber") || w.starts_with("ter") {
+            (3, None)
+        } else if w.starts_with("di") || w.starts_with("ke") {
+            (2, None)
+        } else {
+            break;
+        };
+        let remaining = w.len() - cut + usize::from(add.is_some());
+        if remaining < 4 {
+            break;
+        }
+        w = &w[cut..];
+        if let Some(c) = add {
+            restore = Some(c);
+            break;
+        }
+    }
+    if let Some(c) = restore {
+        out.push(c);
+    }
+    out.push_str(w);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stem(w: &str) -> String {
+        let mut out = String::new();
+        stem_into(w, &mut out);
+        out
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        let mut buf = String::new();
+        let mut out = Vec::new();
+        for_each_word(text, &mut buf, |_, _, w| out.push(w.to_owned()));
+        out
+    }
+
+    #[test]
+    fn words_are_lowercased_and_split_on_punctuation() {
+        assert_eq!(words("Halo, I'm BUDI-san!"), ["halo", "im", "budi", "san"]);
+        assert_eq!(words("Ça va?"), ["ça", "va"]);
+    }
+
+    #[test]
+    fn indonesian_inflections_meet() {
+        assert_eq!(stem("menunggu"), stem("tunggu"));
+        assert_eq!(stem("ditunggu"), stem("tunggu"));
+        assert_eq!(stem("menunggunya"), stem("tunggu"));
+        assert_eq!(stem("kekecewaan"), stem("kecewa"));
+        assert_eq!(stem("kekecewaannya"), stem("kecewa"));
+        assert_eq!(stem("menyampaikan"), stem("sampaikan"));
+        assert_eq!(stem("sampaikan"), stem("sampai"));
+        assert_eq!(stem("keterlambatan"), stem("terlambat"));
+        assert_eq!(stem("memahami"), stem("paham"));
+        assert_eq!(stem("menghubungi"), stem("hubungi"));
+        assert_eq!(stem("pastikanlah"), stem("pastikan"));
+        assert_ne!(stem("makan"), stem("minum"));
+    }
+
+    #[test]
+    fn english_inflections_meet() {
+        assert_eq!(stem("calling"), stem("call"));
+        assert_eq!(stem("delayed"), stem("delay"));
+        assert_eq!(stem("thanks"), stem("thank"));
+        assert_eq!(stem("frustrating"), stem("frustrated"));
+    }
+
+    fn numbers(text: &str) -> Vec<u64> {
+        let mut out = Vec::new();
+        let mut b = NumberBuilder::default();
+        for w in text.split(' ') {
+            let n = number_word(w).expect("number word");
+            if !b.push(n) {
+                if b.active() {
+                    out.push(b.value());
+                }
+                b.reset();
+                assert!(b.push(n), "{w} starts a number");
+            }
+        }
+        out.push(b.value());
+        out
+    }
+
+    #[test]
+    fn every_number_word_is_known() {
+        assert_eq!(NUMBER_WORDS.len(), NUMBER_WORD_LIST.len());
+        assert_eq!(number_word("seribu"), Some(NumberWord::OneThousand));
+        assert_eq!(number_word("satuan"), None);
+    }
+
+    #[test]
+    fn spoken_numbers_combine() {
+        assert_eq!(numbers("twenty four"), [24]);
+        assert_eq!(numbers("dua puluh empat"), [24]);
+        assert_eq!(numbers("dua belas"), [12]);
+        assert_eq!(numbers("seratus dua puluh"), [120]);
+        assert_eq!(numbers("tiga ratus lima"), [305]);
+        assert_eq!(numbers("two thousand twenty six"), [2026]);
+        assert_eq!(numbers("four five three two"), [4, 5, 3, 2]);
+        assert_eq!(numbers("empat lima tiga dua"), [4, 5, 3, 2]);
+        assert_eq!(numbers("forty five thirty two"), [45, 32]);
+    }
+}
