@@ -6,5 +6,11 @@
 /// The transcript type shared by transcription, scoring and storage.
 pub mod transcript;
 
+/// Audio in: decode, resample to 16 kHz, split speakers, detect speech.
+pub mod audio;
+
+/// Whisper transcription: engine, window packing, model import.
+pub mod transcribe;
+
 /// Command-line interface: one module per subcommand.
 pub mod cli;

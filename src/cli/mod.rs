@@ -2,6 +2,9 @@
 
 use clap::{Parser, Subcommand};
 
+mod model;
+mod transcribe;
+
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
 #[command(name = "callscore", version, about)]
@@ -11,11 +14,20 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Transcribe a recorded call with Whisper.
+    Transcribe(transcribe::Args),
+    /// Manage Whisper model files.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
+}
 
 impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
-        match self.command {}
+        match self.command {
+            Command::Transcribe(args) => transcribe::run(args),
+            Command::Model(command) => model::run(command),
+        }
     }
 }
