@@ -52,3 +52,42 @@ fn mel_to_hz(mel: f64) -> f64 {
         F_SP * mel
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Reference values from faster-whisper's `get_mel_filters(16000, 400, 80)`
+    /// (numpy, float64), which equals librosa's Slaney filterbank.
+    const REFERENCE: [(usize, usize, f64); 12] = [
+        (0, 1, 0.024862593984176087),
+        (1, 2, 0.022871772096078016),
+        (13, 13, 0.02588068454527485),
+        (30, 29, 0.01585603806172187),
+        (30, 30, 0.0089627711717323),
+        (50, 61, 0.0008110002442121123),
+        (50, 63, 0.009462301431072994),
+        (50, 65, 0.002778399436469445),
+        (70, 132, 0.000848341488539739),
+        (70, 137, 0.004079728686464123),
+        (70, 141, 0.0004963868075910782),
+        (79, 190, 0.0022320550527126157),
+    ];
+
+    #[test]
+    fn matches_librosa_slaney_filterbank() {
+        let bank = filterbank(16_000, 400, 80);
+        assert_eq!(bank.len(), 80 * 201);
+        for (mel, bin, expected) in REFERENCE {
+            let got = f64::from(bank[mel * 201 + bin]);
+            assert!(
+                (got - expected).abs() < 1e-8,
+                "filter {mel} bin {bin}: {got} vs {expected}"
+            );
+        }
+        // Same sparsity: 391 non-zero weights, and none where the reference has none.
+        assert_eq!(bank.iter().filter(|w| **w > 0.0).count(), 391);
+        assert_eq!(bank[2], 0.0);
+        assert_eq!(bank[40 * 201 + 60], 0.0);
+    }
+}
