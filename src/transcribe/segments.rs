@@ -14,6 +14,13 @@ const SAMPLES_PER_CS: i64 = 160;
 const NO_SPEECH_DROP: f32 = 0.6;
 /// Mean token probability below which a likely-non-speech segment is dropped.
 const LOW_CONFIDENCE: f32 = 0.5;
+/// A speech region shorter than this (samples, 1 s) is often a click, beep or
+/// breath the VAD let through, on which Whisper invents a stock phrase
+/// ("Hello.", "Thank you."); its text needs more confidence to be kept.
+const SHORT_REGION: usize = 16_000;
+/// Mean token probability a short region's text needs (real short replies
+/// such as "Okay." measure 0.7 and more; hallucinated ones about 0.5).
+const SHORT_REGION_CONFIDENCE: f32 = 0.6;
 
 /// One text token with its window-relative times.
 #[derive(Debug, Clone)]
@@ -105,6 +112,10 @@ pub(super) fn place(
             }
             let confidence = tokens.iter().map(|t| t.p).sum::<f32>() / tokens.len() as f32;
             if segment.no_speech > NO_SPEECH_DROP && confidence < LOW_CONFIDENCE {
+                continue;
+            }
+            let short = window.pieces.get(piece).is_some_and(|p| p.len < SHORT_REGION);
+            if short && confidence < SHORT_REGION_CONFIDENCE {
                 continue;
             }
             out.push(Segment {

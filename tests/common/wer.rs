@@ -45,7 +45,7 @@ pub fn spell(n: u64) -> Vec<String> {
         "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
     ];
     let mut words = Vec::new();
-    let mut push_below_thousand = |n: u64, words: &mut Vec<String>| {
+    let push_below_thousand = |n: u64, words: &mut Vec<String>| {
         if n >= 100 {
             words.push(ONES[(n / 100) as usize].to_string());
             words.push("hundred".to_string());
