@@ -9,6 +9,8 @@
 #   - test audio into .cache/testdata: jfk.wav (whisper.cpp's sample, from
 #     the pywhispercpp sdist), the pyannote phone call (pyannote.audio wheel),
 #     a fixed sample of Asterisk's 8 kHz prompts with their transcripts.
+# `--whisper-cpp-sdist` fetches only the pywhispercpp sdist (whisper.cpp's
+# sources, for the benchmark) and prints its path.
 # Runs non-interactively; a second run with everything present takes well
 # under a second. Downloads are cached in .cache/provision (git-ignored).
 set -euo pipefail
@@ -213,6 +215,12 @@ provision_asterisk() {
 }
 
 main() {
+  if [ "${1:-}" = "--whisper-cpp-sdist" ]; then
+    # Only the pywhispercpp sdist, for the benchmark's whisper.cpp CLI; prints its path.
+    fetch_pywhispercpp_sdist
+    echo "$CACHE/sdist/$PYWHISPERCPP_SDIST"
+    return 0
+  fi
   install_apt_packages
   mkdir -p "$CACHE/wheels"
   provision_tiny_en

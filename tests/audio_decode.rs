@@ -74,7 +74,10 @@ fn decodes_every_supported_encoding_to_16k_tracks() {
         // are 72 ms); lossless ones are exact up to resampler rounding.
         let lossy = name.ends_with(".mp3") || name.ends_with(".ogg");
         let tolerance = if lossy { 3200 } else { 16 };
-        assert!(len.abs_diff(expected) <= tolerance, "{name}: {len} samples, expected ~{expected}");
+        assert!(
+            len.abs_diff(expected) <= tolerance,
+            "{name}: {len} samples, expected ~{expected}"
+        );
         let agent = rms(&call.tracks[0].samples);
         let customer = rms(&call.tracks[1].samples);
         assert!(agent > 0.2 && agent < 0.5, "{name}: agent rms {agent}");
@@ -86,9 +89,13 @@ fn decodes_every_supported_encoding_to_16k_tracks() {
 fn agent_right_and_mono_layouts() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = convert(dir.path(), "ulaw.wav", &["-e", "u-law"]);
-    let call = decode_call(&path, ChannelLayout::AgentRight, &AudioLimits::default()).expect("decodes");
+    let call =
+        decode_call(&path, ChannelLayout::AgentRight, &AudioLimits::default()).expect("decodes");
     assert_eq!(call.tracks[0].speaker, Speaker::Customer);
-    assert!(rms(&call.tracks[0].samples) > 0.2, "left channel is the customer's");
+    assert!(
+        rms(&call.tracks[0].samples) > 0.2,
+        "left channel is the customer's"
+    );
     assert_eq!(call.tracks[1].speaker, Speaker::Agent);
     let mono = decode_call(&path, ChannelLayout::Mono, &AudioLimits::default()).expect("decodes");
     assert_eq!(mono.tracks.len(), 1);
@@ -104,12 +111,16 @@ fn bytes_decode_like_files() {
     let path = convert(dir.path(), "call.flac", &[]);
     let bytes = std::fs::read(&path).expect("read");
     let from_bytes = decode_call(
-        callscore::audio::AudioInput::Bytes { name: "upload", data: &bytes },
+        callscore::audio::AudioInput::Bytes {
+            name: "upload",
+            data: &bytes,
+        },
         ChannelLayout::AgentLeft,
         &AudioLimits::default(),
     )
     .expect("decodes");
-    let from_file = decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
+    let from_file =
+        decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
     assert_eq!(from_bytes.tracks, from_file.tracks);
     assert_eq!(from_bytes.source, "upload");
 }

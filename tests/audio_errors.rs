@@ -54,7 +54,10 @@ fn zero_length_file_is_empty() {
     assert!(matches!(error, AudioError::Empty { .. }), "{error:?}");
     assert_names_file(&error, &path);
     let error = decode_call(
-        AudioInput::Bytes { name: "upload-7", data: &[] },
+        AudioInput::Bytes {
+            name: "upload-7",
+            data: &[],
+        },
         ChannelLayout::Mono,
         &AudioLimits::default(),
     )
@@ -84,7 +87,10 @@ fn truncated_wav_is_reported() {
     std::fs::write(&cut, &bytes[..20]).expect("write");
     let error = decode(&cut, ChannelLayout::Mono).expect_err("rejected");
     assert!(
-        matches!(error, AudioError::Truncated { .. } | AudioError::NotAudio { .. }),
+        matches!(
+            error,
+            AudioError::Truncated { .. } | AudioError::NotAudio { .. }
+        ),
         "{error:?}"
     );
 }
@@ -93,14 +99,19 @@ fn truncated_wav_is_reported() {
 fn longer_than_the_limit_is_too_long() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = tone(dir.path(), "long.wav", 3.0, 1, 8000);
-    let limits = AudioLimits { max_duration_s: 2.0 };
+    let limits = AudioLimits {
+        max_duration_s: 2.0,
+    };
     let error = decode_call(&path, ChannelLayout::Mono, &limits).expect_err("rejected");
     assert!(matches!(error, AudioError::TooLong { .. }), "{error:?}");
     assert_names_file(&error, &path);
     // The same file without a frame count in its header (streamed as MP3)
     // is stopped while decoding.
     let mp3 = dir.path().join("long.mp3");
-    sox(&[path.to_str().unwrap_or_default(), mp3.to_str().unwrap_or_default()]);
+    sox(&[
+        path.to_str().unwrap_or_default(),
+        mp3.to_str().unwrap_or_default(),
+    ]);
     let error = decode_call(&mp3, ChannelLayout::Mono, &limits).expect_err("rejected");
     assert!(matches!(error, AudioError::TooLong { .. }), "{error:?}");
 }
@@ -110,7 +121,10 @@ fn more_than_two_channels_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = tone(dir.path(), "three.wav", 1.0, 3, 8000);
     let error = decode(&path, ChannelLayout::Mono).expect_err("rejected");
-    assert!(matches!(error, AudioError::TooManyChannels { channels: 3, .. }), "{error:?}");
+    assert!(
+        matches!(error, AudioError::TooManyChannels { channels: 3, .. }),
+        "{error:?}"
+    );
     assert_names_file(&error, &path);
 }
 
@@ -127,7 +141,10 @@ fn unsupported_codec_is_named() {
         gsm.to_str().unwrap_or_default(),
     ]);
     let error = decode(&gsm, ChannelLayout::Mono).expect_err("rejected");
-    assert!(matches!(error, AudioError::UnsupportedCodec { .. }), "{error:?}");
+    assert!(
+        matches!(error, AudioError::UnsupportedCodec { .. }),
+        "{error:?}"
+    );
     assert_names_file(&error, &gsm);
 }
 
@@ -136,7 +153,10 @@ fn stereo_layout_on_mono_file_is_a_mismatch() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = tone(dir.path(), "mono.wav", 1.0, 1, 8000);
     let error = decode(&path, ChannelLayout::AgentLeft).expect_err("rejected");
-    assert!(matches!(error, AudioError::LayoutMismatch { channels: 1, .. }), "{error:?}");
+    assert!(
+        matches!(error, AudioError::LayoutMismatch { channels: 1, .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -166,7 +186,10 @@ fn random_bytes_never_panic() {
             let mut data = prefix.to_vec();
             data.append(&mut bytes.clone());
             let result = decode_call(
-                AudioInput::Bytes { name: "fuzz", data: &data },
+                AudioInput::Bytes {
+                    name: "fuzz",
+                    data: &data,
+                },
                 ChannelLayout::Mono,
                 &AudioLimits::default(),
             );

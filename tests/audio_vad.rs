@@ -51,10 +51,17 @@ fn score(hypothesis: &[bool], reference: &[bool]) -> (f64, f64, f64) {
 
 /// Frame decisions after region post-processing (merge, drop, pad).
 fn region_frames(samples: &[f32], kind: VadKind) -> Vec<bool> {
-    let config = VadConfig { kind, ..VadConfig::default() };
+    let config = VadConfig {
+        kind,
+        ..VadConfig::default()
+    };
     let mut frames = vec![false; samples.len() / FRAME];
     for region in detect_speech(samples, &config) {
-        for flag in frames.iter_mut().take(region.end / FRAME).skip(region.start / FRAME) {
+        for flag in frames
+            .iter_mut()
+            .take(region.end / FRAME)
+            .skip(region.start / FRAME)
+        {
             *flag = true;
         }
     }
@@ -85,12 +92,22 @@ fn webrtc_and_energy_detectors_on_the_pyannote_call() {
     let (energy_raw, _) = results[1];
     // Frame by frame, WebRTC is the better detector on real telephone speech
     // (measured accuracy 0.975 against 0.905, speech recall 0.985 against 0.885).
-    assert!(webrtc_raw.0 > energy_raw.0, "WebRTC {webrtc_raw:?} vs energy {energy_raw:?}");
-    assert!(webrtc_raw.1 > energy_raw.1, "WebRTC {webrtc_raw:?} vs energy {energy_raw:?}");
+    assert!(
+        webrtc_raw.0 > energy_raw.0,
+        "WebRTC {webrtc_raw:?} vs energy {energy_raw:?}"
+    );
+    assert!(
+        webrtc_raw.1 > energy_raw.1,
+        "WebRTC {webrtc_raw:?} vs energy {energy_raw:?}"
+    );
     // The default detector keeps nearly all speech (what matters: lost speech
     // is lost text) while skipping most of the silence.
     assert!(webrtc.1 >= 0.97, "WebRTC region recall {:.3}", webrtc.1);
-    assert!(webrtc.2 <= 0.5, "WebRTC region false alarms {:.3}", webrtc.2);
+    assert!(
+        webrtc.2 <= 0.5,
+        "WebRTC region false alarms {:.3}",
+        webrtc.2
+    );
 }
 
 #[test]
@@ -105,8 +122,14 @@ fn silence_and_line_noise_have_no_speech() {
         })
         .collect();
     for kind in [VadKind::WebRtc, VadKind::Energy] {
-        let config = VadConfig { kind, ..VadConfig::default() };
-        assert!(detect_speech(&vec![0.0; 16_000 * 5], &config).is_empty(), "{kind:?} silence");
+        let config = VadConfig {
+            kind,
+            ..VadConfig::default()
+        };
+        assert!(
+            detect_speech(&vec![0.0; 16_000 * 5], &config).is_empty(),
+            "{kind:?} silence"
+        );
         assert!(detect_speech(&noise, &config).is_empty(), "{kind:?} noise");
     }
 }

@@ -28,8 +28,12 @@ fn engine_is_shared_by_concurrent_calls() {
         .expect("loads"),
     );
     let call = Arc::new(
-        decode_call(&common::testdata("jfk.wav"), ChannelLayout::Mono, &AudioLimits::default())
-            .expect("decodes"),
+        decode_call(
+            &common::testdata("jfk.wav"),
+            ChannelLayout::Mono,
+            &AudioLimits::default(),
+        )
+        .expect("decodes"),
     );
     // Three calls on two states: one waits for a state, none fails.
     let handles: Vec<_> = (0..3)
@@ -62,12 +66,23 @@ fn silence_and_noise_give_no_text() {
         source: "quiet".to_string(),
         source_sample_rate: 16_000,
         tracks: vec![
-            Track { speaker: Speaker::Agent, samples: vec![0.0; 16_000 * 20] },
-            Track { speaker: Speaker::Customer, samples: noise },
+            Track {
+                speaker: Speaker::Agent,
+                samples: vec![0.0; 16_000 * 20],
+            },
+            Track {
+                speaker: Speaker::Customer,
+                samples: noise,
+            },
         ],
     };
-    let transcript = engine.transcribe(&call, &TranscribeOptions::default()).expect("transcribes");
-    assert!(transcript.segments.is_empty(), "invented text: {transcript:#?}");
+    let transcript = engine
+        .transcribe(&call, &TranscribeOptions::default())
+        .expect("transcribes");
+    assert!(
+        transcript.segments.is_empty(),
+        "invented text: {transcript:#?}"
+    );
     assert_eq!(transcript.language, None);
 }
 
@@ -78,33 +93,64 @@ fn indonesian_needs_a_multilingual_model() {
     let call = DecodedCall {
         source: "x".to_string(),
         source_sample_rate: 16_000,
-        tracks: vec![Track { speaker: Speaker::Unknown, samples: vec![0.0; 16_000] }],
+        tracks: vec![Track {
+            speaker: Speaker::Unknown,
+            samples: vec![0.0; 16_000],
+        }],
     };
     let error = engine
-        .transcribe(&call, &TranscribeOptions { language: Language::Id, progress: None })
+        .transcribe(
+            &call,
+            &TranscribeOptions {
+                language: Language::Id,
+                progress: None,
+            },
+        )
         .expect_err("refused");
-    assert!(matches!(error, TranscribeError::LanguageUnsupported { .. }), "{error:?}");
+    assert!(
+        matches!(error, TranscribeError::LanguageUnsupported { .. }),
+        "{error:?}"
+    );
 }
 
 #[test]
 fn missing_or_bad_model_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("ggml-none.bin");
-    let config = EngineConfig { model_path: missing.clone(), ..EngineConfig::default() };
+    let config = EngineConfig {
+        model_path: missing.clone(),
+        ..EngineConfig::default()
+    };
     let error = Engine::load(&config).expect_err("missing");
-    assert!(matches!(error, TranscribeError::ModelMissing { .. }), "{error:?}");
+    assert!(
+        matches!(error, TranscribeError::ModelMissing { .. }),
+        "{error:?}"
+    );
     assert!(error.to_string().contains("provision-models.sh"), "{error}");
     std::fs::write(&missing, b"not a model").expect("write");
     let error = Engine::load(&config).expect_err("bad");
-    assert!(matches!(error, TranscribeError::ModelLoad { .. }), "{error:?}");
-    let zero_states = EngineConfig { states: 0, ..config };
-    assert!(matches!(Engine::load(&zero_states), Err(TranscribeError::Config(_))));
+    assert!(
+        matches!(error, TranscribeError::ModelLoad { .. }),
+        "{error:?}"
+    );
+    let zero_states = EngineConfig {
+        states: 0,
+        ..config
+    };
+    assert!(matches!(
+        Engine::load(&zero_states),
+        Err(TranscribeError::Config(_))
+    ));
 }
 
 #[test]
 fn auto_language_detects_english_with_the_multilingual_model() {
-    let call = decode_call(&common::testdata("jfk.wav"), ChannelLayout::Mono, &AudioLimits::default())
-        .expect("decodes");
+    let call = decode_call(
+        &common::testdata("jfk.wav"),
+        ChannelLayout::Mono,
+        &AudioLimits::default(),
+    )
+    .expect("decodes");
     let transcript = common::engine("ggml-base-q8_0.bin")
         .transcribe(&call, &TranscribeOptions::default())
         .expect("transcribes");

@@ -31,12 +31,19 @@ fn jfk_with_tiny_en_has_wer_at_most_10_percent() {
     assert!(error <= 0.10, "WER {error:.3} > 10 %: {text}");
     assert_eq!(transcript.language.as_deref(), Some("en"));
     let last = transcript.segments.last().expect("has segments");
-    assert!(last.end_ms <= 11_000 && last.end_ms >= 9_000, "ends at {}", last.end_ms);
+    assert!(
+        last.end_ms <= 11_000 && last.end_ms >= 9_000,
+        "ends at {}",
+        last.end_ms
+    );
     for segment in &transcript.segments {
         assert_eq!(segment.speaker, Speaker::Unknown);
         assert!(segment.start_ms <= segment.end_ms);
         let confidence = segment.confidence.expect("has confidence");
-        assert!(confidence > 0.5 && confidence <= 1.0, "confidence {confidence}");
+        assert!(
+            confidence > 0.5 && confidence <= 1.0,
+            "confidence {confidence}"
+        );
     }
 }
 
@@ -50,9 +57,18 @@ fn jfk_with_q8_0_weights_is_as_accurate() {
 
 #[test]
 fn model_id_names_size_language_and_weight_type() {
-    assert_eq!(common::engine("ggml-tiny.en.bin").model_id(), "whisper-tiny.en-f16");
-    assert_eq!(common::engine("ggml-tiny.en-q8_0.bin").model_id(), "whisper-tiny.en-q8_0");
-    assert_eq!(common::engine("ggml-base.bin").model_id(), "whisper-base-f16");
+    assert_eq!(
+        common::engine("ggml-tiny.en.bin").model_id(),
+        "whisper-tiny.en-f16"
+    );
+    assert_eq!(
+        common::engine("ggml-tiny.en-q8_0.bin").model_id(),
+        "whisper-tiny.en-q8_0"
+    );
+    assert_eq!(
+        common::engine("ggml-base.bin").model_id(),
+        "whisper-base-f16"
+    );
 }
 
 #[test]
@@ -61,7 +77,10 @@ fn wer_normalises_case_punctuation_and_numbers() {
         normalise("Press 1, or 25! Didn't [tone]"),
         ["press", "one", "or", "twenty", "five", "didnt"]
     );
-    assert_eq!(wer("Ask not what your country", "ask not, what your country."), 0.0);
+    assert_eq!(
+        wer("Ask not what your country", "ask not, what your country."),
+        0.0
+    );
     assert!((wer("a b c d", "a x c") - 0.5).abs() < 1e-9);
     assert_eq!(spell(1205), ["one", "thousand", "two", "hundred", "five"]);
 }

@@ -47,18 +47,26 @@ fn pyannote_phone_call_wer_and_timing() {
     assert!(error <= 0.35, "WER {error:.3}: {text}");
     // Speech starts at 6.7 s; nothing may be invented in the silence before.
     let first = transcript.segments.first().expect("segments");
-    assert!(first.start_ms >= 6_000, "first segment at {} ms", first.start_ms);
+    assert!(
+        first.start_ms >= 6_000,
+        "first segment at {} ms",
+        first.start_ms
+    );
     assert!(transcript.segments.iter().all(|s| s.end_ms <= 30_100));
 
     let shares = shares.lock().expect("progress recorded").clone();
     assert_eq!(shares.first(), Some(&0.0));
     assert_eq!(shares.last(), Some(&1.0));
-    assert!(shares.windows(2).all(|w| w[0] <= w[1]), "progress only grows: {shares:?}");
+    assert!(
+        shares.windows(2).all(|w| w[0] <= w[1]),
+        "progress only grows: {shares:?}"
+    );
 }
 
 #[test]
 fn asterisk_prompts_8khz_wer() {
-    let index = std::fs::read_to_string(common::testdata("asterisk/transcripts.txt")).expect("index");
+    let index =
+        std::fs::read_to_string(common::testdata("asterisk/transcripts.txt")).expect("index");
     let engine = common::engine("ggml-tiny.en.bin");
     let (mut reference, mut hypothesis) = (Vec::new(), Vec::new());
     for line in index.lines() {
@@ -66,10 +74,17 @@ fn asterisk_prompts_8khz_wer() {
             continue;
         };
         let path = common::testdata(&format!("asterisk/{name}.wav"));
-        let call = decode_call(&path, ChannelLayout::Mono, &AudioLimits::default()).expect("decodes");
+        let call =
+            decode_call(&path, ChannelLayout::Mono, &AudioLimits::default()).expect("decodes");
         assert_eq!(call.source_sample_rate, 8000);
         let transcript = engine
-            .transcribe(&call, &TranscribeOptions { language: Language::En, progress: None })
+            .transcribe(
+                &call,
+                &TranscribeOptions {
+                    language: Language::En,
+                    progress: None,
+                },
+            )
             .expect("transcribes");
         let heard = common::text_of(&transcript);
         eprintln!("{name}: {:.2} | {text} | {heard}", wer(text, &heard));

@@ -11,16 +11,34 @@ use common::synth::{Turn, stereo_call};
 use common::wer::wer;
 
 const ENGLISH: [(Speaker, &str); 4] = [
-    (Speaker::Agent, "Good morning, thank you for calling the support line. How can I help you today?"),
-    (Speaker::Customer, "Hello, my internet connection has been down since yesterday evening."),
-    (Speaker::Agent, "I am sorry to hear that. Let me check your account right now."),
+    (
+        Speaker::Agent,
+        "Good morning, thank you for calling the support line. How can I help you today?",
+    ),
+    (
+        Speaker::Customer,
+        "Hello, my internet connection has been down since yesterday evening.",
+    ),
+    (
+        Speaker::Agent,
+        "I am sorry to hear that. Let me check your account right now.",
+    ),
     (Speaker::Customer, "Thank you very much, I will wait."),
 ];
 
 const INDONESIAN: [(Speaker, &str); 4] = [
-    (Speaker::Agent, "Selamat pagi, terima kasih telah menghubungi layanan pelanggan."),
-    (Speaker::Customer, "Selamat pagi, saya ingin bertanya tentang tagihan saya."),
-    (Speaker::Agent, "Baik, mohon tunggu sebentar, saya akan memeriksa data anda."),
+    (
+        Speaker::Agent,
+        "Selamat pagi, terima kasih telah menghubungi layanan pelanggan.",
+    ),
+    (
+        Speaker::Customer,
+        "Selamat pagi, saya ingin bertanya tentang tagihan saya.",
+    ),
+    (
+        Speaker::Agent,
+        "Baik, mohon tunggu sebentar, saya akan memeriksa data anda.",
+    ),
     (Speaker::Customer, "Terima kasih banyak."),
 ];
 
@@ -40,15 +58,24 @@ fn segments_in<'a>(transcript: &'a Transcript, turn: &Turn) -> Vec<&'a Segment> 
 /// the whole call.
 fn check_call(transcript: &Transcript, turns: &[Turn]) -> f64 {
     assert!(
-        transcript.segments.windows(2).all(|w| w[0].start_ms <= w[1].start_ms),
+        transcript
+            .segments
+            .windows(2)
+            .all(|w| w[0].start_ms <= w[1].start_ms),
         "segments are in time order"
     );
     let mut hypothesis = Vec::new();
     for turn in turns {
         let found = segments_in(transcript, turn);
-        assert!(!found.is_empty(), "no segment for turn {turn:?} in {transcript:#?}");
+        assert!(
+            !found.is_empty(),
+            "no segment for turn {turn:?} in {transcript:#?}"
+        );
         for segment in &found {
-            assert_eq!(segment.speaker, turn.speaker, "{segment:?} belongs to {turn:?}");
+            assert_eq!(
+                segment.speaker, turn.speaker,
+                "{segment:?} belongs to {turn:?}"
+            );
             // Timestamps within a second of the true speech extent.
             assert!(
                 segment.start_ms + 1000 >= turn.start_ms && segment.end_ms <= turn.end_ms + 1000,
@@ -70,10 +97,17 @@ fn check_call(transcript: &Transcript, turns: &[Turn]) -> f64 {
 fn english_call_agent_left_is_attributed_ordered_and_timed() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (path, turns) = stereo_call(dir.path(), "en-left", "en-us", &ENGLISH, true);
-    let call = decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
+    let call =
+        decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
     assert_eq!(call.source_sample_rate, 8000);
     let transcript = common::engine("ggml-tiny.en.bin")
-        .transcribe(&call, &TranscribeOptions { language: Language::En, progress: None })
+        .transcribe(
+            &call,
+            &TranscribeOptions {
+                language: Language::En,
+                progress: None,
+            },
+        )
         .expect("transcribes");
     let error = check_call(&transcript, &turns);
     eprintln!("English synthetic call WER {error:.3}");
@@ -85,9 +119,16 @@ fn english_call_agent_left_is_attributed_ordered_and_timed() {
 fn agent_right_layout_swaps_the_speakers() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (path, turns) = stereo_call(dir.path(), "en-right", "en-us", &ENGLISH[..2], false);
-    let call = decode_call(&path, ChannelLayout::AgentRight, &AudioLimits::default()).expect("decodes");
+    let call =
+        decode_call(&path, ChannelLayout::AgentRight, &AudioLimits::default()).expect("decodes");
     let transcript = common::engine("ggml-tiny.en-q8_0.bin")
-        .transcribe(&call, &TranscribeOptions { language: Language::En, progress: None })
+        .transcribe(
+            &call,
+            &TranscribeOptions {
+                language: Language::En,
+                progress: None,
+            },
+        )
         .expect("transcribes");
     let error = check_call(&transcript, &turns);
     assert!(error <= 0.25, "WER {error:.3}: {transcript:#?}");
@@ -99,9 +140,16 @@ fn indonesian_call_with_base_forced_to_id() {
     // picks Thai in both whisper.cpp and faster-whisper: force `id`.
     let dir = tempfile::tempdir().expect("tempdir");
     let (path, turns) = stereo_call(dir.path(), "id-left", "id", &INDONESIAN, true);
-    let call = decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
+    let call =
+        decode_call(&path, ChannelLayout::AgentLeft, &AudioLimits::default()).expect("decodes");
     let transcript = common::engine("ggml-base.bin")
-        .transcribe(&call, &TranscribeOptions { language: Language::Id, progress: None })
+        .transcribe(
+            &call,
+            &TranscribeOptions {
+                language: Language::Id,
+                progress: None,
+            },
+        )
         .expect("transcribes");
     let error = check_call(&transcript, &turns);
     eprintln!("Indonesian synthetic call WER {error:.3}: {transcript:#?}");
@@ -110,8 +158,16 @@ fn indonesian_call_with_base_forced_to_id() {
     assert!(error <= 0.75, "WER {error:.3}: {transcript:#?}");
     let words = common::wer::normalise(&common::text_of(&transcript));
     for expected in ["selamat", "pagi", "terima", "kasih", "banyak"] {
-        assert!(words.iter().any(|w| w == expected), "{expected:?} missing: {words:?}");
+        assert!(
+            words.iter().any(|w| w == expected),
+            "{expected:?} missing: {words:?}"
+        );
     }
     assert_eq!(transcript.language.as_deref(), Some("id"));
-    assert!(transcript.segments.iter().all(|s| s.language.as_deref() == Some("id")));
+    assert!(
+        transcript
+            .segments
+            .iter()
+            .all(|s| s.language.as_deref() == Some("id"))
+    );
 }

@@ -145,7 +145,10 @@ fn decode_track(
     if let (Some(frames), Some(rate)) = (declared_frames, params.sample_rate)
         && frames as f64 / f64::from(rate) > max_s
     {
-        return Err(AudioError::TooLong { file: file(), max_s });
+        return Err(AudioError::TooLong {
+            file: file(),
+            max_s,
+        });
     }
 
     let mut channels: Vec<Vec<f32>> = Vec::new();
@@ -218,7 +221,10 @@ fn decode_track(
         }
         let decoded_s = channels[0].len() as f64 / f64::from(sample_rate.max(1));
         if decoded_s > max_s {
-            return Err(AudioError::TooLong { file: file(), max_s });
+            return Err(AudioError::TooLong {
+                file: file(),
+                max_s,
+            });
         }
     }
     let decoded = channels.first().map_or(0, Vec::len);

@@ -61,7 +61,9 @@ pub enum AudioError {
         channels: usize,
     },
     /// The channel layout asked for does not fit the file.
-    #[error("{file}: channel layout {layout:?} needs a two-channel file, found {channels} channel(s)")]
+    #[error(
+        "{file}: channel layout {layout:?} needs a two-channel file, found {channels} channel(s)"
+    )]
     LayoutMismatch {
         /// The file.
         file: String,

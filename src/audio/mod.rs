@@ -49,7 +49,9 @@ impl Default for AudioLimits {
     fn default() -> Self {
         // Two hours covers any real support call and bounds memory to about
         // 2 h × 16 kHz × 4 B × 2 tracks ≈ 0.9 GB in the worst case.
-        Self { max_duration_s: 7200.0 }
+        Self {
+            max_duration_s: 7200.0,
+        }
     }
 }
 
@@ -119,7 +121,11 @@ pub struct DecodedCall {
 impl DecodedCall {
     /// Length of the call in milliseconds.
     pub fn duration_ms(&self) -> u64 {
-        self.tracks.iter().map(Track::duration_ms).max().unwrap_or(0)
+        self.tracks
+            .iter()
+            .map(Track::duration_ms)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -142,19 +148,19 @@ pub fn decode_call<'a>(
     let pcm = decode::decode_pcm(&input, &name, limits)?;
     let source_sample_rate = pcm.sample_rate;
     let channels = pcm.channels.len();
-    let (speakers, planes): (Vec<Speaker>, Vec<Vec<f32>>) = match (layout.stereo_speakers(), channels)
-    {
-        (None, 1) => (vec![Speaker::Unknown], pcm.channels),
-        (None, _) => (vec![Speaker::Unknown], vec![mix_down(pcm.channels)]),
-        (Some(speakers), 2) => (speakers.to_vec(), pcm.channels),
-        (Some(_), found) => {
-            return Err(AudioError::LayoutMismatch {
-                file: name,
-                layout,
-                channels: found,
-            });
-        }
-    };
+    let (speakers, planes): (Vec<Speaker>, Vec<Vec<f32>>) =
+        match (layout.stereo_speakers(), channels) {
+            (None, 1) => (vec![Speaker::Unknown], pcm.channels),
+            (None, _) => (vec![Speaker::Unknown], vec![mix_down(pcm.channels)]),
+            (Some(speakers), 2) => (speakers.to_vec(), pcm.channels),
+            (Some(_), found) => {
+                return Err(AudioError::LayoutMismatch {
+                    file: name,
+                    layout,
+                    channels: found,
+                });
+            }
+        };
     let planes = resample::to_16k(planes, source_sample_rate, &name)?;
     let tracks = speakers
         .into_iter()

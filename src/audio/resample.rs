@@ -35,8 +35,8 @@ pub(super) fn to_16k(
     .map_err(|e| error(e.to_string()))?;
     let needed = resampler.process_all_needed_output_len(frames);
     let mut output = vec![vec![0.0f32; needed]; channels];
-    let input = SequentialSliceOfVecs::new(&planes, channels, frames)
-        .map_err(|e| error(e.to_string()))?;
+    let input =
+        SequentialSliceOfVecs::new(&planes, channels, frames).map_err(|e| error(e.to_string()))?;
     let produced = {
         let mut out = SequentialSliceOfVecs::new_mut(&mut output, channels, needed)
             .map_err(|e| error(e.to_string()))?;

@@ -173,7 +173,10 @@ impl Engine {
             .iter()
             .map(|track| {
                 let regions = detect_speech(&track.samples, &self.config.vad);
-                (track.speaker, pack(&track.samples, &regions, max_window, gap))
+                (
+                    track.speaker,
+                    pack(&track.samples, &regions, max_window, gap),
+                )
             })
             .collect();
         let total: usize = plans
@@ -208,8 +211,8 @@ impl Engine {
                 if track_language.is_none() {
                     // Detected on the first window; later windows of the same
                     // speaker are forced to it so they cannot flip on noise.
-                    track_language =
-                        whisper_rs::get_lang_str(state.full_lang_id_from_state()).map(str::to_string);
+                    track_language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                        .map(str::to_string);
                 }
                 let raw = segments::read(state, self.end_of_text);
                 segments.extend(segments::place(
@@ -283,7 +286,8 @@ fn main_language(segments: &[crate::transcript::Segment]) -> Option<String> {
     let mut spoken: HashMap<&str, u64> = HashMap::new();
     for segment in segments {
         if let Some(language) = &segment.language {
-            *spoken.entry(language).or_default() += segment.end_ms.saturating_sub(segment.start_ms) + 1;
+            *spoken.entry(language).or_default() +=
+                segment.end_ms.saturating_sub(segment.start_ms) + 1;
         }
     }
     spoken

@@ -75,7 +75,11 @@ pub fn pack(track: &[f32], regions: &[SpeechRegion], max_window: usize, gap: usi
             continue;
         }
         let len = end - region.start;
-        let needed = if current.pieces.is_empty() { len } else { gap + len };
+        let needed = if current.pieces.is_empty() {
+            len
+        } else {
+            gap + len
+        };
         if current.samples.len() + needed > max_window && !current.pieces.is_empty() {
             windows.push(std::mem::replace(
                 &mut current,
@@ -124,7 +128,12 @@ mod tests {
     #[test]
     fn packs_regions_densely_and_maps_time_back() {
         let track: Vec<f32> = (0..1000).map(|i| i as f32).collect();
-        let windows = pack(&track, &[region(100, 200), region(500, 560), region(700, 900)], 250, 10);
+        let windows = pack(
+            &track,
+            &[region(100, 200), region(500, 560), region(700, 900)],
+            250,
+            10,
+        );
         assert_eq!(windows.len(), 2);
         let first = &windows[0];
         assert_eq!(first.samples.len(), 100 + 10 + 60);

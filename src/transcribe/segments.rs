@@ -105,7 +105,10 @@ pub(super) fn place(
             };
             let start = window.to_call_time(piece, to_index(t0));
             let end = window.to_call_time(piece, to_index(t1)).max(start);
-            let bytes: Vec<u8> = tokens.iter().flat_map(|t| t.bytes.iter().copied()).collect();
+            let bytes: Vec<u8> = tokens
+                .iter()
+                .flat_map(|t| t.bytes.iter().copied())
+                .collect();
             let text = collapse_loops(String::from_utf8_lossy(&bytes).trim());
             if !text.chars().any(char::is_alphanumeric) {
                 continue;
@@ -114,7 +117,10 @@ pub(super) fn place(
             if segment.no_speech > NO_SPEECH_DROP && confidence < LOW_CONFIDENCE {
                 continue;
             }
-            let short = window.pieces.get(piece).is_some_and(|p| p.len < SHORT_REGION);
+            let short = window
+                .pieces
+                .get(piece)
+                .is_some_and(|p| p.len < SHORT_REGION);
             if short && confidence < SHORT_REGION_CONFIDENCE {
                 continue;
             }

@@ -14,7 +14,10 @@ use callscore::transcribe::{Engine, EngineConfig};
 pub fn model(file_name: &str) -> PathBuf {
     let dir = std::env::var_os("CALLSCORE_MODEL_DIR")
         .filter(|d| !d.is_empty())
-        .map_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("models"), PathBuf::from);
+        .map_or_else(
+            || Path::new(env!("CARGO_MANIFEST_DIR")).join("models"),
+            PathBuf::from,
+        );
     let path = dir.join(file_name);
     assert!(
         path.is_file(),

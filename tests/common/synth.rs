@@ -110,7 +110,10 @@ fn speak(dir: &Path, voice: &str, text: &str, index: usize) -> Vec<f32> {
 fn audible_extent(samples: &[f32]) -> (usize, usize) {
     let loud = |s: &&f32| s.abs() > 0.01;
     let first = samples.iter().position(|s| loud(&s)).unwrap_or(0);
-    let last = samples.iter().rposition(|s| loud(&s)).unwrap_or(samples.len());
+    let last = samples
+        .iter()
+        .rposition(|s| loud(&s))
+        .unwrap_or(samples.len());
     (first, last)
 }
 

@@ -37,9 +37,26 @@ pub fn normalise(text: &str) -> Vec<String> {
 /// English words for a number below a million.
 pub fn spell(n: u64) -> Vec<String> {
     const ONES: [&str; 20] = [
-        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-        "eighteen", "nineteen",
+        "zero",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "thirteen",
+        "fourteen",
+        "fifteen",
+        "sixteen",
+        "seventeen",
+        "eighteen",
+        "nineteen",
     ];
     const TENS: [&str; 10] = [
         "", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety",
@@ -53,7 +70,7 @@ pub fn spell(n: u64) -> Vec<String> {
         let rest = n % 100;
         if rest >= 20 {
             words.push(TENS[(rest / 10) as usize].to_string());
-            if rest % 10 != 0 {
+            if !rest.is_multiple_of(10) {
                 words.push(ONES[(rest % 10) as usize].to_string());
             }
         } else if rest > 0 || n == 0 {
@@ -63,7 +80,7 @@ pub fn spell(n: u64) -> Vec<String> {
     if n >= 1000 {
         push_below_thousand(n / 1000, &mut words);
         words.push("thousand".to_string());
-        if n % 1000 != 0 {
+        if !n.is_multiple_of(1000) {
             push_below_thousand(n % 1000, &mut words);
         }
     } else {

@@ -65,7 +65,9 @@ fn split_long(region: SpeechRegion, samples: &[f32], max_len: usize) -> Vec<Spee
         let search_to = start + max_len - FRAME;
         let cut = (search_from..search_to)
             .step_by(FRAME / 2)
-            .min_by(|&a, &b| energy(&samples[a..a + FRAME]).total_cmp(&energy(&samples[b..b + FRAME])))
+            .min_by(|&a, &b| {
+                energy(&samples[a..a + FRAME]).total_cmp(&energy(&samples[b..b + FRAME]))
+            })
             .map_or(start + max_len, |quietest| quietest + FRAME / 2);
         pieces.push(SpeechRegion { start, end: cut });
         start = cut;

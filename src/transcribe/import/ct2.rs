@@ -141,9 +141,8 @@ struct Reader<'a> {
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8], ImportError> {
         let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| {
-            ImportError::Format(format!("file truncated at byte {}", self.pos))
-        })?;
+        let end =
+            end.ok_or_else(|| ImportError::Format(format!("file truncated at byte {}", self.pos)))?;
         let slice = &self.bytes[self.pos..end];
         self.pos = end;
         Ok(slice)

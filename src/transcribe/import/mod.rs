@@ -77,6 +77,19 @@ pub fn import(ct2_dir: &Path, out: &Path, weights: GgmlType) -> Result<ImportSum
     let hparams = hparams(&model)?;
     let tensors = tensors(&model, &hparams)?;
 
+    // Checked before writing so a refused import leaves no file behind.
+    for tensor in &tensors {
+        let kind = tensor.storage(weights);
+        let row = tensor.shape.last().copied().unwrap_or(0);
+        if kind.is_quantized() && !row.is_multiple_of(quantize::BLOCK) {
+            return Err(ImportError::Unsupported(format!(
+                "{kind:?}: rows of {} have {row} values, not a multiple of {}",
+                tensor.name,
+                quantize::BLOCK
+            )));
+        }
+    }
+
     let tmp = out.with_extension("bin.partial");
     let file = File::create(&tmp).map_err(io(&tmp))?;
     let mut writer = BufWriter::new(file);
@@ -125,7 +138,6 @@ impl Tensor {
             1 => GgmlType::F32,
             _ if positional || (conv && self.name.ends_with(".bias")) => GgmlType::F32,
             3 => GgmlType::F16,
-            _ if weights.is_quantized() && self.shape[1] % quantize::BLOCK != 0 => GgmlType::F16,
             _ => weights,
         }
     }
@@ -175,47 +187,147 @@ fn tensors(model: &Ct2Model, hp: &HParams) -> Result<Vec<Tensor>, ImportError> {
         });
         Ok(())
     };
-    copy("encoder.positional_embedding", "encoder/position_encodings/encodings", &mut out)?;
+    copy(
+        "encoder.positional_embedding",
+        "encoder/position_encodings/encodings",
+        &mut out,
+    )?;
     for conv in ["conv1", "conv2"] {
         for part in ["weight", "bias"] {
-            copy(&format!("encoder.{conv}.{part}"), &format!("encoder/{conv}/{part}"), &mut out)?;
+            copy(
+                &format!("encoder.{conv}.{part}"),
+                &format!("encoder/{conv}/{part}"),
+                &mut out,
+            )?;
         }
     }
-    copy("encoder.ln_post.weight", "encoder/layer_norm/gamma", &mut out)?;
+    copy(
+        "encoder.ln_post.weight",
+        "encoder/layer_norm/gamma",
+        &mut out,
+    )?;
     copy("encoder.ln_post.bias", "encoder/layer_norm/beta", &mut out)?;
-    copy("decoder.positional_embedding", "decoder/position_encodings/encodings", &mut out)?;
-    copy("decoder.token_embedding.weight", "decoder/embeddings/weight", &mut out)?;
+    copy(
+        "decoder.positional_embedding",
+        "decoder/position_encodings/encodings",
+        &mut out,
+    )?;
+    copy(
+        "decoder.token_embedding.weight",
+        "decoder/embeddings/weight",
+        &mut out,
+    )?;
     copy("decoder.ln.weight", "decoder/layer_norm/gamma", &mut out)?;
     copy("decoder.ln.bias", "decoder/layer_norm/beta", &mut out)?;
 
     for side in ["encoder", "decoder"] {
-        let layers = if side == "encoder" { hp.n_audio_layer } else { hp.n_text_layer };
+        let layers = if side == "encoder" {
+            hp.n_audio_layer
+        } else {
+            hp.n_text_layer
+        };
         for i in 0..layers {
             let g = format!("{side}.blocks.{i}");
             let c = format!("{side}/layer_{i}");
             let sa = format!("{c}/self_attention");
-            split_fused(model, &format!("{sa}/linear_0"), &format!("{g}.attn"), &["query", "key", "value"], &mut out)?;
-            copy(&format!("{g}.attn.out.weight"), &format!("{sa}/linear_1/weight"), &mut out)?;
-            copy(&format!("{g}.attn.out.bias"), &format!("{sa}/linear_1/bias"), &mut out)?;
-            copy(&format!("{g}.attn_ln.weight"), &format!("{sa}/layer_norm/gamma"), &mut out)?;
-            copy(&format!("{g}.attn_ln.bias"), &format!("{sa}/layer_norm/beta"), &mut out)?;
+            split_fused(
+                model,
+                &format!("{sa}/linear_0"),
+                &format!("{g}.attn"),
+                &["query", "key", "value"],
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.attn.out.weight"),
+                &format!("{sa}/linear_1/weight"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.attn.out.bias"),
+                &format!("{sa}/linear_1/bias"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.attn_ln.weight"),
+                &format!("{sa}/layer_norm/gamma"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.attn_ln.bias"),
+                &format!("{sa}/layer_norm/beta"),
+                &mut out,
+            )?;
             if side == "decoder" {
                 let ca = format!("{c}/attention");
-                copy(&format!("{g}.cross_attn.query.weight"), &format!("{ca}/linear_0/weight"), &mut out)?;
-                copy(&format!("{g}.cross_attn.query.bias"), &format!("{ca}/linear_0/bias"), &mut out)?;
-                split_fused(model, &format!("{ca}/linear_1"), &format!("{g}.cross_attn"), &["key", "value"], &mut out)?;
-                copy(&format!("{g}.cross_attn.out.weight"), &format!("{ca}/linear_2/weight"), &mut out)?;
-                copy(&format!("{g}.cross_attn.out.bias"), &format!("{ca}/linear_2/bias"), &mut out)?;
-                copy(&format!("{g}.cross_attn_ln.weight"), &format!("{ca}/layer_norm/gamma"), &mut out)?;
-                copy(&format!("{g}.cross_attn_ln.bias"), &format!("{ca}/layer_norm/beta"), &mut out)?;
+                copy(
+                    &format!("{g}.cross_attn.query.weight"),
+                    &format!("{ca}/linear_0/weight"),
+                    &mut out,
+                )?;
+                copy(
+                    &format!("{g}.cross_attn.query.bias"),
+                    &format!("{ca}/linear_0/bias"),
+                    &mut out,
+                )?;
+                split_fused(
+                    model,
+                    &format!("{ca}/linear_1"),
+                    &format!("{g}.cross_attn"),
+                    &["key", "value"],
+                    &mut out,
+                )?;
+                copy(
+                    &format!("{g}.cross_attn.out.weight"),
+                    &format!("{ca}/linear_2/weight"),
+                    &mut out,
+                )?;
+                copy(
+                    &format!("{g}.cross_attn.out.bias"),
+                    &format!("{ca}/linear_2/bias"),
+                    &mut out,
+                )?;
+                copy(
+                    &format!("{g}.cross_attn_ln.weight"),
+                    &format!("{ca}/layer_norm/gamma"),
+                    &mut out,
+                )?;
+                copy(
+                    &format!("{g}.cross_attn_ln.bias"),
+                    &format!("{ca}/layer_norm/beta"),
+                    &mut out,
+                )?;
             }
             let ffn = format!("{c}/ffn");
-            copy(&format!("{g}.mlp_ln.weight"), &format!("{ffn}/layer_norm/gamma"), &mut out)?;
-            copy(&format!("{g}.mlp_ln.bias"), &format!("{ffn}/layer_norm/beta"), &mut out)?;
-            copy(&format!("{g}.mlp.0.weight"), &format!("{ffn}/linear_0/weight"), &mut out)?;
-            copy(&format!("{g}.mlp.0.bias"), &format!("{ffn}/linear_0/bias"), &mut out)?;
-            copy(&format!("{g}.mlp.2.weight"), &format!("{ffn}/linear_1/weight"), &mut out)?;
-            copy(&format!("{g}.mlp.2.bias"), &format!("{ffn}/linear_1/bias"), &mut out)?;
+            copy(
+                &format!("{g}.mlp_ln.weight"),
+                &format!("{ffn}/layer_norm/gamma"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.mlp_ln.bias"),
+                &format!("{ffn}/layer_norm/beta"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.mlp.0.weight"),
+                &format!("{ffn}/linear_0/weight"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.mlp.0.bias"),
+                &format!("{ffn}/linear_0/bias"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.mlp.2.weight"),
+                &format!("{ffn}/linear_1/weight"),
+                &mut out,
+            )?;
+            copy(
+                &format!("{g}.mlp.2.bias"),
+                &format!("{ffn}/linear_1/bias"),
+                &mut out,
+            )?;
         }
     }
     Ok(out)

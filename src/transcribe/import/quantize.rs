@@ -175,14 +175,21 @@ mod tests {
             let qh = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
             let qs = &bytes[at + 4..];
             for (j, v) in x.iter().enumerate() {
-                let nibble = if j < 16 { qs[j] & 0x0F } else { qs[j - 16] >> 4 };
+                let nibble = if j < 16 {
+                    qs[j] & 0x0F
+                } else {
+                    qs[j - 16] >> 4
+                };
                 let q = nibble | ((((qh >> j) & 1) as u8) << 4);
                 let back = if kind == GgmlType::Q5_0 {
                     (f32::from(q) - 16.0) * d
                 } else {
                     f32::from(q) * d + min
                 };
-                assert!((back - v).abs() <= d.abs() + 1e-3, "{kind:?} {j}: {back} vs {v}");
+                assert!(
+                    (back - v).abs() <= d.abs() + 1e-3,
+                    "{kind:?} {j}: {back} vs {v}"
+                );
             }
         }
     }
