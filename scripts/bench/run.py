@@ -77,7 +77,14 @@ def timed(command: list) -> tuple:
     if proc.returncode != 0:
         sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
+    CPU_SECONDS.append(cpu)
     return proc.stdout, proc.stderr, wall, int(rss.group(1)) / 1024 if rss else float("nan")
+
+
+# CPU seconds of every timed process, in order; read back per engine run.
+# On a shared machine, CPU time is steadier than wall time.
+CPU_SECONDS = []
 
 
 WHISPER_CPP_LINE = re.compile(r"^\[(\d+):(\d+):(\d+\.\d+) --> [^\]]+\]\s*(.*)$")
@@ -132,12 +139,14 @@ def main() -> None:
         # Rounds interleave the engines so background load hits all alike.
         for _ in range(cfg["runs"]):
             for engine in cfg["engines"]:
+                before = len(CPU_SECONDS)
                 text, wall, rss, inner = RUNNERS[engine["kind"]](cfg, audio, engine)
-                results[engine["name"]].append((wall, rss, inner))
+                cpu = sum(CPU_SECONDS[before:])
+                results[engine["name"]].append((wall, rss, inner, cpu))
                 texts[engine["name"]] = text
         print(f"\n== {audio['name']}: {audio['duration_s']:.1f} s of audio, {cfg['threads']} threads, "
               f"median of {cfg['runs']} runs ==")
-        print(f"{'engine':<34} {'wall s':>7} {'RTF':>6} {'inner s':>8} {'WER':>6} {'peak MB':>8} "
+        print(f"{'engine':<30} {'wall s':>7} {'RTF':>6} {'inner s':>8} {'CPU s':>6} {'WER':>6} {'peak MB':>8} "
               f"{'vs fw-int8':>10} {'vs fw+vad':>10} {'vs w.cpp':>9}")
         med = {n: statistics.median(r[0] for r in v) for n, v in results.items()}
         for engine in cfg["engines"]:
@@ -146,13 +155,15 @@ def main() -> None:
             wall = med[name]
             rss = max(r[1] for r in runs)
             inner = statistics.median(r[2] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
             error = wer(reference, texts[name])
             ratio = lambda peer: f"{med[peer] / wall:9.2f}x" if peer in med else "        -"
-            print(f"{name:<34} {wall:7.2f} {audio['duration_s'] / wall:6.1f} {inner:8.2f} "
+            print(f"{name:<30} {wall:7.2f} {audio['duration_s'] / wall:6.1f} {inner:8.2f} {cpu:6.2f} "
                   f"{error:6.3f} {rss:8.0f} {ratio('faster-whisper int8'):>10} "
                   f"{ratio('faster-whisper int8 +vad'):>10} {ratio('whisper.cpp cli f16'):>9}")
         print("RTF: seconds of audio per wall second (higher is faster); wall includes process "
               "start and model load; inner: transcription only, as the engine reports it; "
+              "CPU s: user + system seconds of the processes; "
               "ratios: peer wall / this wall (above 1: this is faster).")
         if cfg.get("show_text"):
             for name, text in texts.items():
