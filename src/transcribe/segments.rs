@@ -137,21 +137,59 @@ pub(super) fn place(
     out
 }
 
+/// How far (in tokens) a region boundary found from token times may move to
+/// land on a sentence end.
+const SNAP_TOKENS: usize = 3;
+
 /// Groups tokens by the packed region their midpoint falls in, never going
-/// back to an earlier region (token times jitter near boundaries).
+/// back to an earlier region. Token times jitter by a word or two near a
+/// boundary, while a turn nearly always ends a sentence, so each boundary is
+/// moved to the nearest sentence end within [`SNAP_TOKENS`] when there is one.
 fn group_by_piece<'a>(
     window: &Window,
     tokens: &'a [RawToken],
     first: usize,
 ) -> Vec<(usize, Vec<&'a RawToken>)> {
-    let mut groups: Vec<(usize, Vec<&RawToken>)> = Vec::new();
+    let mut pieces = Vec::with_capacity(tokens.len());
     let mut current = first;
     for token in tokens {
         let mid = to_index((token.t0 + token.t1) / 2);
         current = current.max(window.piece_at(mid));
+        pieces.push(current);
+    }
+    let ends_sentence = |i: usize| {
+        let text = String::from_utf8_lossy(&tokens[i].bytes);
+        text.trim_end().ends_with(['.', '?', '!'])
+    };
+    for boundary in 1..tokens.len() {
+        if pieces[boundary] == pieces[boundary - 1] {
+            continue;
+        }
+        if ends_sentence(boundary - 1) {
+            continue;
+        }
+        let low = boundary.saturating_sub(SNAP_TOKENS).max(1);
+        let high = (boundary + SNAP_TOKENS).min(tokens.len() - 1);
+        let snapped = (low..=high)
+            .filter(|&b| ends_sentence(b - 1))
+            .min_by_key(|&b| b.abs_diff(boundary));
+        if let Some(b) = snapped {
+            let (from, to) = (pieces[boundary - 1], pieces[boundary]);
+            // Move the tokens between the two boundaries to the other side.
+            for piece in pieces
+                .iter_mut()
+                .take(boundary.max(b))
+                .skip(boundary.min(b))
+            {
+                *piece = if b < boundary { to } else { from };
+            }
+        }
+    }
+    let mut groups: Vec<(usize, Vec<&RawToken>)> = Vec::new();
+    for (token, piece) in tokens.iter().zip(pieces) {
         match groups.last_mut() {
-            Some((piece, list)) if *piece == current => list.push(token),
-            _ => groups.push((current, vec![token])),
+            Some((last, list)) if *last == piece => list.push(token),
+            _ => groups.push((piece, vec![token])),
         }
     }
     groups
@@ -160,4 +198,85 @@ fn group_by_piece<'a>(
 /// Converts a (possibly negative) sample time to an index.
 fn to_index(t: i64) -> usize {
     usize::try_from(t).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcribe::pack::Piece;
+
+    fn token(text: &str, t0: i64, t1: i64) -> RawToken {
+        RawToken {
+            t0,
+            t1,
+            p: 0.9,
+            bytes: text.as_bytes().to_vec(),
+        }
+    }
+
+    fn window() -> Window {
+        Window {
+            samples: vec![0.0; 3000],
+            pieces: vec![
+                Piece {
+                    call_start: 10_000,
+                    window_start: 0,
+                    len: 1000,
+                },
+                Piece {
+                    call_start: 50_000,
+                    window_start: 1300,
+                    len: 1700,
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn boundary_snaps_to_the_sentence_end() {
+        // "All" is timed inside the first region, but the first turn ends at "key."
+        let tokens = [
+            token(" the", 700, 800),
+            token(" key.", 800, 950),
+            token(" All", 950, 1100),
+            token(" circuits", 1350, 1600),
+            token(" busy.", 1600, 1900),
+        ];
+        let groups = group_by_piece(&window(), &tokens, 0);
+        let texts: Vec<(usize, String)> = groups
+            .iter()
+            .map(|(piece, list)| {
+                let bytes: Vec<u8> = list.iter().flat_map(|t| t.bytes.clone()).collect();
+                (*piece, String::from_utf8_lossy(&bytes).into_owned())
+            })
+            .collect();
+        assert_eq!(
+            texts,
+            vec![
+                (0, " the key.".to_string()),
+                (1, " All circuits busy.".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn segment_spanning_two_regions_is_split_in_call_time() {
+        let raw = RawSegment {
+            t0: 600,
+            t1: 1900,
+            no_speech: 0.0,
+            tokens: vec![
+                token(" Hello.", 600, 950),
+                token(" Yes", 1350, 1500),
+                token(" please.", 1500, 1900),
+            ],
+        };
+        let segments = place(&window(), vec![raw], Speaker::Agent, Some("en"));
+        assert_eq!(segments.len(), 2);
+        assert_eq!(segments[0].text, "Hello.");
+        assert_eq!(segments[1].text, "Yes please.");
+        // Window 1350 is 50 samples into the second region, which starts at call sample 50 000.
+        assert_eq!(segments[1].start_ms, 50_050 * 1000 / 16_000);
+        assert!(segments[0].end_ms < segments[1].start_ms);
+    }
 }
