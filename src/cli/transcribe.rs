@@ -1,0 +1,239 @@
+//! `callscore transcribe`: print a speaker-attributed, timed transcript of a call.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::ValueEnum;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::audio::{AudioLimits, ChannelLayout, decode_call};
+use crate::transcribe::{Engine, EngineConfig, Language, TranscribeOptions, model};
+use crate::transcript::{Speaker, Transcript};
+
+/// Arguments of `callscore transcribe`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The recorded call (WAV, MP3, FLAC, Ogg Vorbis).
+    file: PathBuf,
+    /// Language of the call; `id` needs a multilingual model.
+    #[arg(long, value_enum, default_value_t = LanguageArg::Auto)]
+    language: LanguageArg,
+    /// Which channel holds whom.
+    #[arg(long, value_enum, default_value_t = ChannelsArg::Mono)]
+    channels: ChannelsArg,
+    /// ggml model file; defaults to tiny.en, or base for `--language id|auto`
+    /// when it is present, in $CALLSCORE_MODEL_DIR or ./models.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// CPU threads for Whisper.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Longest call accepted, in seconds.
+    #[arg(long, default_value_t = AudioLimits::default().max_duration_s)]
+    max_duration: f64,
+    /// Shrink Whisper's encoder context for windows shorter than 30 s (faster
+    /// on short calls; see the README for its accuracy).
+    #[arg(long)]
+    adaptive_audio_ctx: bool,
+    /// Print decode, model-load and transcription times to stderr (for benchmarks).
+    #[arg(long)]
+    timings: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LanguageArg {
+    Auto,
+    En,
+    Id,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ChannelsArg {
+    Mono,
+    AgentLeft,
+    AgentRight,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Srt,
+}
+
+/// Decodes, transcribes and prints the call.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let language = match args.language {
+        LanguageArg::Auto => Language::Auto,
+        LanguageArg::En => Language::En,
+        LanguageArg::Id => Language::Id,
+    };
+    let layout = match args.channels {
+        ChannelsArg::Mono => ChannelLayout::Mono,
+        ChannelsArg::AgentLeft => ChannelLayout::AgentLeft,
+        ChannelsArg::AgentRight => ChannelLayout::AgentRight,
+    };
+    let model_path = args.model.unwrap_or_else(|| default_model(language));
+    let mut config = EngineConfig {
+        model_path,
+        ..EngineConfig::default()
+    };
+    config.adaptive_audio_ctx = args.adaptive_audio_ctx;
+    if let Some(threads) = args.threads {
+        config.threads_per_state = threads;
+    }
+    let limits = AudioLimits {
+        max_duration_s: args.max_duration,
+    };
+    let started = Instant::now();
+    let call = decode_call(&args.file, layout, &limits)?;
+    let decoded = Instant::now();
+    let engine = Engine::load(&config)?;
+    let loaded = Instant::now();
+
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new(1000);
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} transcribing [{bar:40}] {percent:>3}% {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        bar
+    });
+    let options = TranscribeOptions {
+        language,
+        progress: bar.clone().map(|bar| {
+            Arc::new(move |share: f32| bar.set_position((share * 1000.0) as u64))
+                as crate::transcribe::ProgressFn
+        }),
+    };
+    let transcript = engine
+        .transcribe(&call, &options)
+        .with_context(|| format!("transcribing {}", args.file.display()))?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if args.timings {
+        eprintln!(
+            "timings: audio_s={:.3} decode_s={:.3} load_s={:.3} transcribe_s={:.3} model={}",
+            call.duration_ms() as f64 / 1000.0,
+            (decoded - started).as_secs_f64(),
+            (loaded - decoded).as_secs_f64(),
+            loaded.elapsed().as_secs_f64(),
+            engine.model_id()
+        );
+    }
+    let rendered = match args.format {
+        Format::Text => render_text(&transcript),
+        Format::Json => serde_json::to_string_pretty(&transcript)? + "\n",
+        Format::Srt => render_srt(&transcript),
+    };
+    print!("{rendered}");
+    Ok(())
+}
+
+/// tiny.en for English; the multilingual model for other languages when it
+/// has been provisioned.
+fn default_model(language: Language) -> PathBuf {
+    let multilingual = model::model_path(model::MULTILINGUAL_MODEL);
+    match language {
+        Language::En => model::model_path(model::DEFAULT_MODEL),
+        Language::Id => multilingual,
+        Language::Auto if multilingual.is_file() => multilingual,
+        Language::Auto => model::model_path(model::DEFAULT_MODEL),
+    }
+}
+
+fn speaker_name(speaker: Speaker) -> &'static str {
+    match speaker {
+        Speaker::Agent => "agent",
+        Speaker::Customer => "customer",
+        Speaker::Unknown => "speaker",
+    }
+}
+
+/// `[mm:ss.mmm --> mm:ss.mmm] speaker: text`, one line per segment.
+fn render_text(transcript: &Transcript) -> String {
+    let clock = |ms: u64| format!("{:02}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000);
+    transcript
+        .segments
+        .iter()
+        .map(|s| {
+            format!(
+                "[{} --> {}] {}: {}\n",
+                clock(s.start_ms),
+                clock(s.end_ms),
+                speaker_name(s.speaker),
+                s.text
+            )
+        })
+        .collect()
+}
+
+/// SubRip cues with the speaker as a prefix.
+fn render_srt(transcript: &Transcript) -> String {
+    let clock = |ms: u64| {
+        format!(
+            "{:02}:{:02}:{:02},{:03}",
+            ms / 3_600_000,
+            ms / 60_000 % 60,
+            ms / 1000 % 60,
+            ms % 1000
+        )
+    };
+    transcript
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            format!(
+                "{}\n{} --> {}\n{}: {}\n\n",
+                i + 1,
+                clock(s.start_ms),
+                clock(s.end_ms),
+                speaker_name(s.speaker).to_uppercase(),
+                s.text
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transcript::Segment;
+
+    fn transcript() -> Transcript {
+        Transcript {
+            language: Some("en".to_string()),
+            segments: vec![Segment {
+                speaker: Speaker::Agent,
+                start_ms: 61_250,
+                end_ms: 3_723_004,
+                text: "Hello.".to_string(),
+                language: Some("en".to_string()),
+                confidence: Some(0.9),
+            }],
+        }
+    }
+
+    #[test]
+    fn renders_text_and_srt_clocks() {
+        assert_eq!(
+            render_text(&transcript()),
+            "[01:01.250 --> 62:03.004] agent: Hello.\n"
+        );
+        assert_eq!(
+            render_srt(&transcript()),
+            "1\n00:01:01,250 --> 01:02:03,004\nAGENT: Hello.\n\n"
+        );
+    }
+}

@@ -1,0 +1,327 @@
+//! The Whisper engine: one loaded model shared by a bounded pool of states.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use super::pack::{Window, pack};
+use super::pool::StatePool;
+use super::{Language, TranscribeError, TranscribeOptions, model, segments};
+use crate::audio::vad::{VadConfig, detect_speech};
+use crate::audio::{DecodedCall, SAMPLE_RATE};
+use crate::transcript::Transcript;
+
+/// Whisper's window: 30 s of audio.
+const WHISPER_WINDOW: usize = 30 * SAMPLE_RATE as usize;
+/// whisper.cpp ignores input shorter than one second, so short windows are
+/// padded with silence to a little more than that.
+const MIN_WINDOW: usize = SAMPLE_RATE as usize * 3 / 2;
+/// Encoder positions per second of audio (1500 per 30 s).
+const AUDIO_CTX_PER_S: usize = 50;
+
+/// How to load and run the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineConfig {
+    /// The ggml model file.
+    pub model_path: PathBuf,
+    /// CPU threads each decoding state uses.
+    pub threads_per_state: usize,
+    /// Decoding states, i.e. calls transcribed at the same time.
+    pub states: usize,
+    /// Speech detection used to skip silence.
+    pub vad: VadConfig,
+    /// Longest packed window (ms), at most 30 000.
+    pub window_ms: usize,
+    /// Silence between packed regions (ms), so Whisper sees the turn boundary.
+    pub gap_ms: usize,
+    /// Shrink the encoder context for windows shorter than 30 s. Faster on
+    /// short calls; off by default because tiny models loop more with it.
+    pub adaptive_audio_ctx: bool,
+    /// Use whisper.cpp's flash attention kernels.
+    pub flash_attn: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            model_path: model::model_path(model::DEFAULT_MODEL),
+            threads_per_state: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            states: 1,
+            vad: VadConfig::default(),
+            window_ms: 28_000,
+            gap_ms: 300,
+            adaptive_audio_ctx: false,
+            flash_attn: false,
+        }
+    }
+}
+
+/// A loaded Whisper model and its pool of decoding states; `Send + Sync`,
+/// meant to be loaded once and shared in an `Arc`.
+pub struct Engine {
+    // Owns the weights; the pooled states borrow them through whisper.cpp.
+    _context: WhisperContext,
+    pool: StatePool,
+    config: EngineConfig,
+    model_id: String,
+    multilingual: bool,
+    end_of_text: i32,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("model_id", &self.model_id)
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Loads the model and creates `config.states` decoding states.
+    pub fn load(config: &EngineConfig) -> Result<Self, TranscribeError> {
+        if config.states == 0 || config.threads_per_state == 0 {
+            return Err(TranscribeError::Config(
+                "states and threads_per_state must be at least 1".to_string(),
+            ));
+        }
+        if config.window_ms == 0 || config.window_ms > 30_000 {
+            return Err(TranscribeError::Config(
+                "window_ms must be within 1..=30000".to_string(),
+            ));
+        }
+        let path = config.model_path.clone();
+        if !path.is_file() {
+            return Err(TranscribeError::ModelMissing { path });
+        }
+        // Route whisper.cpp's chatter to tracing instead of stderr.
+        whisper_rs::install_logging_hooks();
+        let load_error = |detail: String| TranscribeError::ModelLoad {
+            path: path.clone(),
+            detail,
+        };
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| load_error("the path is not UTF-8".to_string()))?;
+        let mut params = WhisperContextParameters::default();
+        params.flash_attn(config.flash_attn);
+        let context = WhisperContext::new_with_params(path_str, params)
+            .map_err(|e| load_error(e.to_string()))?;
+        let states = (0..config.states)
+            .map(|_| context.create_state())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| load_error(e.to_string()))?;
+        let multilingual = context.is_multilingual();
+        let size = context
+            .model_type_readable_str_lossy()
+            .map_or_else(|_| "unknown".to_string(), |s| s.into_owned());
+        let model_id = format!(
+            "whisper-{size}{}-{}",
+            if multilingual { "" } else { ".en" },
+            ftype_name(context.model_ftype())
+        );
+        let end_of_text = context.token_eot();
+        Ok(Self {
+            _context: context,
+            pool: StatePool::new(states),
+            config: config.clone(),
+            model_id,
+            multilingual,
+            end_of_text,
+        })
+    }
+
+    /// Identifies the model, e.g. `whisper-tiny.en-f16`, for provenance.
+    pub fn model_id(&self) -> String {
+        self.model_id.clone()
+    }
+
+    /// Whether the model handles languages other than English.
+    pub fn is_multilingual(&self) -> bool {
+        self.multilingual
+    }
+
+    /// The configuration the engine was loaded with.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Transcribes a call, blocking: run it off the async runtime. Waits for
+    /// a free decoding state when all are busy.
+    pub fn transcribe(
+        &self,
+        call: &DecodedCall,
+        options: &TranscribeOptions,
+    ) -> Result<Transcript, TranscribeError> {
+        if !self.multilingual && options.language == Language::Id {
+            return Err(TranscribeError::LanguageUnsupported {
+                model: self.model_id.clone(),
+                language: options.language,
+            });
+        }
+        // An English-only model has no language token to detect.
+        let language = if self.multilingual {
+            options.language
+        } else {
+            Language::En
+        };
+        let max_window = self.config.window_ms * SAMPLE_RATE as usize / 1000;
+        let gap = self.config.gap_ms * SAMPLE_RATE as usize / 1000;
+        let plans: Vec<_> = call
+            .tracks
+            .iter()
+            .map(|track| {
+                let regions = detect_speech(&track.samples, &self.config.vad);
+                (
+                    track.speaker,
+                    pack(&track.samples, &regions, max_window, gap),
+                )
+            })
+            .collect();
+        let total: usize = plans
+            .iter()
+            .flat_map(|(_, windows)| windows.iter().map(|w| w.samples.len()))
+            .sum();
+        let report = |share: f32| {
+            if let Some(progress) = &options.progress {
+                progress(share.clamp(0.0, 1.0));
+            }
+        };
+        report(0.0);
+
+        let mut pooled = self.pool.acquire();
+        let state = pooled.state().ok_or_else(|| TranscribeError::Whisper {
+            source_name: call.source.clone(),
+            detail: "no decoding state available".to_string(),
+        })?;
+        let mut segments = Vec::new();
+        let mut done = 0usize;
+        for (speaker, windows) in plans {
+            let mut track_language = language.code().map(str::to_string);
+            for window in windows {
+                let samples = padded(&window);
+                let params = self.params(track_language.as_deref(), samples.len());
+                state
+                    .full(params, &samples)
+                    .map_err(|e| TranscribeError::Whisper {
+                        source_name: call.source.clone(),
+                        detail: e.to_string(),
+                    })?;
+                if track_language.is_none() {
+                    // Detected on the first window; later windows of the same
+                    // speaker are forced to it so they cannot flip on noise.
+                    track_language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
+                        .map(str::to_string);
+                }
+                let raw = segments::read(state, self.end_of_text);
+                segments.extend(segments::place(
+                    &window,
+                    raw,
+                    speaker,
+                    track_language.as_deref(),
+                ));
+                done += window.samples.len();
+                report(done as f32 / total.max(1) as f32);
+            }
+        }
+        report(1.0);
+        segments.sort_by_key(|s| (s.start_ms, s.end_ms));
+        Ok(Transcript {
+            language: main_language(&segments),
+            segments,
+        })
+    }
+
+    /// Whisper decoding parameters for one window (see the README's
+    /// "Whisper parameters" for the reasoning behind each).
+    fn params<'a>(&self, language: Option<&'a str>, samples: usize) -> FullParams<'a, 'static> {
+        let mut params = FullParams::new(SamplingStrategy::Greedy { best_of: 1 });
+        params.set_n_threads(i32::try_from(self.config.threads_per_state).unwrap_or(1));
+        params.set_language(Some(language.unwrap_or("auto")));
+        params.set_translate(false);
+        // Windows hold unrelated turns: conditioning on earlier text only
+        // spreads a hallucination from one window to the next.
+        params.set_no_context(true);
+        params.set_token_timestamps(true);
+        params.set_suppress_blank(true);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        params.set_temperature_inc(0.2);
+        params.set_entropy_thold(2.4);
+        params.set_logprob_thold(-1.0);
+        params.set_no_speech_thold(0.6);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        if self.config.adaptive_audio_ctx && samples < WHISPER_WINDOW {
+            params.set_audio_ctx(audio_ctx_for(samples));
+        }
+        params
+    }
+}
+
+/// Smallest encoder context used: much shorter contexts make tiny models
+/// loop on short clips (measured on the Asterisk prompts).
+const MIN_AUDIO_CTX: usize = 768;
+
+/// Encoder context for a window: its length plus a second of margin, rounded
+/// up to a multiple of 64 positions, at least [`MIN_AUDIO_CTX`].
+fn audio_ctx_for(samples: usize) -> i32 {
+    let seconds = samples.div_ceil(SAMPLE_RATE as usize) + 1;
+    let ctx = ((seconds * AUDIO_CTX_PER_S).div_ceil(64) * 64).max(MIN_AUDIO_CTX);
+    i32::try_from(ctx.min(1500)).unwrap_or(1500)
+}
+
+/// The window's samples, padded with silence to whisper.cpp's minimum.
+fn padded(window: &Window) -> std::borrow::Cow<'_, [f32]> {
+    if window.samples.len() >= MIN_WINDOW {
+        std::borrow::Cow::Borrowed(&window.samples)
+    } else {
+        let mut samples = window.samples.clone();
+        samples.resize(MIN_WINDOW, 0.0);
+        std::borrow::Cow::Owned(samples)
+    }
+}
+
+/// The language spoken for the longest time, if any segment has one.
+fn main_language(segments: &[crate::transcript::Segment]) -> Option<String> {
+    let mut spoken: HashMap<&str, u64> = HashMap::new();
+    for segment in segments {
+        if let Some(language) = &segment.language {
+            *spoken.entry(language).or_default() +=
+                segment.end_ms.saturating_sub(segment.start_ms) + 1;
+        }
+    }
+    spoken
+        .into_iter()
+        .max_by_key(|(_, ms)| *ms)
+        .map(|(language, _)| language.to_string())
+}
+
+/// Human name of a ggml file type.
+fn ftype_name(ftype: i32) -> String {
+    match ftype {
+        0 => "f32".to_string(),
+        1 => "f16".to_string(),
+        2 => "q4_0".to_string(),
+        3 => "q4_1".to_string(),
+        7 => "q8_0".to_string(),
+        8 => "q5_0".to_string(),
+        9 => "q5_1".to_string(),
+        other => format!("ftype{other}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_ctx_covers_the_window_with_margin() {
+        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 11), 768);
+        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 20), 1088);
+        assert_eq!(audio_ctx_for(SAMPLE_RATE as usize * 29), 1500);
+    }
+}
