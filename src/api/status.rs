@@ -12,6 +12,12 @@ impl From<StoreError> for Status {
             StoreError::AlreadyExists(what) => {
                 Status::already_exists(format!("{what} already exists"))
             }
+            StoreError::QueueFull(waiting) => Status::resource_exhausted(format!(
+                "the queue is full ({waiting} calls waiting); retry later"
+            )),
+            StoreError::Conflict(what) => {
+                Status::aborted(format!("{what} changed concurrently; retry"))
+            }
             internal => {
                 tracing::error!(error = %internal, "store failure");
                 Status::internal("internal storage error")

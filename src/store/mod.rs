@@ -2,6 +2,9 @@
 //! SQLite (embedded default) and PostgreSQL (for scale), chosen by URL.
 //! Every row carries its tenant and every query is scoped by it.
 
+pub mod calls;
+pub mod insights;
+pub mod scorecards;
 mod sql;
 
 use std::sync::Arc;
@@ -11,6 +14,14 @@ use async_trait::async_trait;
 use crate::auth::Role;
 use crate::config::DatabaseKind;
 
+pub use calls::{
+    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
+};
+pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
+pub use scorecards::{
+    AuditAction, AuditEvent, CoachingNote, NewScorecard, ScorecardFilter, ScorecardRecord,
+    ScorecardStore,
+};
 pub use sql::SqlStore;
 
 /// A storage failure, mapped to a gRPC status at the API edge.
@@ -36,6 +47,12 @@ pub enum StoreError {
         /// Why.
         source: std::io::Error,
     },
+    /// The tenant already has as many waiting calls as allowed.
+    #[error("the tenant's queue is full ({0} calls waiting)")]
+    QueueFull(i64),
+    /// Someone else changed the record first; read it again and retry.
+    #[error("{0} changed concurrently")]
+    Conflict(String),
     /// A stored value could not be read back (e.g. an unknown role name).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -90,7 +107,7 @@ pub struct RubricVersionRecord {
 
 /// Storage operations; every one is scoped by tenant.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CallStore + ScorecardStore + InsightStore + Send + Sync + 'static {
     /// Which engine backs this store.
     fn kind(&self) -> DatabaseKind;
 

@@ -3,6 +3,10 @@
 //! milliseconds), placeholders are `$N` (both engines take them), and the few
 //! engine-specific statements branch on [`DatabaseKind`].
 
+mod calls;
+mod insights;
+mod scorecards;
+
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
@@ -96,7 +100,7 @@ fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
     })
 }
 
-fn is_unique_violation(error: &sqlx::Error) -> bool {
+pub(super) fn is_unique_violation(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(db) if db.is_unique_violation())
 }
 
