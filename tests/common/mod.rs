@@ -353,3 +353,35 @@ pub fn text_of(transcript: &callscore::transcript::Transcript) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
+
+/// A scorecard for `call` (as `call_id`) from scoring a small English transcript.
+pub fn scored_card(
+    call: &callscore::store::NewCall,
+    call_id: &str,
+    actor: &str,
+) -> callscore::store::NewScorecard {
+    use callscore::transcript::{Segment, Speaker, Transcript};
+    let rubric = callscore::rubric::parse_rubric(callscore::rubric::default_rubric_source())
+        .expect("default rubric");
+    let compiled = callscore::scoring::CompiledRubric::compile(&rubric).expect("compiles");
+    let transcript = Transcript {
+        language: Some("en".into()),
+        segments: vec![Segment {
+            speaker: Speaker::Agent,
+            start_ms: 0,
+            end_ms: 2000,
+            text: "Good morning, thank you for calling.".into(),
+            language: None,
+            confidence: None,
+        }],
+    };
+    callscore::store::NewScorecard {
+        scorecard_id: uuid::Uuid::now_v7().to_string(),
+        call_id: call_id.to_string(),
+        agent_id: call.agent_id.clone(),
+        team_id: call.team_id.clone(),
+        call_started_at_ms: call.call_started_at_ms,
+        card: callscore::scoring::score_transcript(&compiled, &transcript, "test"),
+        actor: actor.to_string(),
+    }
+}
