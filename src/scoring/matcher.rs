@@ -37,16 +37,46 @@ fn poly(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Powers of the hash multiplier, computed at compile time.
+const POW: [u64; FUZZY_MAX_LEN + 1] = {
+    let mut pow = [1u64; FUZZY_MAX_LEN + 1];
+    let mut i = 1;
+    while i <= FUZZY_MAX_LEN {
+        pow[i] = pow[i - 1].wrapping_mul(HASH_P);
+        i += 1;
+    }
+    pow
+};
+
+/// A word hash that takes eight bytes per step: the exact lookup runs for
+/// every token, so it must be cheap.
+fn fast_hash(bytes: &[u8]) -> u64 {
+    let mut h = bytes.len() as u64;
+    for chunk in bytes.chunks(8) {
+        h = (h.rotate_left(5) ^ load_u64(chunk)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    h
+}
+
+/// Up to eight bytes as an integer, built in registers: a variable-length
+/// copy into a stack buffer costs a memcpy call and a store-forwarding stall.
+fn load_u64(chunk: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(chunk) {
+        Ok(full) => u64::from_le_bytes(full),
+        Err(_) => chunk
+            .iter()
+            .rev()
+            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+    }
+}
+
 /// Calls `f` with the hash of `bytes` minus each one of its bytes.
 fn deletion_hashes(bytes: &[u8], mut f: impl FnMut(u64)) {
     let n = bytes.len();
     if n == 0 || n > FUZZY_MAX_LEN {
         return;
     }
-    let mut pow = [1u64; FUZZY_MAX_LEN + 1];
-    for i in 1..=n {
-        pow[i] = pow[i - 1].wrapping_mul(HASH_P);
-    }
+    let pow = &POW;
     let mut suffix = [0u64; FUZZY_MAX_LEN + 1];
     for i in (0..n).rev() {
         suffix[i] = (u64::from(bytes[i]) + 1)
@@ -210,11 +240,18 @@ impl MatcherBuilder {
             list.sort_by_key(|&p| std::cmp::Reverse(self.phrases[p as usize].0.len()));
         }
         let mut neighbors: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-        let mut exact: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut exact: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut arena = String::new();
+        let mut spans = Vec::with_capacity(self.words.len());
         for (id, word) in self.words.iter().enumerate() {
             let bytes = word.as_bytes();
             let id = u32::try_from(id).unwrap_or(UNKNOWN);
-            exact.entry(poly(bytes)).or_default().push(id);
+            let start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+            arena.push_str(word);
+            spans.push((start, u32::try_from(arena.len()).unwrap_or(u32::MAX)));
+            // Two words with one 64-bit hash would make the second unmatchable,
+            // never mismatched: lookups verify the bytes.
+            exact.entry(fast_hash(bytes)).or_insert(id);
             if bytes.len() < FUZZY_MIN_LEN - 1 || bytes.iter().all(u8::is_ascii_digit) {
                 continue;
             }
@@ -237,7 +274,8 @@ impl MatcherBuilder {
         Matcher {
             bloom,
             exact,
-            words: self.words,
+            arena,
+            spans,
             neighbors,
             phrases: self.phrases,
             by_first,
@@ -250,8 +288,9 @@ impl MatcherBuilder {
 #[derive(Debug)]
 pub struct Matcher {
     bloom: Vec<u64>,
-    exact: FxHashMap<u64, Vec<u32>>,
-    words: Vec<Box<str>>,
+    exact: FxHashMap<u64, u32>,
+    arena: String,
+    spans: Vec<(u32, u32)>,
     neighbors: FxHashMap<u64, Vec<u32>>,
     phrases: Vec<(Box<[u32]>, u32)>,
     by_first: Vec<Vec<u32>>,
@@ -267,16 +306,25 @@ impl Matcher {
     /// The vocabulary id of a normalised token, tolerating small edits on long words.
     pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
         let k = key.as_bytes();
-        if let Some(ids) = self.exact.get(&poly(k))
-            && let Some(&id) = ids
-                .iter()
-                .find(|&&id| same(self.words[id as usize].as_bytes(), k))
+        if let Some(&id) = self.exact.get(&fast_hash(k))
+            && same(self.word(id), k)
         {
             return id;
         }
         if numeric || k.len() < FUZZY_MIN_LEN {
             return UNKNOWN;
         }
+        self.fuzzy(k)
+    }
+
+    /// The bytes of a vocabulary word.
+    fn word(&self, id: u32) -> &[u8] {
+        let (start, end) = self.spans[id as usize];
+        &self.arena.as_bytes()[start as usize..end as usize]
+    }
+
+    /// The closest vocabulary word within the allowed edits, or `UNKNOWN`.
+    fn fuzzy(&self, k: &[u8]) -> u32 {
         let allowed = if k.len() >= FUZZY_TWO_MIN_LEN { 2 } else { 1 };
         let mut best: Option<(usize, u32)> = None;
         let mut consider = |h: u64| {
@@ -288,7 +336,7 @@ impl Matcher {
                 return;
             };
             for &id in ids {
-                let d = bounded_distance(k, self.words[id as usize].as_bytes(), allowed);
+                let d = bounded_distance(k, self.word(id), allowed);
                 if let Some(d) = d
                     && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid))
                 {

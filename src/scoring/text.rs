@@ -78,7 +78,13 @@ pub enum NumberWord {
 /// Classifies a lower-cased word as a number word, English or Indonesian.
 pub fn number_word(word: &str) -> Option<NumberWord> {
     // Number words are 2 to 9 bytes of ASCII letters; most words are ruled out here.
-    if !(2..=9).contains(&word.len()) || !word.as_bytes()[0].is_ascii_lowercase() {
+    let b = word.as_bytes();
+    if !(2..=9).contains(&b.len()) || !b[0].is_ascii_lowercase() || !b[1].is_ascii_lowercase() {
+        return None;
+    }
+    // Only ~40 of the 676 two-letter beginnings start a number word.
+    let prefix = usize::from(b[0] - b'a') * 26 + usize::from(b[1] - b'a');
+    if NUMBER_PREFIXES[prefix / 64] & (1 << (prefix % 64)) == 0 {
         return None;
     }
     let key = pack(word);
@@ -90,11 +96,26 @@ pub fn number_word(word: &str) -> Option<NumberWord> {
 
 /// A word of up to 16 bytes as one integer, so lookups compare integers.
 fn pack(word: &str) -> u128 {
-    let mut buf = [0u8; 16];
-    let n = word.len().min(16);
-    buf[..n].copy_from_slice(&word.as_bytes()[..n]);
-    u128::from_be_bytes(buf)
+    // Built in registers; a copy into a stack buffer would call memcpy.
+    word.as_bytes()
+        .iter()
+        .take(16)
+        .enumerate()
+        .fold(0u128, |acc, (i, &b)| acc | (u128::from(b) << (8 * (15 - i))))
 }
+
+/// Bitmap of the two-letter beginnings of number words, built at compile time.
+const NUMBER_PREFIXES: [u64; 11] = {
+    let mut bits = [0u64; 11];
+    let mut i = 0;
+    while i < NUMBER_WORD_LIST.len() {
+        let b = NUMBER_WORD_LIST[i].as_bytes();
+        let prefix = (b[0] - b'a') as usize * 26 + (b[1] - b'a') as usize;
+        bits[prefix / 64] |= 1 << (prefix % 64);
+        i += 1;
+    }
+    bits
+};
 
 /// Number words, packed and sorted, built once.
 static NUMBER_WORDS: std::sync::LazyLock<Vec<(u128, NumberWord)>> =
@@ -335,6 +356,17 @@ impl NumberBuilder {
 const CLITICS: [&str; 6] = ["nya", "lah", "kah", "pun", "ku", "mu"];
 const SUFFIXES: [&str; 8] = ["kan", "ing", "an", "ed", "es", "ly", "i", "s"];
 
+/// Length of the first ending in `endings` that `w` has, keeping at least four letters.
+fn strip_len(w: &str, endings: &[&str]) -> Option<usize> {
+    let b = w.as_bytes();
+    let last = *b.last()?;
+    endings
+        .iter()
+        .filter(|e| e.as_bytes().last() == Some(&last))
+        .find(|e| b.len() >= e.len() + 4 && b.ends_with(e.as_bytes()))
+        .map(|e| e.len())
+}
+
 fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
 }
@@ -355,25 +387,21 @@ pub fn stem_into(word: &str, out: &mut String) {
     }
     let mut w = word;
     for _ in 0..2 {
-        match CLITICS
-            .iter()
-            .find(|c| w.len() >= c.len() + 4 && w.ends_with(*c))
-        {
-            Some(c) => w = &w[..w.len() - c.len()],
+        match strip_len(w, &CLITICS) {
+            Some(n) => w = &w[..w.len() - n],
             None => break,
         }
     }
     for _ in 0..2 {
-        match SUFFIXES
-            .iter()
-            .find(|s| w.len() >= s.len() + 4 && w.ends_with(*s))
-        {
-            Some(s) => w = &w[..w.len() - s.len()],
+        match strip_len(w, &SUFFIXES) {
+            Some(n) => w = &w[..w.len() - n],
             None => break,
         }
     }
     let mut restore: Option<char> = None;
-    for _ in 0..2 {
+    // Every prefix starts with one of these letters: skip the rest quickly.
+    let prefixable = matches!(w.as_bytes()[0], b'm' | b'p' | b'b' | b't' | b'd' | b'k');
+    for _ in 0..usize::from(prefixable) * 2 {
         let b = w.as_bytes();
         let next = |n: usize| b.get(n).copied().unwrap_or(b'-');
         let (cut, add) = if (w.starts_with("meny") || w.starts_with("peny")) && is_vowel(next(4)) {
