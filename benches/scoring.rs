@@ -109,7 +109,11 @@ fn bench(c: &mut Criterion) {
     }
     // The one pass over the text that every detector reads from, alone.
     group.bench_function("analysis_only_10min_1500_words", |b| {
-        b.iter(|| callscore::scoring::analysis::Analysis::new(&compiled.engine, black_box(&call)).ids.len());
+        b.iter(|| {
+            callscore::scoring::analysis::Analysis::new(&compiled.engine, black_box(&call))
+                .ids
+                .len()
+        });
     });
     group.finish();
 }

@@ -17,6 +17,63 @@ const FUZZY_MIN_LEN: usize = 6;
 const FUZZY_TWO_MIN_LEN: usize = 10;
 /// Longest stem tried for fuzzy matching (bounds the stack buffers).
 const FUZZY_MAX_LEN: usize = 48;
+/// A read-only map from 64-bit hash to id: open addressing, at most a
+/// quarter full, so the usual miss (a word in no phrase) ends at the first
+/// empty slot without the bookkeeping of a general hash map.
+#[derive(Debug)]
+struct IdTable {
+    /// (fingerprint, id) pairs side by side: one cache line per probe, and
+    /// small enough to stay in L1 for a rubric-sized vocabulary.
+    slots: Vec<(u32, u32)>,
+    shift: u32,
+}
+
+impl IdTable {
+    fn new(entries: FxHashMap<u64, u32>) -> Self {
+        let size = (entries.len().max(1) * 2).next_power_of_two();
+        let mut slots = vec![(0u32, UNKNOWN); size];
+        let shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        let mut sorted: Vec<(u64, u32)> = entries.into_iter().collect();
+        // Insertion order decides probe order; sort so builds are reproducible.
+        sorted.sort_unstable();
+        for (key, id) in sorted {
+            let mut i = Self::slot(key, shift);
+            while slots[i].1 != UNKNOWN {
+                i = (i + 1) & mask;
+            }
+            slots[i] = (Self::fingerprint(key), id);
+        }
+        IdTable { slots, shift }
+    }
+
+    fn slot(key: u64, shift: u32) -> usize {
+        // Fibonacci hashing spreads the high bits over the table.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
+    fn fingerprint(key: u64) -> u32 {
+        key as u32
+    }
+
+    /// The first id whose fingerprint matches and that `verify` accepts.
+    fn get(&self, key: u64, verify: impl Fn(u32) -> bool) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let fp = Self::fingerprint(key);
+        let mut i = Self::slot(key, self.shift);
+        loop {
+            let (f, id) = self.slots[i];
+            if id == UNKNOWN {
+                return None;
+            }
+            if f == fp && verify(id) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// Bits in the Bloom filter in front of the fuzzy index (8 KiB: stays in L1).
 const BLOOM_BITS: usize = 1 << 16;
 
@@ -51,22 +108,37 @@ const POW: [u64; FUZZY_MAX_LEN + 1] = {
 /// A word hash that takes eight bytes per step: the exact lookup runs for
 /// every token, so it must be cheap.
 fn fast_hash(bytes: &[u8]) -> u64 {
-    let mut h = bytes.len() as u64;
-    for chunk in bytes.chunks(8) {
-        h = (h.rotate_left(5) ^ load_u64(chunk)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let n = bytes.len();
+    let mut h = n as u64;
+    let mut rest = bytes;
+    while rest.len() > 8 {
+        let (head, tail) = rest.split_at(8);
+        h = (h.rotate_left(5) ^ load_u64(head)).wrapping_mul(K);
+        rest = tail;
     }
-    h
+    (h.rotate_left(5) ^ load_tail(rest)).wrapping_mul(K)
 }
 
-/// Up to eight bytes as an integer, built in registers: a variable-length
-/// copy into a stack buffer costs a memcpy call and a store-forwarding stall.
+/// Eight bytes as an integer.
 fn load_u64(chunk: &[u8]) -> u64 {
     match <[u8; 8]>::try_from(chunk) {
         Ok(full) => u64::from_le_bytes(full),
-        Err(_) => chunk
-            .iter()
-            .rev()
-            .fold(0u64, |acc, &b| (acc << 8) | u64::from(b)),
+        Err(_) => load_tail(chunk),
+    }
+}
+
+/// Up to eight bytes as an integer, from overlapping loads in registers (a
+/// variable-length copy into a stack buffer costs a memcpy call and a stall).
+/// Distinct for distinct inputs of the same length; the length is hashed too.
+fn load_tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    match n {
+        0 => 0,
+        1..=3 => u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16),
+        4..=7 => u32_at(0) | (u32_at(n - 4) << 32),
+        _ => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
     }
 }
 
@@ -267,6 +339,7 @@ impl MatcherBuilder {
         // Most long transcript words are in no phrase: a Bloom filter turns
         // their deletion probes into one L1-resident bit test each.
         let mut bloom = vec![0u64; BLOOM_BITS / 64];
+        let exact = IdTable::new(exact);
         for &h in neighbors.keys() {
             let bit = bloom_bit(h);
             bloom[bit / 64] |= 1 << (bit % 64);
@@ -288,7 +361,7 @@ impl MatcherBuilder {
 #[derive(Debug)]
 pub struct Matcher {
     bloom: Vec<u64>,
-    exact: FxHashMap<u64, u32>,
+    exact: IdTable,
     arena: String,
     spans: Vec<(u32, u32)>,
     neighbors: FxHashMap<u64, Vec<u32>>,
@@ -306,9 +379,7 @@ impl Matcher {
     /// The vocabulary id of a normalised token, tolerating small edits on long words.
     pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
         let k = key.as_bytes();
-        if let Some(&id) = self.exact.get(&fast_hash(k))
-            && same(self.word(id), k)
-        {
+        if let Some(id) = self.exact.get(fast_hash(k), |id| same(self.word(id), k)) {
             return id;
         }
         if numeric || k.len() < FUZZY_MIN_LEN {

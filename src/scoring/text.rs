@@ -101,7 +101,9 @@ fn pack(word: &str) -> u128 {
         .iter()
         .take(16)
         .enumerate()
-        .fold(0u128, |acc, (i, &b)| acc | (u128::from(b) << (8 * (15 - i))))
+        .fold(0u128, |acc, (i, &b)| {
+            acc | (u128::from(b) << (8 * (15 - i)))
+        })
 }
 
 /// Bitmap of the two-letter beginnings of number words, built at compile time.
