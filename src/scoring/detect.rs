@@ -393,7 +393,9 @@ impl<'a, 't> Evaluator<'a, 't> {
                         Vec::new(),
                     );
                 }
-                let only_bad = name == MetricName::HoldsWithoutEtiquette;
+                // Cite the holds that broke etiquette, or every hold when none did.
+                let only_bad =
+                    name == MetricName::HoldsWithoutEtiquette && m.holds_without_etiquette > 0;
                 for g in d.gaps.iter().filter(|g| g.hold) {
                     if only_bad && g.announced && g.thanked {
                         continue;
@@ -406,7 +408,7 @@ impl<'a, 't> Evaluator<'a, 't> {
                         evidence.push(self.segment(r));
                     }
                 }
-                let v = if only_bad {
+                let v = if name == MetricName::HoldsWithoutEtiquette {
                     m.holds_without_etiquette
                 } else {
                     m.hold_count
@@ -456,9 +458,6 @@ impl<'a, 't> Evaluator<'a, 't> {
             name.as_str(),
             (value * 1000.0).round() / 1000.0
         );
-        if pass && name == MetricName::HoldsWithoutEtiquette {
-            evidence.clear();
-        }
         (
             if pass { Outcome::Pass } else { Outcome::Fail },
             reason,

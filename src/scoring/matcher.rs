@@ -307,9 +307,30 @@ impl MatcherBuilder {
         for (i, (tokens, _)) in self.phrases.iter().enumerate() {
             by_first[tokens[0] as usize].push(u32::try_from(i).unwrap_or(UNKNOWN));
         }
-        // Longer phrases first so evidence quotes the fullest match.
-        for list in &mut by_first {
+        // Flat arrays: per first token, (second token, phrase) entries, longer
+        // phrases first so evidence quotes the fullest match.
+        let mut first_ranges = Vec::with_capacity(by_first.len());
+        let mut entries = Vec::with_capacity(self.phrases.len());
+        for mut list in by_first {
             list.sort_by_key(|&p| std::cmp::Reverse(self.phrases[p as usize].0.len()));
+            let start = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            for p in list {
+                let second = self.phrases[p as usize]
+                    .0
+                    .get(1)
+                    .copied()
+                    .unwrap_or(UNKNOWN);
+                entries.push((second, p));
+            }
+            first_ranges.push((start, u32::try_from(entries.len()).unwrap_or(u32::MAX)));
+        }
+        let mut phrase_tokens = Vec::new();
+        let mut phrase_meta = Vec::with_capacity(self.phrases.len());
+        for (tokens, set) in &self.phrases {
+            let start = u32::try_from(phrase_tokens.len()).unwrap_or(u32::MAX);
+            phrase_tokens.extend_from_slice(tokens);
+            let len = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
+            phrase_meta.push((start, len, *set));
         }
         let mut neighbors: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         let mut exact: FxHashMap<u64, u32> = FxHashMap::default();
@@ -350,8 +371,10 @@ impl MatcherBuilder {
             arena,
             spans,
             neighbors,
-            phrases: self.phrases,
-            by_first,
+            first_ranges,
+            entries,
+            phrase_tokens,
+            phrase_meta,
             sets: self.sets,
         }
     }
@@ -365,8 +388,10 @@ pub struct Matcher {
     arena: String,
     spans: Vec<(u32, u32)>,
     neighbors: FxHashMap<u64, Vec<u32>>,
-    phrases: Vec<(Box<[u32]>, u32)>,
-    by_first: Vec<Vec<u32>>,
+    first_ranges: Vec<(u32, u32)>,
+    entries: Vec<(u32, u32)>,
+    phrase_tokens: Vec<u32>,
+    phrase_meta: Vec<(u32, u32, u32)>,
     sets: u32,
 }
 
@@ -426,21 +451,29 @@ impl Matcher {
             if id == UNKNOWN {
                 continue;
             }
-            for &p in &self.by_first[id as usize] {
-                let (tokens, set) = &self.phrases[p as usize];
-                // The first token matched already; a plain loop beats memcmp on short runs.
-                let rest = &ids[i + 1..];
-                if tokens.len() - 1 <= rest.len()
-                    && tokens[1..].iter().zip(rest).all(|(a, b)| a == b)
-                {
-                    let start = offset + u32::try_from(i).unwrap_or(0);
-                    hits.push(Hit {
-                        set: *set,
-                        seg,
-                        start,
-                        end: start + u32::try_from(tokens.len()).unwrap_or(0),
-                    });
+            let (lo, hi) = self.first_ranges[id as usize];
+            let next = ids.get(i + 1).copied().unwrap_or(UNKNOWN);
+            for &(second, p) in &self.entries[lo as usize..hi as usize] {
+                let (start, len, set) = self.phrase_meta[p as usize];
+                let len = len as usize;
+                // One-token phrases match here; longer ones must agree on the
+                // second token before the rest is compared.
+                if len > 1 {
+                    if second != next || i + len > ids.len() {
+                        continue;
+                    }
+                    let tokens = &self.phrase_tokens[start as usize..start as usize + len];
+                    if !tokens[2..].iter().zip(&ids[i + 2..]).all(|(a, b)| a == b) {
+                        continue;
+                    }
                 }
+                let at = offset + u32::try_from(i).unwrap_or(0);
+                hits.push(Hit {
+                    set,
+                    seg,
+                    start: at,
+                    end: at + u32::try_from(len).unwrap_or(0),
+                });
             }
         }
     }
