@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use rustc_hash::FxHashMap;
 
-use super::text::{NumberBuilder, for_each_word, number_word, stem_into};
+use super::text::{NumberBuilder, for_each_word, number_word, stem};
 
 /// Token id of a word that no phrase uses.
 pub const UNKNOWN: u32 = u32::MAX;
@@ -189,7 +189,11 @@ pub struct Scratch {
 
 /// Splits `text` into normalised tokens, combining spoken numbers.
 pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)) {
-    let Scratch { word, stem, number } = scratch;
+    let Scratch {
+        word,
+        stem: stem_buf,
+        number,
+    } = scratch;
     let mut builder = NumberBuilder::default();
     let (mut num_start, mut num_end) = (0usize, 0usize);
     for_each_word(text, word, |start, end, w| {
@@ -219,11 +223,10 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             });
             return;
         }
-        stem_into(w, stem);
         f(Piece {
             start,
             end,
-            key: stem,
+            key: stem(w, &mut *stem_buf),
             numeric: false,
         });
     });

@@ -23,16 +23,28 @@ pub fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(usize, usiz
                 None => break,
             }
         };
-        if c.is_alphanumeric() {
+        if b.is_ascii_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
                 buf.clear();
             }
-            if c.is_ascii() {
-                buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
+            // Copy the whole ASCII run at once, then lower-case it in place.
+            let run = bytes[i..]
+                .iter()
+                .position(|b| !b.is_ascii_alphanumeric())
+                .unwrap_or(bytes.len() - i);
+            let from = buf.len();
+            buf.push_str(&text[i..i + run]);
+            buf[from..].make_ascii_lowercase();
+            end = i + run;
+            i += run;
+            continue;
+        } else if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+                buf.clear();
             }
+            buf.extend(c.to_lowercase());
             end = i + len;
         } else if (c == '\'' || c == '\u{2019}')
             && start.is_some()
@@ -373,19 +385,18 @@ fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
 }
 
-/// Writes the stem of a lower-cased word into `out`.
+/// The stem of a lower-cased word: a slice of `word` when only affixes are
+/// cut (the usual case, no copy), or `out` when a letter had to be restored.
 ///
 /// Not a linguistic stemmer: a cheap, deterministic reduction applied to both
 /// the rubric's phrases and the transcript, so that inflected forms of one
 /// word usually meet. It strips clitics (-nya, -lah, …), suffixes (-kan, -an,
 /// -i, -ing, -ed, -s) and prefixes (di-, ke-, ter-, ber-, meN-, peN-, with the
 /// nasal assimilation of meN-/peN- undone), never below four letters.
-pub fn stem_into(word: &str, out: &mut String) {
-    out.clear();
+pub fn stem<'a>(word: &'a str, out: &'a mut String) -> &'a str {
     let bytes = word.as_bytes();
     if bytes.len() < 5 || !bytes.iter().all(u8::is_ascii_lowercase) {
-        out.push_str(word);
-        return;
+        return word;
     }
     let mut w = word;
     for _ in 0..2 {
@@ -444,10 +455,15 @@ pub fn stem_into(word: &str, out: &mut String) {
             break;
         }
     }
-    if let Some(c) = restore {
-        out.push(c);
+    match restore {
+        Some(c) => {
+            out.clear();
+            out.push(c);
+            out.push_str(w);
+            out
+        }
+        None => w,
     }
-    out.push_str(w);
 }
 
 #[cfg(test)]
@@ -456,8 +472,7 @@ mod tests {
 
     fn stem(w: &str) -> String {
         let mut out = String::new();
-        stem_into(w, &mut out);
-        out
+        super::stem(w, &mut out).to_owned()
     }
 
     fn words(text: &str) -> Vec<String> {
