@@ -15,6 +15,8 @@ use super::scorecard::{CheckResult, Evidence, Outcome};
 const MAX_QUOTE_CHARS: usize = 240;
 /// Most evidence items listed for one check.
 const MAX_EVIDENCE: usize = 5;
+/// Examples quoted for a phrase or regex that was found as expected.
+const MAX_PASS_EXAMPLES: usize = 3;
 
 /// Per-call state shared by all checks: the analysis and a cache of masks.
 pub struct Evaluator<'a, 't> {
@@ -223,6 +225,11 @@ impl<'a, 't> Evaluator<'a, 't> {
                 );
             }
         };
+        // A pass needs a few examples; a failure lists more offences.
+        let limit = match expect {
+            Expect::Present => MAX_PASS_EXAMPLES,
+            Expect::Absent => MAX_EVIDENCE,
+        };
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         for seg in self.candidates(finder, speaker) {
             if !in_window(seg) {
@@ -230,7 +237,7 @@ impl<'a, 't> Evaluator<'a, 't> {
             }
             if let Some((s, e)) = self.find(finder, seg) {
                 found.push((seg, s, e));
-                if found.len() >= MAX_EVIDENCE {
+                if found.len() >= limit {
                     break;
                 }
             }
@@ -264,7 +271,11 @@ impl<'a, 't> Evaluator<'a, 't> {
             }
             (Expect::Absent, false) => (
                 Outcome::Fail,
-                format!("the {who} said it {place}: {} time(s)", found.len()),
+                format!(
+                    "the {who} said it {place}, in {}{} turn(s)",
+                    found.len(),
+                    if found.len() >= limit { " or more" } else { "" }
+                ),
                 evidence,
             ),
             (Expect::Absent, true) => (
