@@ -91,12 +91,17 @@ pub enum NumberWord {
 pub fn number_word(word: &str) -> Option<NumberWord> {
     // Number words are 2 to 9 bytes of ASCII letters; most words are ruled out here.
     let b = word.as_bytes();
-    if !(2..=9).contains(&b.len()) || !b[0].is_ascii_lowercase() || !b[1].is_ascii_lowercase() {
+    if !(2..=9).contains(&b.len()) || !b[0].is_ascii_lowercase() {
         return None;
     }
-    // Only ~40 of the 676 two-letter beginnings start a number word.
-    let prefix = usize::from(b[0] - b'a') * 26 + usize::from(b[1] - b'a');
-    if NUMBER_PREFIXES[prefix / 64] & (1 << (prefix % 64)) == 0 {
+    // (length, first letter, last letter) rules out nearly every other word
+    // ("saya" is not "satu", "the" is not "ten") before the real lookup.
+    let (first, last) = (b[0], b[b.len() - 1]);
+    if !last.is_ascii_lowercase() {
+        return None;
+    }
+    let shape = shape_index(b.len(), first, last);
+    if NUMBER_SHAPES[shape / 64] & (1 << (shape % 64)) == 0 {
         return None;
     }
     let key = pack(word);
@@ -118,14 +123,19 @@ fn pack(word: &str) -> u128 {
         })
 }
 
-/// Bitmap of the two-letter beginnings of number words, built at compile time.
-const NUMBER_PREFIXES: [u64; 11] = {
-    let mut bits = [0u64; 11];
+/// Bit index of a word shape: length 2-9, first and last letter a-z.
+const fn shape_index(len: usize, first: u8, last: u8) -> usize {
+    (len - 2) * 676 + (first - b'a') as usize * 26 + (last - b'a') as usize
+}
+
+/// Bitmap of the shapes of number words, built at compile time.
+const NUMBER_SHAPES: [u64; 85] = {
+    let mut bits = [0u64; 85];
     let mut i = 0;
     while i < NUMBER_WORD_LIST.len() {
         let b = NUMBER_WORD_LIST[i].as_bytes();
-        let prefix = (b[0] - b'a') as usize * 26 + (b[1] - b'a') as usize;
-        bits[prefix / 64] |= 1 << (prefix % 64);
+        let shape = shape_index(b.len(), b[0], b[b.len() - 1]);
+        bits[shape / 64] |= 1 << (shape % 64);
         i += 1;
     }
     bits
