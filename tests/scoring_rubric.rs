@@ -230,10 +230,21 @@ fn windows_parse() {
 
 #[test]
 fn odd_documents_are_rejected_not_panicked_on() {
-    for source in ["", "42", "- a\n- b", "id: [1, 2]", "{", "---\nid: a\n---\nid: b\n", "a: &x 1\nb: *x\n"] {
+    for source in [
+        "",
+        "42",
+        "- a\n- b",
+        "id: [1, 2]",
+        "{",
+        "---\nid: a\n---\nid: b\n",
+        "a: &x 1\nb: *x\n",
+    ] {
         let errors = errors(source);
         assert!(!errors.is_empty(), "{source:?}");
-        assert!(errors.iter().all(|e| e.line >= 1 && e.column >= 1), "{source:?}: {errors:?}");
+        assert!(
+            errors.iter().all(|e| e.line >= 1 && e.column >= 1),
+            "{source:?}: {errors:?}"
+        );
     }
 }
 
@@ -249,6 +260,9 @@ fn type_errors_name_what_was_found() {
     assert!(e.message.contains("expected a number"), "{}", e.message);
     let e = find(&errors, "criteria[0].checks[0].critical");
     assert!(e.message.contains("true or false"), "{}", e.message);
-    let e = find(&errors, "criteria[0].checks[0].phrases.window.first_seconds");
+    let e = find(
+        &errors,
+        "criteria[0].checks[0].phrases.window.first_seconds",
+    );
     assert_eq!(e.line, 14);
 }

@@ -28,16 +28,9 @@ pub fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(usize, usiz
                 start = Some(i);
                 buf.clear();
             }
-            // Copy the whole ASCII run at once, then lower-case it in place.
-            let run = bytes[i..]
-                .iter()
-                .position(|b| !b.is_ascii_alphanumeric())
-                .unwrap_or(bytes.len() - i);
-            let from = buf.len();
-            buf.push_str(&text[i..i + run]);
-            buf[from..].make_ascii_lowercase();
-            end = i + run;
-            i += run;
+            buf.push(char::from(b.to_ascii_lowercase()));
+            end = i + 1;
+            i += 1;
             continue;
         } else if c.is_alphanumeric() {
             if start.is_none() {
