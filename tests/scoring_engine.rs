@@ -521,6 +521,9 @@ fn sensitive_data_is_critical_en_and_id() {
         "Jangan berikan kode OTP kepada siapa pun ya Pak.",
         "Boleh sebutkan 4 digit terakhir nomor kartu Bapak?",
         "Could you confirm the last four digits of your card number?",
+        "Terima kasih, PIN Bapak sudah kami reset.",
+        "Mohon maaf Bu, kartu terblokir, silakan ganti PIN di ATM terdekat.",
+        "Could you reset your PIN at the ATM tomorrow?",
     ] {
         let card = score_transcript(&r, &call(&[(A, 0.0, 4.0, text)]), "m");
         assert_eq!(only_check(&card).outcome, Outcome::Pass, "{text}");
