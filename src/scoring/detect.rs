@@ -384,8 +384,9 @@ impl<'a, 't> Evaluator<'a, 't> {
         min: Option<f64>,
         max: Option<f64>,
     ) -> (Outcome, String, Vec<Evidence>) {
-        let m = self.d.metrics.clone();
+        // A copy of the shared reference, so `self` stays free for quoting.
         let d = self.d;
+        let m = &d.metrics;
         let mut evidence = Vec::new();
         let (value, unit): (Option<f64>, &str) = match name {
             MetricName::AgentTalkRatio => (m.agent_talk_ratio, ""),

@@ -263,3 +263,56 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::engine::EngineBuilder;
+    use crate::transcript::{Segment, Transcript};
+
+    fn seg(speaker: Speaker, start: u64, end: u64, text: &str) -> Segment {
+        Segment {
+            speaker,
+            start_ms: start,
+            end_ms: end,
+            text: text.to_owned(),
+            language: None,
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn overlapping_speech_is_not_silence() {
+        let mut b = EngineBuilder::default();
+        let none: Vec<String> = Vec::new();
+        let settings = MetricSettings {
+            greeting: b.add_set(&none),
+            hold_request: b.add_set(&none),
+            hold_thanks: b.add_set(&none),
+            hold_min_ms: 20_000,
+            interruption_min_overlap_ms: 500,
+        };
+        let engine = b.build();
+        // A long customer turn covers a short agent turn inside it.
+        let t = Transcript {
+            language: None,
+            segments: vec![
+                seg(Speaker::Customer, 0, 10_000, "panjang sekali ceritanya"),
+                seg(Speaker::Agent, 2_000, 3_000, "iya"),
+                seg(Speaker::Agent, 12_000, 14_000, "baik"),
+            ],
+        };
+        let a = Analysis::new(&engine, &t);
+        let d = compute(&a, &settings);
+        assert_eq!(d.gaps.len(), 1);
+        assert_eq!(
+            d.gaps[0].len_ms(),
+            2_000,
+            "measured from the end of the long turn"
+        );
+        assert_eq!(d.metrics.longest_silence_ms, 2_000);
+        assert_eq!(d.metrics.interruptions, Some(1));
+        assert_eq!(d.metrics.hold_count, 0);
+        assert_eq!(d.metrics.duration_ms, 14_000);
+    }
+}
