@@ -806,3 +806,54 @@ fn sensitive_check_sees_the_original_but_quotes_masked() {
     let card = score_transcript(&r, &masked, "m");
     assert_eq!(card.critical_failures.len(), 0);
 }
+
+#[test]
+fn silence_is_not_a_perfect_call_and_mono_skips_reply_checks() {
+    let r = CompiledRubric::compile(&parse_rubric(default_rubric_source()).expect("valid"))
+        .expect("compiles");
+    let card = score_transcript(&r, &call(&[]), "m");
+    assert_eq!(card.overall_score, None);
+    assert!(card.criteria.iter().all(|c| c.score.is_none()));
+    let mono = call(&[
+        (
+            U,
+            0.0,
+            4.0,
+            "Good morning, thank you for calling, my name is Rina.",
+        ),
+        (U, 4.5, 8.0, "My parcel is late and I am very upset."),
+        (
+            U,
+            8.5,
+            12.0,
+            "I am sorry to hear that, sir, may I put you on hold?",
+        ),
+        (U, 12.5, 13.0, "Okay."),
+        (U, 40.0, 44.0, "Thank you for holding, sir."),
+    ]);
+    let card = score_transcript(&r, &mono, "m");
+    let empathy = card
+        .criteria
+        .iter()
+        .find(|c| c.criterion_id == "empathy")
+        .expect("empathy");
+    assert_eq!(empathy.checks[0].outcome, Outcome::NotApplicable);
+    assert!(empathy.checks[0].reason.contains("attributed"));
+    let professionalism = card
+        .criteria
+        .iter()
+        .find(|c| c.criterion_id == "professionalism")
+        .expect("professionalism");
+    let hold = professionalism
+        .checks
+        .iter()
+        .find(|c| c.check_id == "hold_etiquette")
+        .expect("hold check");
+    assert_eq!(
+        hold.outcome,
+        Outcome::Pass,
+        "the request two turns back counts: {}",
+        hold.reason
+    );
+    assert_eq!(card.metrics.hold_count, 1);
+}

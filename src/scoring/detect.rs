@@ -24,6 +24,7 @@ pub struct Evaluator<'a, 't> {
     a: &'a Analysis<'t>,
     d: &'a MetricDetail,
     masks: Vec<Option<Vec<Mask>>>,
+    has_speech: bool,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
@@ -34,6 +35,12 @@ impl<'a, 't> Evaluator<'a, 't> {
             a,
             d,
             masks: vec![None; a.transcript.segments.len()],
+            // Nothing said means nothing to judge, not a perfect call.
+            has_speech: a
+                .transcript
+                .segments
+                .iter()
+                .any(|s| !s.text.trim().is_empty()),
         }
     }
 
@@ -80,6 +87,10 @@ impl<'a, 't> Evaluator<'a, 't> {
             reason: String::new(),
             evidence: Vec::new(),
         };
+        if !self.has_speech {
+            result.reason = "not applicable: the transcript has no speech".to_owned();
+            return result;
+        }
         if let Some(applies) = &compiled.applies
             && let Some(reason) = self.not_applicable(applies)
         {
@@ -293,6 +304,15 @@ impl<'a, 't> Evaluator<'a, 't> {
         speaker: SpeakerFilter,
         (trigger_speaker, negative, set, within): (SpeakerFilter, bool, Option<u32>, u32),
     ) -> (Outcome, String, Vec<Evidence>) {
+        if !self.a.speakers_known {
+            // Who answered whom is unknowable in mono audio.
+            return (
+                Outcome::NotApplicable,
+                "not applicable: replies to a trigger need attributed agent and customer speech"
+                    .to_owned(),
+                Vec::new(),
+            );
+        }
         let n = self.a.transcript.segments.len();
         let is_trigger = |s: usize| {
             self.a.speaker_matches(s, trigger_speaker)

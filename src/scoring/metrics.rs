@@ -11,6 +11,8 @@ use super::analysis::Analysis;
 const ANNOUNCED_HOLD_MIN_MS: u64 = 3_000;
 /// A hold request counts for a gap that starts at most this long after it.
 const HOLD_REQUEST_REACH_MS: u64 = 15_000;
+/// How many turns before a gap are searched for the hold request.
+const HOLD_REQUEST_TURNS: usize = 3;
 /// Most customer turns averaged for start or end sentiment.
 const SENTIMENT_TURNS: usize = 3;
 
@@ -157,13 +159,16 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
 
     // Silences: time not covered by any segment, between the first and last speech.
     let mut covered_until: Option<(u64, usize)> = None;
-    let mut last_agent: Option<usize> = None;
     for (i, seg) in segments.iter().enumerate() {
         if let Some((until, before)) = covered_until
             && seg.start_ms > until
         {
-            let request_seg = last_agent.filter(|&r| {
-                a.seg_has(s.hold_request, r) && segments[r].end_ms + HOLD_REQUEST_REACH_MS >= until
+            // The request is in one of the agent's last turns before the gap
+            // (the customer's "okay" often comes in between).
+            let request_seg = (i.saturating_sub(HOLD_REQUEST_TURNS)..i).rev().find(|&r| {
+                agent_like(r)
+                    && a.seg_has(s.hold_request, r)
+                    && segments[r].end_ms + HOLD_REQUEST_REACH_MS >= until
             });
             let return_seg = (i..segments.len()).find(|&j| agent_like(j));
             let thanked = return_seg.is_some_and(|j| a.seg_has(s.hold_thanks, j));
@@ -184,9 +189,6 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         }
         if covered_until.is_none_or(|(until, _)| seg.end_ms > until) {
             covered_until = Some((seg.end_ms, i));
-        }
-        if agent_like(i) {
-            last_agent = Some(i);
         }
     }
     for (gi, g) in d.gaps.iter().enumerate() {
