@@ -857,3 +857,24 @@ fn silence_is_not_a_perfect_call_and_mono_skips_reply_checks() {
     );
     assert_eq!(card.metrics.hold_count, 1);
 }
+
+#[test]
+fn a_compiled_rubric_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let r = math_rubric();
+    shareable(&r);
+    let points = r.rubric.check("empathy", "apology").map(|c| c.points);
+    assert_eq!(points, Some(5.0));
+    assert!(r.rubric.check("empathy", "nope").is_none());
+    let t = call(&[(A, 0.0, 2.0, "Thank you sir.")]);
+    let card = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| score_transcript(&r, &t, "m")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scored"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(card[0], card[1]);
+}

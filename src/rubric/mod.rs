@@ -54,6 +54,16 @@ impl Rubric {
         self.version
     }
 
+    /// A check by criterion and check id (e.g. to find its points for a reviewer override).
+    pub fn check(&self, criterion_id: &str, check_id: &str) -> Option<&Check> {
+        self.criteria
+            .iter()
+            .find(|c| c.id == criterion_id)?
+            .checks
+            .iter()
+            .find(|k| k.id == check_id)
+    }
+
     /// SHA-256 (lowercase hex) of the rubric's canonical JSON form.
     ///
     /// Canonical means after parsing: defaults filled in, comments, key order
