@@ -44,19 +44,16 @@ impl<'a, 't> Evaluator<'a, 't> {
         }
     }
 
-    fn masks(&mut self, seg: usize) -> &[Mask] {
+    /// Evidence quoting a byte range of a segment, sensitive data masked.
+    fn quote(&mut self, seg: usize, start: usize, end: usize) -> Evidence {
+        // Masks are computed only for segments that end up quoted.
         if self.masks[seg].is_none() {
             self.masks[seg] = Some(segment_masks(&self.rubric.engine, self.a, seg));
         }
-        self.masks[seg].as_deref().unwrap_or(&[])
-    }
-
-    /// Evidence quoting a byte range of a segment, sensitive data masked.
-    fn quote(&mut self, seg: usize, start: usize, end: usize) -> Evidence {
-        let segment = &self.a.transcript.segments[seg];
-        let text = &segment.text;
-        let masks = self.masks(seg).to_vec();
-        let mut quote = apply_masks(text, start, end, &masks);
+        let a = self.a;
+        let segment = &a.transcript.segments[seg];
+        let masks = self.masks[seg].as_deref().unwrap_or(&[]);
+        let mut quote = apply_masks(&segment.text, start, end, masks);
         if quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
@@ -212,6 +209,10 @@ impl<'a, 't> Evaluator<'a, 't> {
         let segments = &self.a.transcript.segments;
         let duration = self.d.metrics.duration_ms;
         let who = speaker_name(speaker);
+        let what = match finder {
+            Finder::Phrases(_) => "a listed phrase",
+            Finder::Regex(_) => "words matching the pattern",
+        };
         let (in_window, place): (Box<dyn Fn(usize) -> bool>, String) = match window {
             CompiledWindow::All => (Box::new(|_| true), "in the call".to_owned()),
             CompiledWindow::First(ms) => (
@@ -260,7 +261,7 @@ impl<'a, 't> Evaluator<'a, 't> {
         match (expect, found.is_empty()) {
             (Expect::Present, false) => (
                 Outcome::Pass,
-                format!("the {who} said it {place}"),
+                format!("the {who} said {what} {place}"),
                 evidence,
             ),
             (Expect::Present, true) => {
@@ -276,14 +277,14 @@ impl<'a, 't> Evaluator<'a, 't> {
                 let evidence = instead.map(|s| vec![self.segment(s)]).unwrap_or_default();
                 (
                     Outcome::Fail,
-                    format!("no matching phrase from the {who} {place}"),
+                    format!("the {who} never said {what} {place}"),
                     evidence,
                 )
             }
             (Expect::Absent, false) => (
                 Outcome::Fail,
                 format!(
-                    "the {who} said it {place}, in {}{} turn(s)",
+                    "the {who} said {what} {place}, in {}{} turn(s)",
                     found.len(),
                     if found.len() >= limit { " or more" } else { "" }
                 ),
@@ -291,7 +292,7 @@ impl<'a, 't> Evaluator<'a, 't> {
             ),
             (Expect::Absent, true) => (
                 Outcome::Pass,
-                format!("nothing of the kind from the {who} {place}"),
+                format!("the {who} never said {what} {place}"),
                 evidence,
             ),
         }
