@@ -315,11 +315,15 @@ impl<'a, 't> Evaluator<'a, 't> {
             );
         }
         let n = self.a.transcript.segments.len();
-        let is_trigger = |s: usize| {
-            self.a.speaker_matches(s, trigger_speaker)
-                && ((negative && self.a.sentiment[s] < 0.0)
-                    || set.is_some_and(|set| self.a.seg_has(set, s)))
-        };
+        // Decided once per turn: the reply search below asks again and again.
+        let triggers: Vec<bool> = (0..n)
+            .map(|s| {
+                self.a.speaker_matches(s, trigger_speaker)
+                    && ((negative && self.a.sentiment[s] < 0.0)
+                        || set.is_some_and(|set| self.a.seg_has(set, s)))
+            })
+            .collect();
+        let is_trigger = |s: usize| triggers[s];
         // Each trigger with the responder's next turns; consecutive triggers
         // answered by the same turn count once, as the latest of them.
         let mut pairs: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -534,7 +538,16 @@ impl<'a, 't> Evaluator<'a, 't> {
         let sets = self.rubric.engine.sets;
         let a = self.a;
         let mut offending: Vec<(usize, Vec<&'static str>)> = Vec::new();
-        for seg in 0..a.transcript.segments.len() {
+        // Only turns with an asking cue or a card-like number can offend.
+        let mut suspects: Vec<usize> = a
+            .set_hits(sets.ask)
+            .iter()
+            .map(|h| h.seg as usize)
+            .chain(a.digit_runs.iter().filter(|r| r.luhn).map(|r| r.seg))
+            .collect();
+        suspects.sort_unstable();
+        suspects.dedup();
+        for seg in suspects {
             if !a.speaker_matches(seg, speaker) {
                 continue;
             }
