@@ -1,7 +1,7 @@
 //! Scoring: a compiled rubric applied to a transcript gives a scorecard in
 //! which every check carries its outcome, points, reason and evidence.
 //!
-//! The math is in `docs/scoring.md` and in [`scorecard::recompute`].
+//! The math is in `docs/scoring.md` and in [`recompute`].
 
 pub mod analysis;
 pub mod compiled;
