@@ -1,7 +1,7 @@
 //! Scoring: a compiled rubric applied to a transcript gives a scorecard in
 //! which every check carries its outcome, points, reason and evidence.
 //!
-//! The math is in `docs/scoring.md` and in [`recompute`].
+//! The math is in `docs/scoring.md` and in [`crate::scoring::recompute`].
 
 pub mod analysis;
 pub mod compiled;
