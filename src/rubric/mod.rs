@@ -1,6 +1,7 @@
 //! Rubric documents: parsing YAML or JSON, validation with positioned errors,
 //! and the content hash that pins a scorecard to the exact rubric it used.
 
+mod detectors;
 mod document;
 mod error;
 mod model;
