@@ -223,6 +223,23 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             });
             return;
         }
+        // ASR splits the passive prefix ("di tunggu" for "ditunggu"), so a
+        // lone "di" is dropped on both sides, like the prefix itself.
+        if w == "di" {
+            return;
+        }
+        // "I'm" and "I am" must meet; the apostrophe is already gone here.
+        if let Some((first, second)) = contraction(w) {
+            for key in [first, second] {
+                f(Piece {
+                    start,
+                    end,
+                    key,
+                    numeric: false,
+                });
+            }
+            return;
+        }
         f(Piece {
             start,
             end,
@@ -231,6 +248,37 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
         });
     });
     flush(&mut builder, number, num_start, num_end, &mut f);
+}
+
+/// English contractions that cannot be mistaken for another word once the
+/// apostrophe is dropped ("its", "ill", "were" are left alone), as two
+/// stemmed tokens.
+fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
+    Some(match w {
+        "im" => ("i", "am"),
+        "youre" => ("you", "are"),
+        "theyre" => ("they", "are"),
+        "ive" => ("i", "have"),
+        "youve" => ("you", "have"),
+        "weve" => ("we", "have"),
+        "dont" => ("do", "not"),
+        "doesnt" => ("does", "not"),
+        "didnt" => ("did", "not"),
+        "cant" => ("can", "not"),
+        "cannot" => ("can", "not"),
+        "wont" => ("will", "not"),
+        "isnt" => ("is", "not"),
+        "arent" => ("are", "not"),
+        "wasnt" => ("was", "not"),
+        "couldnt" => ("could", "not"),
+        "shouldnt" => ("should", "not"),
+        "wouldnt" => ("would", "not"),
+        "thats" => ("that", "is"),
+        "whats" => ("what", "is"),
+        "youll" => ("you", "will"),
+        "theyll" => ("they", "will"),
+        _ => return None,
+    })
 }
 
 /// Emits the number being built, if any, as one numeric piece.
@@ -558,6 +606,19 @@ mod tests {
         ));
         assert!(matches("thank you for calling", "Thank you, for calling!"));
         assert!(!matches("thank you for calling", "thank you for waiting"));
+    }
+
+    #[test]
+    fn split_prefixes_and_contractions_meet() {
+        assert!(matches("mohon ditunggu", "mohon di tunggu sebentar"));
+        assert!(matches(
+            "3 digit di belakang kartu",
+            "tiga digit dibelakang kartu"
+        ));
+        assert!(matches("i am sorry", "I'm sorry to hear that"));
+        assert!(matches("i'm sorry", "I am so... I am sorry"));
+        assert!(matches("do not share", "Please don't share it"));
+        assert!(!matches("i am sorry", "I'm not sorry"));
     }
 
     #[test]
