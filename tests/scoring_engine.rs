@@ -876,3 +876,22 @@ fn a_compiled_rubric_can_be_shared_across_threads() {
     });
     assert_eq!(card[0], card[1]);
 }
+
+#[test]
+fn extreme_timings_do_not_panic() {
+    let r = CompiledRubric::compile(&parse_rubric(default_rubric_source()).expect("valid"))
+        .expect("compiles");
+    let mut t = call(&[(A, 0.0, 1.0, "Mohon ditunggu."), (C, 2.0, 3.0, "Ok.")]);
+    t.segments[1].start_ms = u64::MAX - 5;
+    t.segments[1].end_ms = u64::MAX;
+    t.segments.push(Segment {
+        speaker: A,
+        start_ms: u64::MAX,
+        end_ms: 3,
+        text: "Terima kasih sudah menunggu.".to_owned(),
+        language: None,
+        confidence: None,
+    });
+    let card = score_transcript(&r, &t, "m");
+    assert!(card.overall_score.is_some());
+}

@@ -220,7 +220,7 @@ impl<'a, 't> Evaluator<'a, 't> {
                 format!("in the first {} s", ms / 1000),
             ),
             CompiledWindow::Last(ms) => (
-                Box::new(move |s| segments[s].end_ms + ms > duration),
+                Box::new(move |s| segments[s].end_ms.saturating_add(ms) > duration),
                 format!("in the last {} s", ms / 1000),
             ),
             CompiledWindow::After {

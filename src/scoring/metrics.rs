@@ -129,21 +129,22 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         let len = seg.end_ms.saturating_sub(seg.start_ms);
         m.duration_ms = m.duration_ms.max(seg.end_ms);
         match seg.speaker {
+            // Saturating: timings come from outside and must not panic the scorer.
             Speaker::Agent => {
-                m.agent_talk_ms += len;
-                m.agent_words += a.words[i];
+                m.agent_talk_ms = m.agent_talk_ms.saturating_add(len);
+                m.agent_words = m.agent_words.saturating_add(a.words[i]);
             }
-            Speaker::Customer => m.customer_talk_ms += len,
+            Speaker::Customer => m.customer_talk_ms = m.customer_talk_ms.saturating_add(len),
             Speaker::Unknown => {
                 if !a.speakers_known {
-                    m.agent_words += a.words[i];
+                    m.agent_words = m.agent_words.saturating_add(a.words[i]);
                 }
             }
         }
     }
-    if a.speakers_known && m.agent_talk_ms + m.customer_talk_ms > 0 {
-        m.agent_talk_ratio =
-            Some(m.agent_talk_ms as f64 / (m.agent_talk_ms + m.customer_talk_ms) as f64);
+    let talk = m.agent_talk_ms.saturating_add(m.customer_talk_ms);
+    if a.speakers_known && talk > 0 {
+        m.agent_talk_ratio = Some(m.agent_talk_ms as f64 / talk as f64);
     }
     let agent_ms = if a.speakers_known {
         m.agent_talk_ms
@@ -151,7 +152,7 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         segments
             .iter()
             .map(|s| s.end_ms.saturating_sub(s.start_ms))
-            .sum()
+            .fold(0u64, u64::saturating_add)
     };
     if agent_ms > 0 && m.agent_words > 0 {
         m.agent_words_per_minute = Some(f64::from(m.agent_words) * 60_000.0 / agent_ms as f64);
@@ -168,7 +169,7 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
             let request_seg = (i.saturating_sub(HOLD_REQUEST_TURNS)..i).rev().find(|&r| {
                 agent_like(r)
                     && a.seg_has(s.hold_request, r)
-                    && segments[r].end_ms + HOLD_REQUEST_REACH_MS >= until
+                    && segments[r].end_ms.saturating_add(HOLD_REQUEST_REACH_MS) >= until
             });
             let return_seg = (i..segments.len()).find(|&j| agent_like(j));
             let thanked = return_seg.is_some_and(|j| a.seg_has(s.hold_thanks, j));
