@@ -71,11 +71,22 @@ async fn one_tenants_backlog_does_not_hold_back_another(backend: Backend) {
     let first = claim(store.as_ref(), "w", 60_000).await;
     let second = claim(store.as_ref(), "w", 60_000).await;
     let tenants = [first.tenant_id.as_str(), second.tenant_id.as_str()];
-    assert!(tenants.contains(&"quiet"), "quiet tenant served within two claims: {tenants:?}");
-    let quiet = if first.tenant_id == "quiet" { &first } else { &second };
+    assert!(
+        tenants.contains(&"quiet"),
+        "quiet tenant served within two claims: {tenants:?}"
+    );
+    let quiet = if first.tenant_id == "quiet" {
+        &first
+    } else {
+        &second
+    };
     assert_eq!(quiet.call_id, quiet_call);
     // Within a tenant, oldest first.
-    let busy = if first.tenant_id == "busy" { &first } else { &second };
+    let busy = if first.tenant_id == "busy" {
+        &first
+    } else {
+        &second
+    };
     let oldest = store
         .get_call("busy", &busy.call_id)
         .await
@@ -92,12 +103,22 @@ async fn an_expired_lease_hands_the_job_to_another_worker(backend: Backend) {
     let call_id = submit(store.as_ref(), "t", 0, 3).await;
     let dead = claim(store.as_ref(), "dead-worker", 50).await;
     assert_eq!(dead.call_id, call_id);
-    assert!(store.claim_job("other", 60_000).await.expect("claim").is_none(), "leased");
+    assert!(
+        store
+            .claim_job("other", 60_000)
+            .await
+            .expect("claim")
+            .is_none(),
+        "leased"
+    );
     tokio::time::sleep(std::time::Duration::from_millis(120)).await;
     let taken = claim(store.as_ref(), "other", 60_000).await;
     assert_eq!(taken.call_id, call_id);
     assert_eq!(taken.attempts, 2);
-    assert!(!store.renew_lease(&dead, 60_000).await.expect("renew"), "the dead lease is gone");
+    assert!(
+        !store.renew_lease(&dead, 60_000).await.expect("renew"),
+        "the dead lease is gone"
+    );
     assert!(store.renew_lease(&taken, 60_000).await.expect("renew"));
 }
 
@@ -110,8 +131,18 @@ async fn a_worker_that_lost_its_lease_stores_nothing(backend: Backend) {
     tokio::time::sleep(std::time::Duration::from_millis(120)).await;
     let fast = claim(store.as_ref(), "fast", 60_000).await;
     let scorecard = |actor: &str| common::scored_card(&call("t", 0), &slow.call_id, actor);
-    assert!(store.complete_job(&fast, "{}", &scorecard("fast")).await.expect("fast completes"));
-    assert!(!store.complete_job(&slow, "{}", &scorecard("slow")).await.expect("slow is fenced"));
+    assert!(
+        store
+            .complete_job(&fast, "{}", &scorecard("fast"))
+            .await
+            .expect("fast completes")
+    );
+    assert!(
+        !store
+            .complete_job(&slow, "{}", &scorecard("slow"))
+            .await
+            .expect("slow is fenced")
+    );
     let cards = store
         .list_scorecards("t", &Default::default(), None, 10)
         .await
