@@ -102,30 +102,27 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn an_upload_is_invisible_until_finished_and_gone_when_aborted() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let blobs = BlobStore::local(dir.path()).expect("store");
-        let mut upload = blobs.start_upload("t/a.bin").await.expect("start");
-        upload.write(b"hello ").await.expect("write");
-        upload.write(b"world").await.expect("write");
+    async fn an_upload_is_invisible_until_finished_and_gone_when_aborted()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let blobs = BlobStore::local(dir.path())?;
+        let mut upload = blobs.start_upload("t/a.bin").await?;
+        upload.write(b"hello ").await?;
+        upload.write(b"world").await?;
         assert_eq!(upload.bytes, 11);
         assert!(blobs.read("t/a.bin").await.is_err());
-        upload.finish().await.expect("finish");
-        assert_eq!(
-            &blobs.read("t/a.bin").await.expect("read")[..],
-            b"hello world"
-        );
+        upload.finish().await?;
+        assert_eq!(&blobs.read("t/a.bin").await?[..], b"hello world");
 
-        let mut aborted = blobs.start_upload("t/b.bin").await.expect("start");
-        aborted.write(b"partial").await.expect("write");
-        aborted.abort().await.expect("abort");
+        let mut aborted = blobs.start_upload("t/b.bin").await?;
+        aborted.write(b"partial").await?;
+        aborted.abort().await?;
         assert!(blobs.read("t/b.bin").await.is_err());
 
-        blobs.delete("t/a.bin").await.expect("delete");
-        blobs
-            .delete("t/a.bin")
-            .await
-            .expect("deleting twice is fine");
+        blobs.delete("t/a.bin").await?;
+        // Deleting twice is fine.
+        blobs.delete("t/a.bin").await?;
         assert!(blobs.read("t/a.bin").await.is_err());
+        Ok(())
     }
 }
