@@ -1,16 +1,19 @@
 //! End to end with real audio and real Whisper weights, on SQLite and
-//! PostgreSQL: a stereo 8 kHz μ-law call is uploaded over gRPC, a worker
-//! transcribes and scores it, WatchCall streams the progress, and the
-//! scorecard's evidence points at what the agent said.
+//! PostgreSQL: a stereo 8 kHz μ-law call is uploaded over gRPC to an API-only
+//! server, a separate worker-only server transcribes and scores it (the
+//! scale-out shape), WatchCall streams the progress, and the scorecard's
+//! evidence points at what the agent said.
 
 mod common;
 
+use callscore::app::Application;
 use callscore::auth::Role;
 use callscore::proto::submit_call_request::Payload;
 use callscore::proto::*;
 use callscore::transcript::Speaker as Who;
 use common::synth::stereo_call;
-use common::{Backend, spawn_app_with};
+use common::{Backend, spawn_app};
+use tokio_util::sync::CancellationToken;
 
 both_backends!(an_uploaded_call_is_transcribed_scored_and_watched);
 
@@ -34,12 +37,16 @@ async fn an_uploaded_call_is_transcribed_scored_and_watched(backend: Backend) {
     let audio_dir = tempfile::tempdir().expect("temp dir");
     let (path, _turns) = stereo_call(audio_dir.path(), "call", "en-us", &SCRIPT, true);
     let audio = std::fs::read(&path).expect("audio");
-    let app = spawn_app_with(backend, |settings| {
-        settings.role = "all".into();
-        settings.model_path = common::model("ggml-tiny.en-q8_0.bin");
-        settings.job_poll_ms = 50;
-    })
-    .await;
+    let app = spawn_app(backend).await;
+    let mut worker_settings = common::test_settings(&app.database.url, app.blob_dir.path());
+    worker_settings.role = "worker".into();
+    worker_settings.model_path = common::model("ggml-tiny.en-q8_0.bin");
+    worker_settings.job_poll_ms = 50;
+    let worker = Application::build(worker_settings)
+        .await
+        .expect("worker builds");
+    let worker_stop = CancellationToken::new();
+    let worker_task = tokio::spawn(worker.run_until_stopped(worker_stop.clone()));
     let key = app.key("acme", Role::Ingest).await;
     let mut calls = app.calls(&key).await;
     let metadata = CallMetadata {
