@@ -157,5 +157,10 @@ async fn an_uploaded_call_is_transcribed_scored_and_watched(backend: Backend) {
         evidence.quote.to_lowercase().contains("morning"),
         "{evidence:?}"
     );
+    worker_stop.cancel();
+    worker_task
+        .await
+        .expect("worker task")
+        .expect("worker stopped cleanly");
     app.stop().await;
 }
