@@ -16,7 +16,7 @@ run:
 	scripts/run-demo.sh target/release/callscore $(LISTEN)
 
 test: setup
-	$(CARGO) test --locked
+	$(CARGO) test --locked --lib --bins --tests
 
 lint: setup
 	npx buf lint
