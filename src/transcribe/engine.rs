@@ -104,7 +104,8 @@ impl Engine {
         if !path.is_file() {
             return Err(TranscribeError::ModelMissing { path });
         }
-        // Route whisper.cpp's chatter to tracing instead of stderr.
+        // Route whisper.cpp's log lines to tracing (target whisper_rs) instead
+        // of stderr.
         whisper_rs::install_logging_hooks();
         let load_error = |detail: String| TranscribeError::ModelLoad {
             path: path.clone(),
