@@ -196,6 +196,12 @@ fn decode_track(
         };
         let spec = buffer.spec();
         let count = spec.channels().count();
+        if count == 0 {
+            return Err(AudioError::NotAudio {
+                file: file(),
+                detail: "a packet decodes to zero channels".to_string(),
+            });
+        }
         if count > 2 {
             return Err(AudioError::TooManyChannels {
                 file: file(),

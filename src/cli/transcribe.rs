@@ -41,6 +41,12 @@ pub struct Args {
     /// on short calls; see the README for its accuracy).
     #[arg(long)]
     adaptive_audio_ctx: bool,
+    /// Time tokens by DTW alignment instead of Whisper's timestamps (tuning).
+    #[arg(long)]
+    dtw: bool,
+    /// Silence between packed speech regions, in ms (tuning).
+    #[arg(long)]
+    gap_ms: Option<usize>,
     /// Print decode, model-load and transcription times to stderr (for benchmarks).
     #[arg(long)]
     timings: bool,
@@ -85,6 +91,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ..EngineConfig::default()
     };
     config.adaptive_audio_ctx = args.adaptive_audio_ctx;
+    config.dtw = args.dtw;
+    if let Some(gap_ms) = args.gap_ms {
+        config.gap_ms = gap_ms;
+    }
     if let Some(threads) = args.threads {
         config.threads_per_state = threads;
     }

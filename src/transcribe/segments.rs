@@ -9,6 +9,9 @@ use crate::transcript::{Segment, Speaker};
 
 /// Samples per Whisper timestamp unit (10 ms at 16 kHz).
 const SAMPLES_PER_CS: i64 = 160;
+/// Duration given to a segment's last token under DTW alignment, which
+/// times token starts only (200 ms).
+const DTW_LAST_TOKEN: i64 = 3200;
 /// A window Whisper itself thinks is probably not speech, decoded with low
 /// confidence, is dropped: the classic hallucination on noise.
 const NO_SPEECH_DROP: f32 = 0.6;
@@ -42,10 +45,15 @@ pub(super) struct RawSegment {
 
 /// Reads every segment of the last `full` run; `first_special` is the first
 /// non-text token id (end of text), so timestamps and tags are left out.
+///
+/// When the context computes DTW token timestamps (accurate to a few tens of
+/// ms, where Whisper's own timestamps drift by up to a second on tiny models),
+/// token and segment times come from them.
 pub(super) fn read(state: &WhisperState, first_special: i32) -> Vec<RawSegment> {
     let mut out = Vec::new();
     for segment in state.as_iter() {
         let mut tokens = Vec::new();
+        let mut aligned = Vec::new();
         for index in 0..segment.n_tokens() {
             let Some(token) = segment.get_token(index) else {
                 continue;
@@ -57,6 +65,7 @@ pub(super) fn read(state: &WhisperState, first_special: i32) -> Vec<RawSegment> 
             let Ok(bytes) = token.to_bytes() else {
                 continue;
             };
+            aligned.push(data.t_dtw);
             tokens.push(RawToken {
                 t0: data.t0 * SAMPLES_PER_CS,
                 t1: data.t1 * SAMPLES_PER_CS,
@@ -64,115 +73,164 @@ pub(super) fn read(state: &WhisperState, first_special: i32) -> Vec<RawSegment> 
                 bytes: bytes.to_vec(),
             });
         }
-        out.push(RawSegment {
+        let mut raw = RawSegment {
             t0: segment.start_timestamp() * SAMPLES_PER_CS,
             t1: segment.end_timestamp() * SAMPLES_PER_CS,
             no_speech: segment.no_speech_probability(),
             tokens,
-        });
+        };
+        if !aligned.is_empty() && aligned.iter().all(|&t| t >= 0) {
+            use_alignment(&mut raw, &aligned);
+        }
+        out.push(raw);
     }
     out
 }
 
-/// Places a window's segments in call time, splitting any segment that spans
-/// several packed regions at the region boundaries (by token timestamps).
+/// Replaces token and segment times by DTW times (centiseconds): each token
+/// spans from its own DTW time to the next one's.
+fn use_alignment(segment: &mut RawSegment, aligned: &[i64]) {
+    let count = segment.tokens.len();
+    for (index, token) in segment.tokens.iter_mut().enumerate() {
+        let start = aligned[index] * SAMPLES_PER_CS;
+        let end = aligned
+            .get(index + 1)
+            .map_or(start + DTW_LAST_TOKEN, |next| next * SAMPLES_PER_CS)
+            .max(start);
+        token.t0 = start;
+        token.t1 = end;
+    }
+    if let (Some(first), Some(last)) = (segment.tokens.first(), segment.tokens.get(count - 1)) {
+        segment.t0 = first.t0;
+        segment.t1 = last.t1;
+    }
+}
+
+/// Places a window's segments in call time.
+///
+/// All tokens of the window are taken as one stream and each is assigned to
+/// the packed region its time falls in (never going back to an earlier one).
+/// Token times jitter by a word or two near a boundary, while a turn nearly
+/// always ends a sentence, so each boundary moves to the nearest sentence end
+/// within [`SNAP_TOKENS`]. Output segments break where the region changes and
+/// where Whisper ended a segment on a sentence end.
 pub(super) fn place(
     window: &Window,
     raw: Vec<RawSegment>,
     speaker: Speaker,
     language: Option<&str>,
 ) -> Vec<Segment> {
+    let stream: Vec<(usize, &RawToken)> = raw
+        .iter()
+        .enumerate()
+        .flat_map(|(index, segment)| segment.tokens.iter().map(move |token| (index, token)))
+        .collect();
+    let tokens: Vec<&RawToken> = stream.iter().map(|(_, token)| *token).collect();
+    let pieces = assign_pieces(window, &tokens);
+
     let mut out = Vec::new();
-    for segment in raw {
-        if segment.tokens.is_empty() {
-            continue;
-        }
-        let first = window.piece_at(to_index(segment.t0));
-        let last = window.piece_at(to_index(segment.t1 - 1));
-        let groups: Vec<(usize, Vec<&RawToken>)> = if first == last {
-            vec![(first, segment.tokens.iter().collect())]
-        } else {
-            group_by_piece(window, &segment.tokens, first)
+    let mut group: Vec<&RawToken> = Vec::new();
+    for (position, (segment, token)) in stream.iter().enumerate() {
+        group.push(token);
+        let last = position + 1 == stream.len();
+        let breaks = last || {
+            let (next_segment, _) = stream[position + 1];
+            pieces[position + 1] != pieces[position]
+                || (next_segment != *segment && ends_sentence(token))
         };
-        let single = groups.len() == 1;
-        for (piece, tokens) in groups {
-            // A segment inside one region keeps Whisper's segment times, which
-            // are steadier than token times; split parts use token times.
-            let (t0, t1) = match (single, tokens.first(), tokens.last()) {
-                (true, _, _) => (segment.t0, segment.t1),
-                (false, Some(a), Some(b)) => (a.t0, b.t1.max(a.t0)),
-                _ => continue,
-            };
-            let start = window.to_call_time(piece, to_index(t0));
-            let end = window.to_call_time(piece, to_index(t1)).max(start);
-            let bytes: Vec<u8> = tokens
-                .iter()
-                .flat_map(|t| t.bytes.iter().copied())
-                .collect();
-            let text = collapse_loops(String::from_utf8_lossy(&bytes).trim());
-            if !text.chars().any(char::is_alphanumeric) {
-                continue;
-            }
-            let confidence = tokens.iter().map(|t| t.p).sum::<f32>() / tokens.len() as f32;
-            if segment.no_speech > NO_SPEECH_DROP && confidence < LOW_CONFIDENCE {
-                continue;
-            }
-            let short = window
-                .pieces
-                .get(piece)
-                .is_some_and(|p| p.len < SHORT_REGION);
-            if short && confidence < SHORT_REGION_CONFIDENCE {
-                continue;
-            }
-            out.push(Segment {
+        if breaks {
+            let no_speech = raw[*segment].no_speech;
+            if let Some(placed) = build(
+                window,
+                pieces[position],
+                &group,
+                no_speech,
                 speaker,
-                start_ms: samples_to_ms(start),
-                end_ms: samples_to_ms(end),
-                text,
-                language: language.map(str::to_string),
-                confidence: Some(confidence),
-            });
+                language,
+            ) {
+                out.push(placed);
+            }
+            group.clear();
         }
     }
     out
+}
+
+/// Turns a group of tokens in one region into a segment, or drops it as
+/// likely hallucination.
+fn build(
+    window: &Window,
+    piece: usize,
+    tokens: &[&RawToken],
+    no_speech: f32,
+    speaker: Speaker,
+    language: Option<&str>,
+) -> Option<Segment> {
+    let (first, last) = (tokens.first()?, tokens.last()?);
+    let start = window.to_call_time(piece, to_index(first.t0));
+    let end = window.to_call_time(piece, to_index(last.t1)).max(start);
+    let bytes: Vec<u8> = tokens
+        .iter()
+        .flat_map(|t| t.bytes.iter().copied())
+        .collect();
+    let text = collapse_loops(String::from_utf8_lossy(&bytes).trim());
+    let text = text.trim_start_matches([',', ';', ':', ' ']).to_string();
+    if !text.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    let confidence = tokens.iter().map(|t| t.p).sum::<f32>() / tokens.len() as f32;
+    if no_speech > NO_SPEECH_DROP && confidence < LOW_CONFIDENCE {
+        return None;
+    }
+    let short = window
+        .pieces
+        .get(piece)
+        .is_some_and(|p| p.len < SHORT_REGION);
+    if short && confidence < SHORT_REGION_CONFIDENCE {
+        return None;
+    }
+    Some(Segment {
+        speaker,
+        start_ms: samples_to_ms(start),
+        end_ms: samples_to_ms(end),
+        text,
+        language: language.map(str::to_string),
+        confidence: Some(confidence),
+    })
+}
+
+/// Whether a token ends a sentence.
+fn ends_sentence(token: &RawToken) -> bool {
+    String::from_utf8_lossy(&token.bytes)
+        .trim_end()
+        .ends_with(['.', '?', '!'])
 }
 
 /// How far (in tokens) a region boundary found from token times may move to
 /// land on a sentence end.
 const SNAP_TOKENS: usize = 3;
 
-/// Groups tokens by the packed region their midpoint falls in, never going
-/// back to an earlier region. Token times jitter by a word or two near a
-/// boundary, while a turn nearly always ends a sentence, so each boundary is
-/// moved to the nearest sentence end within [`SNAP_TOKENS`] when there is one.
-fn group_by_piece<'a>(
-    window: &Window,
-    tokens: &'a [RawToken],
-    first: usize,
-) -> Vec<(usize, Vec<&'a RawToken>)> {
+/// The packed region of every token: by its time, never going back, with
+/// boundaries snapped to sentence ends.
+fn assign_pieces(window: &Window, tokens: &[&RawToken]) -> Vec<usize> {
     let mut pieces = Vec::with_capacity(tokens.len());
-    let mut current = first;
+    let mut current = 0;
     for token in tokens {
         let mid = to_index((token.t0 + token.t1) / 2);
         current = current.max(window.piece_at(mid));
         pieces.push(current);
     }
-    let ends_sentence = |i: usize| {
-        let text = String::from_utf8_lossy(&tokens[i].bytes);
-        text.trim_end().ends_with(['.', '?', '!'])
-    };
     for boundary in 1..tokens.len() {
-        if pieces[boundary] == pieces[boundary - 1] {
+        if pieces[boundary] == pieces[boundary - 1] || ends_sentence(tokens[boundary - 1]) {
             continue;
         }
-        if ends_sentence(boundary - 1) {
-            continue;
-        }
-        let low = boundary.saturating_sub(SNAP_TOKENS).max(1);
+        // The window's start also starts a sentence (b = 0).
+        let low = boundary.saturating_sub(SNAP_TOKENS);
         let high = (boundary + SNAP_TOKENS).min(tokens.len() - 1);
         let snapped = (low..=high)
-            .filter(|&b| ends_sentence(b - 1))
-            .min_by_key(|&b| b.abs_diff(boundary));
+            .filter(|&b| b == 0 || ends_sentence(tokens[b - 1]))
+            // On a tie a real sentence end wins over the window's start.
+            .min_by_key(|&b| (b.abs_diff(boundary), b == 0));
         if let Some(b) = snapped {
             let (from, to) = (pieces[boundary - 1], pieces[boundary]);
             // Move the tokens between the two boundaries to the other side.
@@ -185,14 +243,7 @@ fn group_by_piece<'a>(
             }
         }
     }
-    let mut groups: Vec<(usize, Vec<&RawToken>)> = Vec::new();
-    for (token, piece) in tokens.iter().zip(pieces) {
-        match groups.last_mut() {
-            Some((last, list)) if *last == piece => list.push(token),
-            _ => groups.push((piece, vec![token])),
-        }
-    }
-    groups
+    pieces
 }
 
 /// Converts a (possibly negative) sample time to an index.
@@ -242,21 +293,55 @@ mod tests {
             token(" circuits", 1350, 1600),
             token(" busy.", 1600, 1900),
         ];
-        let groups = group_by_piece(&window(), &tokens, 0);
-        let texts: Vec<(usize, String)> = groups
-            .iter()
-            .map(|(piece, list)| {
-                let bytes: Vec<u8> = list.iter().flat_map(|t| t.bytes.clone()).collect();
-                (*piece, String::from_utf8_lossy(&bytes).into_owned())
-            })
-            .collect();
-        assert_eq!(
-            texts,
-            vec![
-                (0, " the key.".to_string()),
-                (1, " All circuits busy.".to_string())
-            ]
-        );
+        let refs: Vec<&RawToken> = tokens.iter().collect();
+        assert_eq!(assign_pieces(&window(), &refs), [0, 0, 1, 1, 1]);
+        // And back: "key." timed in the second region still ends the first turn.
+        let late = [
+            token(" pound", 700, 900),
+            token(" key.", 1350, 1400),
+            token(" All", 1400, 1500),
+        ];
+        let refs: Vec<&RawToken> = late.iter().collect();
+        assert_eq!(assign_pieces(&window(), &refs), [0, 0, 1]);
+    }
+
+    #[test]
+    fn trailing_fragment_moves_to_the_next_region() {
+        let first = RawSegment {
+            t0: 0,
+            t1: 1000,
+            no_speech: 0.0,
+            tokens: vec![token(" Pound key.", 100, 800), token(" All", 800, 990)],
+        };
+        let second = RawSegment {
+            t0: 1300,
+            t1: 2500,
+            no_speech: 0.0,
+            tokens: vec![token(" circuits", 1300, 1800), token(" busy.", 1800, 2500)],
+        };
+        let segments = place(&window(), vec![first, second], Speaker::Agent, None);
+        let texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["Pound key.", "All circuits busy."]);
+        assert!(segments[1].start_ms >= 50_000 * 1000 / 16_000);
+    }
+
+    #[test]
+    fn fragment_segment_moves_to_the_next_region() {
+        let fragment = RawSegment {
+            t0: 900,
+            t1: 990,
+            no_speech: 0.0,
+            tokens: vec![token(" All", 900, 990)],
+        };
+        let next = RawSegment {
+            t0: 1300,
+            t1: 2500,
+            no_speech: 0.0,
+            tokens: vec![token(" circuits", 1300, 1800), token(" busy.", 1800, 2500)],
+        };
+        let segments = place(&window(), vec![fragment, next], Speaker::Agent, None);
+        let texts: Vec<&str> = segments.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, ["All circuits busy."]);
     }
 
     #[test]

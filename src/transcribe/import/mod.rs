@@ -176,7 +176,7 @@ fn tensors(model: &Ct2Model, hp: &HParams) -> Result<Vec<Tensor>, ImportError> {
         let v = model.get(ct2)?;
         let shape = if ggml.starts_with("encoder.conv") && ggml.ends_with(".bias") {
             // whisper.cpp adds the conv bias as a (D, 1) column.
-            vec![v.shape[0], 1]
+            vec![v.data.len(), 1]
         } else {
             v.shape.clone()
         };
