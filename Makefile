@@ -11,8 +11,9 @@ setup:
 	scripts/setup.sh
 
 run:
-	scripts/setup.sh --run
+	scripts/setup.sh --packages
 	$(CARGO) build --release --locked
+	CALLSCORE_BIN=target/release/callscore scripts/setup.sh --run
 	scripts/run-demo.sh target/release/callscore $(LISTEN)
 
 test: setup

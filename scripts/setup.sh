@@ -2,13 +2,18 @@
 # Installs what a fresh machine lacks to build, run and test callscore:
 # Debian packages, the buf linter (npm), a PostgreSQL server for the tests,
 # and the Whisper models. Idempotent and quick when everything is there.
-#   scripts/setup.sh          everything
-#   scripts/setup.sh --run    only what `make run` needs (no PostgreSQL, no linter)
+#   scripts/setup.sh             everything
+#   scripts/setup.sh --run       only what `make run` needs (no PostgreSQL, no linter)
+#   scripts/setup.sh --packages  only the apt packages the build needs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 for_tests=1
-[ "${1:-}" = "--run" ] && for_tests=0
+models=1
+case "${1:-}" in
+  --run) for_tests=0 ;;
+  --packages) for_tests=0; models=0 ;;
+esac
 
 # cmake and libclang build whisper.cpp (whisper-rs); espeak-ng and sox make
 # synthetic test calls; the asterisk prompts are real 8 kHz telephone speech.
@@ -31,6 +36,6 @@ if [ "$for_tests" = 1 ]; then
   scripts/ensure-postgres.sh
 fi
 
-if [ -x scripts/provision-models.sh ]; then
+if [ "$models" = 1 ]; then
   scripts/provision-models.sh
 fi
