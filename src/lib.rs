@@ -15,6 +15,8 @@ pub mod auth;
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
+/// Coaching arithmetic: buckets, confidence intervals, trends, team gaps.
+pub mod insights;
 /// Code generated from the protobuf contract.
 pub mod proto;
 /// Rubric documents: parsing, validation with positions, content hash.

@@ -1,11 +1,14 @@
 //! The gRPC API: tonic services, request validation at the edge, and the
 //! mapping of library errors to statuses. Handlers hold no business logic.
 
+mod insight;
+mod insight_proto;
 mod paging;
 mod pending;
 mod rubric;
 mod status;
 
+pub use insight::InsightApi;
 pub use pending::PendingApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 

@@ -9,7 +9,6 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::auth::{Action, Principal};
 use crate::proto::call_service_server::CallService;
-use crate::proto::insight_service_server::InsightService;
 use crate::proto::review_service_server::ReviewService;
 use crate::proto::scorecard_service_server::ScorecardService;
 use crate::proto::*;
@@ -124,30 +123,6 @@ impl ReviewService for PendingApi {
         &self,
         request: Request<ListCoachingNotesRequest>,
     ) -> Result<Response<ListCoachingNotesResponse>, Status> {
-        pending(&request, Action::Coach)
-    }
-}
-
-#[tonic::async_trait]
-impl InsightService for PendingApi {
-    async fn get_agent_trend(
-        &self,
-        request: Request<GetAgentTrendRequest>,
-    ) -> Result<Response<GetAgentTrendResponse>, Status> {
-        pending(&request, Action::Coach)
-    }
-
-    async fn get_team_summary(
-        &self,
-        request: Request<GetTeamSummaryRequest>,
-    ) -> Result<Response<GetTeamSummaryResponse>, Status> {
-        pending(&request, Action::Coach)
-    }
-
-    async fn get_coaching_focus(
-        &self,
-        request: Request<GetCoachingFocusRequest>,
-    ) -> Result<Response<GetCoachingFocusResponse>, Status> {
         pending(&request, Action::Coach)
     }
 }

@@ -15,7 +15,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
-use crate::api::{PendingApi, RubricApi};
+use crate::api::{InsightApi, PendingApi, RubricApi};
 use crate::auth::AuthLayer;
 use crate::config::{ConfigError, Settings};
 use crate::proto::call_service_server::CallServiceServer;
@@ -125,9 +125,9 @@ impl Application {
             .add_service(reflection_v1alpha)
             .add_service(CallServiceServer::new(pending.clone()))
             .add_service(ScorecardServiceServer::new(pending.clone()))
-            .add_service(RubricServiceServer::new(RubricApi::new(store)))
-            .add_service(ReviewServiceServer::new(pending.clone()))
-            .add_service(InsightServiceServer::new(pending));
+            .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
+            .add_service(ReviewServiceServer::new(pending))
+            .add_service(InsightServiceServer::new(InsightApi::new(store)));
 
         let stop_signal = {
             let shutdown = shutdown.clone();
