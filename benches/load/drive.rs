@@ -73,7 +73,7 @@ impl Rng {
     }
 }
 
-/// Latencies and outcomes of one step.
+/// Latencies (of every answer, errors included) and outcomes of one step.
 struct Stats {
     latencies_us: Vec<u64>,
     errors: u64,
@@ -92,9 +92,9 @@ impl Stats {
 
     fn print(&mut self, label: &str) {
         self.latencies_us.sort_unstable();
-        let total = self.latencies_us.len() as u64 + self.errors;
+        let total = self.latencies_us.len();
         let errors = match self.first_error {
-            Some(code) => format!("  errors {} (first: {code:?})", self.errors),
+            Some(code) => format!("  answered with an error: {} ({code:?})", self.errors),
             None => String::new(),
         };
         println!(
@@ -203,7 +203,7 @@ impl Probe {
         }
         if !served {
             println!(
-                "  {target:?} answers UNIMPLEMENTED in this build (ScorecardService lands from main): the lines above are the gRPC + API-key floor; the store read it will add:"
+                "  {target:?} answers UNIMPLEMENTED in this build (ScorecardService lands from main): the lines above time that answer, i.e. the gRPC + API-key floor; the store read the RPC will add:"
             );
             for &c in concurrency {
                 let p = probe.clone();
@@ -249,12 +249,12 @@ where
             let mut errors = (0u64, None);
             while Instant::now() < deadline {
                 let sent = Instant::now();
-                match request(rng.next()).await {
-                    Ok(()) => latencies.push(sent.elapsed().as_micros() as u64),
-                    Err(code) => {
-                        errors.0 += 1;
-                        errors.1.get_or_insert(code);
-                    }
+                let outcome = request(rng.next()).await;
+                // Every answer is timed: an error answer is still a round trip.
+                latencies.push(sent.elapsed().as_micros() as u64);
+                if let Err(code) = outcome {
+                    errors.0 += 1;
+                    errors.1.get_or_insert(code);
                 }
             }
             (latencies, errors)
@@ -283,7 +283,7 @@ where
             let latency = scheduled.elapsed().as_micros() as u64;
             match outcome {
                 Ok(()) => (vec![latency], (0, None)),
-                Err(code) => (Vec::new(), (1, Some(code))),
+                Err(code) => (vec![latency], (1, Some(code))),
             }
         });
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::api::{InsightApi, PendingApi, RubricApi};
@@ -134,8 +134,10 @@ impl Application {
             async move { shutdown.cancelled().await }
         };
         tracing::info!(address = %self.local_addr, database = ?self.store.kind(), "callscore serving");
-        let serve =
-            router.serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), stop_signal);
+        // No Nagle: a response's small trailing frames must not wait ~40 ms for
+        // the peer's delayed ACK.
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let serve = router.serve_with_incoming_shutdown(incoming, stop_signal);
         let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
         let drained = async {
             shutdown.cancelled().await;
