@@ -1,5 +1,6 @@
 # The two commands: `make run` serves callscore on the embedded default
-# (SQLite); `make test` runs every test. Both install what is missing first.
+# (SQLite, a real Whisper model) and scores the bundled sample call end to
+# end; `make test` runs every test. Both install what is missing first.
 
 CARGO ?= cargo
 LISTEN ?= 127.0.0.1:50051
@@ -12,8 +13,7 @@ setup:
 run:
 	scripts/setup.sh --run
 	$(CARGO) build --release --locked
-	scripts/demo-key.sh target/release/callscore
-	target/release/callscore serve --listen $(LISTEN)
+	scripts/run-demo.sh target/release/callscore $(LISTEN)
 
 test: setup
 	$(CARGO) test --locked

@@ -29,6 +29,53 @@ pub struct Settings {
     pub log_level: String,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_grace_seconds: u64,
+    /// `api`, `worker` or `all`.
+    pub role: String,
+    /// Folder for uploaded audio.
+    pub blob_dir: PathBuf,
+    /// Largest accepted upload in bytes.
+    pub max_upload_bytes: u64,
+    /// Longest accepted call in seconds.
+    pub max_call_seconds: u64,
+    /// The ggml Whisper model file.
+    pub model_path: PathBuf,
+    /// CPU threads per transcription.
+    pub whisper_threads: usize,
+    /// Calls transcribed at once by this process.
+    pub worker_concurrency: usize,
+    /// Job lease length in seconds.
+    pub job_lease_seconds: u64,
+    /// Attempts per call.
+    pub job_max_attempts: u32,
+    /// Delay before a retry, seconds.
+    pub job_retry_seconds: u64,
+    /// Idle worker poll interval, milliseconds.
+    pub job_poll_ms: u64,
+    /// Waiting or running calls a tenant may have.
+    pub max_queued_calls_per_tenant: u32,
+}
+
+/// Which parts of the service a process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessRole {
+    /// The gRPC API only.
+    Api,
+    /// The job workers only.
+    Worker,
+    /// Both (the default).
+    All,
+}
+
+impl ProcessRole {
+    /// Whether this process serves gRPC.
+    pub fn serves_api(self) -> bool {
+        matches!(self, Self::Api | Self::All)
+    }
+
+    /// Whether this process runs workers.
+    pub fn runs_workers(self) -> bool {
+        matches!(self, Self::Worker | Self::All)
+    }
 }
 
 /// A setting that is missing or wrong, named so an operator can fix it.
@@ -61,6 +108,12 @@ pub struct Overrides {
     /// `--log-format`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
+    /// `--role`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// `--model`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub model_path: Option<PathBuf>,
 }
 
 /// The log output format.
@@ -120,6 +173,24 @@ impl Settings {
                 "must be at least 1",
             ));
         }
+        self.process_role()?;
+        for (setting, value) in [
+            ("max_upload_bytes", self.max_upload_bytes),
+            ("max_call_seconds", self.max_call_seconds),
+            ("whisper_threads", self.whisper_threads as u64),
+            ("worker_concurrency", self.worker_concurrency as u64),
+            ("job_lease_seconds", self.job_lease_seconds),
+            ("job_max_attempts", u64::from(self.job_max_attempts)),
+            ("job_poll_ms", self.job_poll_ms),
+            (
+                "max_queued_calls_per_tenant",
+                u64::from(self.max_queued_calls_per_tenant),
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(setting, "0", "must be at least 1"));
+            }
+        }
         if let Err(error) = tracing_subscriber::EnvFilter::try_new(&self.log_level) {
             return Err(invalid("log_level", &self.log_level, &error.to_string()));
         }
@@ -140,6 +211,20 @@ impl Settings {
     /// The database engine named by `database_url`.
     pub fn database_kind(&self) -> Result<DatabaseKind, ConfigError> {
         database_kind(&self.database_url)
+    }
+
+    /// What this process runs, parsed.
+    pub fn process_role(&self) -> Result<ProcessRole, ConfigError> {
+        match self.role.as_str() {
+            "api" => Ok(ProcessRole::Api),
+            "worker" => Ok(ProcessRole::Worker),
+            "all" => Ok(ProcessRole::All),
+            other => Err(invalid(
+                "role",
+                other,
+                "expected \"api\", \"worker\" or \"all\"",
+            )),
+        }
     }
 
     /// The log format, parsed.

@@ -11,12 +11,18 @@ pub mod app;
 pub mod audio;
 /// API keys, roles and the authenticating layer.
 pub mod auth;
+/// Storage for uploaded call audio.
+pub mod blobs;
 /// Command-line interface: one module per subcommand.
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
 /// Coaching arithmetic: buckets, confidence intervals, trends, team gaps.
 pub mod insights;
+/// Job workers: claim, process, retry.
+pub mod jobs;
+/// From a stored call to a scorecard: decode, transcribe, score, redact.
+pub mod pipeline;
 /// Code generated from the protobuf contract.
 pub mod proto;
 /// Rubric documents: parsing, validation with positions, content hash.

@@ -521,6 +521,9 @@ fn sensitive_data_is_critical_en_and_id() {
         "Jangan berikan kode OTP kepada siapa pun ya Pak.",
         "Boleh sebutkan 4 digit terakhir nomor kartu Bapak?",
         "Could you confirm the last four digits of your card number?",
+        "Terima kasih, PIN Bapak sudah kami reset.",
+        "Mohon maaf Bu, kartu terblokir, silakan ganti PIN di ATM terdekat.",
+        "Could you reset your PIN at the ATM tomorrow?",
     ] {
         let card = score_transcript(&r, &call(&[(A, 0.0, 4.0, text)]), "m");
         assert_eq!(only_check(&card).outcome, Outcome::Pass, "{text}");
@@ -698,9 +701,7 @@ fn every_decided_check_explains_itself() {
             assert!(!check.reason.is_empty(), "{} has a reason", check.check_id);
             if check.outcome == Outcome::Fail && check.check_id != "verifies_identity" {
                 assert!(
-                    !check.evidence.is_empty()
-                        || check.reason.contains("no matching phrase")
-                        || check.reason.contains("never"),
+                    !check.evidence.is_empty() || check.reason.contains("never"),
                     "{}: {}",
                     check.check_id,
                     check.reason
@@ -802,4 +803,95 @@ fn sensitive_check_sees_the_original_but_quotes_masked() {
     let masked = r.redact(&t);
     let card = score_transcript(&r, &masked, "m");
     assert_eq!(card.critical_failures.len(), 0);
+}
+
+#[test]
+fn silence_is_not_a_perfect_call_and_mono_skips_reply_checks() {
+    let r = CompiledRubric::compile(&parse_rubric(default_rubric_source()).expect("valid"))
+        .expect("compiles");
+    let card = score_transcript(&r, &call(&[]), "m");
+    assert_eq!(card.overall_score, None);
+    assert!(card.criteria.iter().all(|c| c.score.is_none()));
+    let mono = call(&[
+        (
+            U,
+            0.0,
+            4.0,
+            "Good morning, thank you for calling, my name is Rina.",
+        ),
+        (U, 4.5, 8.0, "My parcel is late and I am very upset."),
+        (
+            U,
+            8.5,
+            12.0,
+            "I am sorry to hear that, sir, may I put you on hold?",
+        ),
+        (U, 12.5, 13.0, "Okay."),
+        (U, 40.0, 44.0, "Thank you for holding, sir."),
+    ]);
+    let card = score_transcript(&r, &mono, "m");
+    let empathy = card
+        .criteria
+        .iter()
+        .find(|c| c.criterion_id == "empathy")
+        .expect("empathy");
+    assert_eq!(empathy.checks[0].outcome, Outcome::NotApplicable);
+    assert!(empathy.checks[0].reason.contains("attributed"));
+    let professionalism = card
+        .criteria
+        .iter()
+        .find(|c| c.criterion_id == "professionalism")
+        .expect("professionalism");
+    let hold = professionalism
+        .checks
+        .iter()
+        .find(|c| c.check_id == "hold_etiquette")
+        .expect("hold check");
+    assert_eq!(
+        hold.outcome,
+        Outcome::Pass,
+        "the request two turns back counts: {}",
+        hold.reason
+    );
+    assert_eq!(card.metrics.hold_count, 1);
+}
+
+#[test]
+fn a_compiled_rubric_can_be_shared_across_threads() {
+    fn shareable<T: Send + Sync>(_: &T) {}
+    let r = math_rubric();
+    shareable(&r);
+    let points = r.rubric.check("empathy", "apology").map(|c| c.points);
+    assert_eq!(points, Some(5.0));
+    assert!(r.rubric.check("empathy", "nope").is_none());
+    let t = call(&[(A, 0.0, 2.0, "Thank you sir.")]);
+    let card = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| score_transcript(&r, &t, "m")))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("scored"))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(card[0], card[1]);
+}
+
+#[test]
+fn extreme_timings_do_not_panic() {
+    let r = CompiledRubric::compile(&parse_rubric(default_rubric_source()).expect("valid"))
+        .expect("compiles");
+    let mut t = call(&[(A, 0.0, 1.0, "Mohon ditunggu."), (C, 2.0, 3.0, "Ok.")]);
+    t.segments[1].start_ms = u64::MAX - 5;
+    t.segments[1].end_ms = u64::MAX;
+    t.segments.push(Segment {
+        speaker: A,
+        start_ms: u64::MAX,
+        end_ms: 3,
+        text: "Terima kasih sudah menunggu.".to_owned(),
+        language: None,
+        confidence: None,
+    });
+    let card = score_transcript(&r, &t, "m");
+    assert!(card.overall_score.is_some());
 }

@@ -227,3 +227,42 @@ fn windows_parse() {
     assert!(t.negative_sentiment);
     assert_eq!(t.within_turns, 1);
 }
+
+#[test]
+fn odd_documents_are_rejected_not_panicked_on() {
+    for source in [
+        "",
+        "42",
+        "- a\n- b",
+        "id: [1, 2]",
+        "{",
+        "---\nid: a\n---\nid: b\n",
+        "a: &x 1\nb: *x\n",
+    ] {
+        let errors = errors(source);
+        assert!(!errors.is_empty(), "{source:?}");
+        assert!(
+            errors.iter().all(|e| e.line >= 1 && e.column >= 1),
+            "{source:?}: {errors:?}"
+        );
+    }
+}
+
+#[test]
+fn type_errors_name_what_was_found() {
+    let src = "id: x\nversion: \"1\"\nname: n\nlanguages: en\ncriteria:\n  - id: c\n    name: C\n    weight: heavy\n    checks:\n      - id: k\n        description: d\n        points: 1\n        critical: yes\n        phrases: {en: [\"hi\"], window: {first_seconds: -5}}\n";
+    let errors = errors(src);
+    let e = find(&errors, "version");
+    assert!(e.message.contains("found a string"), "{}", e.message);
+    let e = find(&errors, "languages");
+    assert!(e.message.contains("expected a list"), "{}", e.message);
+    let e = find(&errors, "criteria[0].weight");
+    assert!(e.message.contains("expected a number"), "{}", e.message);
+    let e = find(&errors, "criteria[0].checks[0].critical");
+    assert!(e.message.contains("true or false"), "{}", e.message);
+    let e = find(
+        &errors,
+        "criteria[0].checks[0].phrases.window.first_seconds",
+    );
+    assert_eq!(e.line, 14);
+}

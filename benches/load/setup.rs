@@ -92,6 +92,7 @@ pub struct Bench {
     shutdown: CancellationToken,
     server: JoinHandle<Result<(), AppError>>,
     _dir: Option<tempfile::TempDir>,
+    _blob_dir: tempfile::TempDir,
     postgres_name: Option<String>,
 }
 
@@ -113,6 +114,8 @@ async fn postgres_admin(sql: String) -> anyhow::Result<()> {
 impl Bench {
     /// Creates the database, starts the server and issues an admin key.
     pub async fn start(backend: Backend) -> anyhow::Result<Self> {
+        // Uploaded audio would go here; the bench uploads none.
+        let blob_dir = tempfile::tempdir()?;
         let (url, dir, postgres_name) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir()?;
@@ -130,9 +133,12 @@ impl Bench {
         let overrides = Overrides {
             listen_address: Some("127.0.0.1:0".into()),
             database_url: Some(url.clone()),
+            // API only: no Whisper model, no workers competing for the cores.
+            role: Some("api".into()),
             ..Overrides::default()
         };
-        let settings = Settings::load(None, &overrides)?;
+        let mut settings = Settings::load(None, &overrides)?;
+        settings.blob_dir = blob_dir.path().to_path_buf();
         let app = Application::build(settings).await?;
         let address = app.local_addr();
         let store: Arc<dyn Store> = app.store();
@@ -159,6 +165,7 @@ impl Bench {
             shutdown,
             server,
             _dir: dir,
+            _blob_dir: blob_dir,
             postgres_name,
         })
     }

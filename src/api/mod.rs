@@ -1,16 +1,40 @@
 //! The gRPC API: tonic services, request validation at the edge, and the
 //! mapping of library errors to statuses. Handlers hold no business logic.
 
+mod call;
+mod convert;
 mod insight;
 mod insight_proto;
 mod paging;
-mod pending;
+mod review;
 mod rubric;
+mod scorecard;
 mod status;
 
+use std::sync::Arc;
+
+pub use call::CallApi;
 pub use insight::InsightApi;
-pub use pending::PendingApi;
+pub use review::ReviewApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
+pub use scorecard::ScorecardApi;
+
+use crate::pipeline::Pipeline;
+use crate::store::Store;
+
+/// What the services share.
+pub struct ServiceState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Blobs, rubrics, scoring and redaction.
+    pub pipeline: Arc<Pipeline>,
+    /// Largest accepted upload.
+    pub max_upload_bytes: u64,
+    /// Attempts per queued call.
+    pub max_attempts: i64,
+    /// Calls a tenant may have waiting.
+    pub max_queued: i64,
+}
 
 /// A protobuf timestamp from Unix epoch milliseconds.
 pub(crate) fn timestamp(epoch_ms: i64) -> prost_types::Timestamp {

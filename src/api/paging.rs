@@ -48,6 +48,38 @@ pub fn decode_token(token: &str) -> Result<Option<String>, Status> {
         .ok_or_else(malformed)
 }
 
+/// A cursor of (time, id) as an opaque token.
+pub fn encode_time_cursor(time_ms: i64, id: &str) -> String {
+    encode_token(&format!("{time_ms}:{id}"))
+}
+
+/// The (time, id) cursor inside a token; `None` for the first page.
+pub fn decode_time_cursor(token: &str) -> Result<Option<(i64, String)>, Status> {
+    let Some(cursor) = decode_token(token)? else {
+        return Ok(None);
+    };
+    let malformed = || {
+        invalid(
+            "page_token",
+            "malformed; pass back a next_page_token unchanged",
+        )
+    };
+    let (time, id) = cursor.split_once(':').ok_or_else(malformed)?;
+    let time = time.parse().map_err(|_| malformed())?;
+    Ok(Some((time, id.to_string())))
+}
+
+/// Trims a page fetched with one extra row and returns the next token, made
+/// from the last kept row by `cursor`.
+pub fn finish_page<T>(rows: &mut Vec<T>, limit: u32, cursor: impl Fn(&T) -> String) -> String {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(cursor).unwrap_or_default()
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,15 +15,21 @@ use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
-use crate::api::{InsightApi, PendingApi, RubricApi};
+use crate::api::{CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState};
+use crate::audio::AudioLimits;
 use crate::auth::AuthLayer;
+use crate::blobs::{BlobError, BlobStore};
 use crate::config::{ConfigError, Settings};
+use crate::jobs::{WorkerConfig, Workers};
+use crate::pipeline::{Pipeline, RubricCache};
 use crate::proto::call_service_server::CallServiceServer;
 use crate::proto::insight_service_server::InsightServiceServer;
 use crate::proto::review_service_server::ReviewServiceServer;
 use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
+use crate::scoring::Redactor;
 use crate::store::{self, Store, StoreError};
+use crate::transcribe::{Engine, EngineConfig, TranscribeError};
 
 /// The fully qualified names of the services, as health reports them.
 pub const SERVICE_NAMES: [&str; 5] = [
@@ -54,6 +60,12 @@ pub enum AppError {
     /// The gRPC server failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),
+    /// The audio folder could not be opened.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// The Whisper model could not be loaded.
+    #[error(transparent)]
+    Engine(#[from] TranscribeError),
     /// The reflection service could not be built from the descriptors.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -64,6 +76,7 @@ pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
     store: Arc<dyn Store>,
+    pipeline: Arc<Pipeline>,
     settings: Settings,
 }
 
@@ -72,6 +85,32 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, AppError> {
         settings.validate()?;
         let store = store::open(&settings.database_url, settings.database_max_connections).await?;
+        let role = settings.process_role()?;
+        let engine = if role.runs_workers() {
+            let config = EngineConfig {
+                model_path: settings.model_path.clone(),
+                threads_per_state: settings.whisper_threads,
+                states: settings.worker_concurrency,
+                ..EngineConfig::default()
+            };
+            let engine = tokio::task::spawn_blocking(move || Engine::load(&config))
+                .await
+                .map_err(|error| TranscribeError::Config(error.to_string()))??;
+            tracing::info!(model = %engine.model_id(), "Whisper model loaded");
+            Some(Arc::new(engine))
+        } else {
+            None
+        };
+        let pipeline = Arc::new(Pipeline {
+            store: store.clone(),
+            blobs: BlobStore::local(&settings.blob_dir)?,
+            engine,
+            rubrics: RubricCache::new(store.clone()),
+            redactor: Redactor::new(),
+            audio_limits: AudioLimits {
+                max_duration_s: settings.max_call_seconds as f64,
+            },
+        });
         let address = settings.listen_socket()?;
         let listener = TcpListener::bind(address)
             .await
@@ -83,6 +122,7 @@ impl Application {
             listener,
             local_addr,
             store,
+            pipeline,
             settings,
         })
     }
@@ -115,19 +155,45 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
         let store = self.store.clone();
-        let pending = PendingApi;
+        let role = self.settings.process_role()?;
+        let state = Arc::new(ServiceState {
+            store: store.clone(),
+            pipeline: self.pipeline.clone(),
+            max_upload_bytes: self.settings.max_upload_bytes,
+            max_attempts: i64::from(self.settings.job_max_attempts),
+            max_queued: i64::from(self.settings.max_queued_calls_per_tenant),
+        });
         let in_flight = InFlight::default();
-        let router = Server::builder()
+        let mut server = Server::builder()
             .layer(in_flight.clone())
-            .layer(AuthLayer::new(store.clone()))
+            .layer(AuthLayer::new(store.clone()));
+        let mut router = server
             .add_service(health_service)
             .add_service(reflection_v1)
-            .add_service(reflection_v1alpha)
-            .add_service(CallServiceServer::new(pending.clone()))
-            .add_service(ScorecardServiceServer::new(pending.clone()))
-            .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
-            .add_service(ReviewServiceServer::new(pending))
-            .add_service(InsightServiceServer::new(InsightApi::new(store)));
+            .add_service(reflection_v1alpha);
+        // A worker-only replica answers health and reflection, nothing else.
+        if role.serves_api() {
+            router = router
+                .add_service(CallServiceServer::new(CallApi::new(state.clone())))
+                .add_service(ScorecardServiceServer::new(ScorecardApi::new(
+                    state.clone(),
+                )))
+                .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
+                .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
+                .add_service(InsightServiceServer::new(InsightApi::new(store)));
+        }
+        let workers = role.runs_workers().then(|| {
+            let workers = Arc::new(Workers::new(
+                self.pipeline.clone(),
+                WorkerConfig {
+                    concurrency: self.settings.worker_concurrency,
+                    lease: Duration::from_secs(self.settings.job_lease_seconds),
+                    retry_after: Duration::from_secs(self.settings.job_retry_seconds),
+                    poll: Duration::from_millis(self.settings.job_poll_ms),
+                },
+            ));
+            tokio::spawn(workers.run(shutdown.clone()))
+        });
 
         let stop_signal = {
             let shutdown = shutdown.clone();
@@ -163,6 +229,13 @@ impl Application {
             result = serve => result?,
             // Every RPC answered: idle keep-alive connections need not hold the process.
             () = drained => {}
+        }
+        if let Some(workers) = workers {
+            // Workers finish the job in hand; the grace period bounds the wait.
+            let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
+            if tokio::time::timeout(grace, workers).await.is_err() {
+                tracing::warn!("a job outlived the grace period; its lease will expire");
+            }
         }
         Ok(())
     }

@@ -1,13 +1,17 @@
 //! The `callscore` command line: one subcommand per file in this folder.
 
+mod client;
 mod keys;
 mod migrate;
 mod model;
 mod rubric;
 mod score;
+mod scorecard;
 mod serve;
 mod settings_args;
+mod submit;
 mod transcribe;
+mod trends;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +25,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Uploads a call to a callscore server (client).
+    Submit(submit::SubmitArgs),
+    /// Prints a scorecard from a callscore server (client).
+    Scorecard(scorecard::ScorecardArgs),
+    /// Prints an agent's score trend from a callscore server (client).
+    Trends(trends::TrendsArgs),
     /// Runs the gRPC service (API and workers).
     Serve(serve::ServeArgs),
     /// Manages API keys.
@@ -42,6 +52,9 @@ impl Cli {
     /// Runs the chosen subcommand to completion.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
+            Command::Submit(args) => args.run(),
+            Command::Scorecard(args) => args.run(),
+            Command::Trends(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),
             Command::Migrate(args) => args.run(),

@@ -18,6 +18,13 @@ pub struct ServeArgs {
     /// Log format: plain or json.
     #[arg(long, value_name = "FORMAT")]
     log_format: Option<String>,
+    /// What to run: api, worker or all (API replicas and worker replicas
+    /// scale separately against one PostgreSQL).
+    #[arg(long, value_name = "ROLE")]
+    role: Option<String>,
+    /// The Whisper model (ggml file) workers load.
+    #[arg(long, value_name = "PATH")]
+    model: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -26,6 +33,8 @@ impl ServeArgs {
         let settings = self.settings.load(Overrides {
             listen_address: self.listen,
             log_format: self.log_format,
+            role: self.role,
+            model_path: self.model,
             ..Overrides::default()
         })?;
         crate::telemetry::init(&settings);

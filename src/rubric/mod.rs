@@ -1,6 +1,7 @@
 //! Rubric documents: parsing YAML or JSON, validation with positioned errors,
 //! and the content hash that pins a scorecard to the exact rubric it used.
 
+mod detectors;
 mod document;
 mod error;
 mod model;
@@ -52,6 +53,16 @@ impl Rubric {
     /// The rubric's version: a positive integer, bumped on every published change.
     pub fn version(&self) -> u32 {
         self.version
+    }
+
+    /// A check by criterion and check id (e.g. to find its points for a reviewer override).
+    pub fn check(&self, criterion_id: &str, check_id: &str) -> Option<&Check> {
+        self.criteria
+            .iter()
+            .find(|c| c.id == criterion_id)?
+            .checks
+            .iter()
+            .find(|k| k.id == check_id)
     }
 
     /// SHA-256 (lowercase hex) of the rubric's canonical JSON form.

@@ -34,7 +34,7 @@ pub struct Analysis<'t> {
     pub seg_tokens: Vec<(u32, u32)>,
     /// Tokens per segment (a spoken number counts once).
     pub words: Vec<u32>,
-    /// Hits sorted by (set, segment, token).
+    /// Hits grouped by set, in (segment, token) order within a set.
     pub hits: Vec<Hit>,
     /// Range into `hits` of each set.
     set_ranges: Vec<(u32, u32)>,
@@ -134,23 +134,32 @@ impl<'t> Analysis<'t> {
             );
         }
         a.speakers_known = has_agent && has_customer;
-        a.hits.sort_unstable();
+        // Hits arrive in (segment, token) order; a counting sort by set keeps
+        // that order within each set, in linear time.
         let sets = engine.matcher.set_count();
-        a.set_ranges = vec![(0, 0); sets];
-        let mut i = 0;
-        while i < a.hits.len() {
-            let set = a.hits[i].set as usize;
-            let start = i;
-            while i < a.hits.len() && a.hits[i].set as usize == set {
-                i += 1;
-            }
-            if let Some(r) = a.set_ranges.get_mut(set) {
-                *r = (
-                    u32::try_from(start).unwrap_or(0),
-                    u32::try_from(i).unwrap_or(0),
-                );
-            }
+        let mut starts = vec![0u32; sets + 1];
+        for h in &a.hits {
+            starts[h.set as usize + 1] += 1;
         }
+        for i in 0..sets {
+            starts[i + 1] += starts[i];
+        }
+        a.set_ranges = (0..sets).map(|i| (starts[i], starts[i + 1])).collect();
+        let mut sorted = vec![
+            Hit {
+                set: 0,
+                seg: 0,
+                start: 0,
+                end: 0
+            };
+            a.hits.len()
+        ];
+        for h in &a.hits {
+            let slot = &mut starts[h.set as usize];
+            sorted[*slot as usize] = *h;
+            *slot += 1;
+        }
+        a.hits = sorted;
         a.compute_sentiment(engine);
         a
     }

@@ -15,6 +15,8 @@ use super::scorecard::{CheckResult, Evidence, Outcome};
 const MAX_QUOTE_CHARS: usize = 240;
 /// Most evidence items listed for one check.
 const MAX_EVIDENCE: usize = 5;
+/// Examples quoted for a phrase or regex that was found as expected.
+const MAX_PASS_EXAMPLES: usize = 3;
 
 /// Per-call state shared by all checks: the analysis and a cache of masks.
 pub struct Evaluator<'a, 't> {
@@ -22,6 +24,7 @@ pub struct Evaluator<'a, 't> {
     a: &'a Analysis<'t>,
     d: &'a MetricDetail,
     masks: Vec<Option<Vec<Mask>>>,
+    has_speech: bool,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
@@ -32,22 +35,25 @@ impl<'a, 't> Evaluator<'a, 't> {
             a,
             d,
             masks: vec![None; a.transcript.segments.len()],
+            // Nothing said means nothing to judge, not a perfect call.
+            has_speech: a
+                .transcript
+                .segments
+                .iter()
+                .any(|s| !s.text.trim().is_empty()),
         }
-    }
-
-    fn masks(&mut self, seg: usize) -> &[Mask] {
-        if self.masks[seg].is_none() {
-            self.masks[seg] = Some(segment_masks(&self.rubric.engine, self.a, seg));
-        }
-        self.masks[seg].as_deref().unwrap_or(&[])
     }
 
     /// Evidence quoting a byte range of a segment, sensitive data masked.
     fn quote(&mut self, seg: usize, start: usize, end: usize) -> Evidence {
-        let segment = &self.a.transcript.segments[seg];
-        let text = &segment.text;
-        let masks = self.masks(seg).to_vec();
-        let mut quote = apply_masks(text, start, end, &masks);
+        // Masks are computed only for segments that end up quoted.
+        if self.masks[seg].is_none() {
+            self.masks[seg] = Some(segment_masks(&self.rubric.engine, self.a, seg));
+        }
+        let a = self.a;
+        let segment = &a.transcript.segments[seg];
+        let masks = self.masks[seg].as_deref().unwrap_or(&[]);
+        let mut quote = apply_masks(&segment.text, start, end, masks);
         if quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
@@ -78,6 +84,10 @@ impl<'a, 't> Evaluator<'a, 't> {
             reason: String::new(),
             evidence: Vec::new(),
         };
+        if !self.has_speech {
+            result.reason = "not applicable: the transcript has no speech".to_owned();
+            return result;
+        }
         if let Some(applies) = &compiled.applies
             && let Some(reason) = self.not_applicable(applies)
         {
@@ -199,6 +209,10 @@ impl<'a, 't> Evaluator<'a, 't> {
         let segments = &self.a.transcript.segments;
         let duration = self.d.metrics.duration_ms;
         let who = speaker_name(speaker);
+        let what = match finder {
+            Finder::Phrases(_) => "a listed phrase",
+            Finder::Regex(_) => "words matching the pattern",
+        };
         let (in_window, place): (Box<dyn Fn(usize) -> bool>, String) = match window {
             CompiledWindow::All => (Box::new(|_| true), "in the call".to_owned()),
             CompiledWindow::First(ms) => (
@@ -206,7 +220,7 @@ impl<'a, 't> Evaluator<'a, 't> {
                 format!("in the first {} s", ms / 1000),
             ),
             CompiledWindow::Last(ms) => (
-                Box::new(move |s| segments[s].end_ms + ms > duration),
+                Box::new(move |s| segments[s].end_ms.saturating_add(ms) > duration),
                 format!("in the last {} s", ms / 1000),
             ),
             CompiledWindow::After {
@@ -223,6 +237,11 @@ impl<'a, 't> Evaluator<'a, 't> {
                 );
             }
         };
+        // A pass needs a few examples; a failure lists more offences.
+        let limit = match expect {
+            Expect::Present => MAX_PASS_EXAMPLES,
+            Expect::Absent => MAX_EVIDENCE,
+        };
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
         for seg in self.candidates(finder, speaker) {
             if !in_window(seg) {
@@ -230,7 +249,7 @@ impl<'a, 't> Evaluator<'a, 't> {
             }
             if let Some((s, e)) = self.find(finder, seg) {
                 found.push((seg, s, e));
-                if found.len() >= MAX_EVIDENCE {
+                if found.len() >= limit {
                     break;
                 }
             }
@@ -242,7 +261,7 @@ impl<'a, 't> Evaluator<'a, 't> {
         match (expect, found.is_empty()) {
             (Expect::Present, false) => (
                 Outcome::Pass,
-                format!("the {who} said it {place}"),
+                format!("the {who} said {what} {place}"),
                 evidence,
             ),
             (Expect::Present, true) => {
@@ -258,18 +277,22 @@ impl<'a, 't> Evaluator<'a, 't> {
                 let evidence = instead.map(|s| vec![self.segment(s)]).unwrap_or_default();
                 (
                     Outcome::Fail,
-                    format!("no matching phrase from the {who} {place}"),
+                    format!("the {who} never said {what} {place}"),
                     evidence,
                 )
             }
             (Expect::Absent, false) => (
                 Outcome::Fail,
-                format!("the {who} said it {place}: {} time(s)", found.len()),
+                format!(
+                    "the {who} said {what} {place}, in {}{} turn(s)",
+                    found.len(),
+                    if found.len() >= limit { " or more" } else { "" }
+                ),
                 evidence,
             ),
             (Expect::Absent, true) => (
                 Outcome::Pass,
-                format!("nothing of the kind from the {who} {place}"),
+                format!("the {who} never said {what} {place}"),
                 evidence,
             ),
         }
@@ -282,12 +305,25 @@ impl<'a, 't> Evaluator<'a, 't> {
         speaker: SpeakerFilter,
         (trigger_speaker, negative, set, within): (SpeakerFilter, bool, Option<u32>, u32),
     ) -> (Outcome, String, Vec<Evidence>) {
+        if !self.a.speakers_known {
+            // Who answered whom is unknowable in mono audio.
+            return (
+                Outcome::NotApplicable,
+                "not applicable: replies to a trigger need attributed agent and customer speech"
+                    .to_owned(),
+                Vec::new(),
+            );
+        }
         let n = self.a.transcript.segments.len();
-        let is_trigger = |s: usize| {
-            self.a.speaker_matches(s, trigger_speaker)
-                && ((negative && self.a.sentiment[s] < 0.0)
-                    || set.is_some_and(|set| self.a.seg_has(set, s)))
-        };
+        // Decided once per turn: the reply search below asks again and again.
+        let triggers: Vec<bool> = (0..n)
+            .map(|s| {
+                self.a.speaker_matches(s, trigger_speaker)
+                    && ((negative && self.a.sentiment[s] < 0.0)
+                        || set.is_some_and(|set| self.a.seg_has(set, s)))
+            })
+            .collect();
+        let is_trigger = |s: usize| triggers[s];
         // Each trigger with the responder's next turns; consecutive triggers
         // answered by the same turn count once, as the latest of them.
         let mut pairs: Vec<(usize, Vec<usize>)> = Vec::new();
@@ -373,8 +409,9 @@ impl<'a, 't> Evaluator<'a, 't> {
         min: Option<f64>,
         max: Option<f64>,
     ) -> (Outcome, String, Vec<Evidence>) {
-        let m = self.d.metrics.clone();
+        // A copy of the shared reference, so `self` stays free for quoting.
         let d = self.d;
+        let m = &d.metrics;
         let mut evidence = Vec::new();
         let (value, unit): (Option<f64>, &str) = match name {
             MetricName::AgentTalkRatio => (m.agent_talk_ratio, ""),
@@ -393,7 +430,9 @@ impl<'a, 't> Evaluator<'a, 't> {
                         Vec::new(),
                     );
                 }
-                let only_bad = name == MetricName::HoldsWithoutEtiquette;
+                // Cite the holds that broke etiquette, or every hold when none did.
+                let only_bad =
+                    name == MetricName::HoldsWithoutEtiquette && m.holds_without_etiquette > 0;
                 for g in d.gaps.iter().filter(|g| g.hold) {
                     if only_bad && g.announced && g.thanked {
                         continue;
@@ -406,7 +445,7 @@ impl<'a, 't> Evaluator<'a, 't> {
                         evidence.push(self.segment(r));
                     }
                 }
-                let v = if only_bad {
+                let v = if name == MetricName::HoldsWithoutEtiquette {
                     m.holds_without_etiquette
                 } else {
                     m.hold_count
@@ -456,9 +495,6 @@ impl<'a, 't> Evaluator<'a, 't> {
             name.as_str(),
             (value * 1000.0).round() / 1000.0
         );
-        if pass && name == MetricName::HoldsWithoutEtiquette {
-            evidence.clear();
-        }
         (
             if pass { Outcome::Pass } else { Outcome::Fail },
             reason,
@@ -502,7 +538,16 @@ impl<'a, 't> Evaluator<'a, 't> {
         let sets = self.rubric.engine.sets;
         let a = self.a;
         let mut offending: Vec<(usize, Vec<&'static str>)> = Vec::new();
-        for seg in 0..a.transcript.segments.len() {
+        // Only turns with an asking cue or a card-like number can offend.
+        let mut suspects: Vec<usize> = a
+            .set_hits(sets.ask)
+            .iter()
+            .map(|h| h.seg as usize)
+            .chain(a.digit_runs.iter().filter(|r| r.luhn).map(|r| r.seg))
+            .collect();
+        suspects.sort_unstable();
+        suspects.dedup();
+        for seg in suspects {
             if !a.speaker_matches(seg, speaker) {
                 continue;
             }

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use rustc_hash::FxHashMap;
 
-use super::text::{NumberBuilder, for_each_word, number_word, stem_into};
+use super::text::{NumberBuilder, for_each_word, number_word, stem};
 
 /// Token id of a word that no phrase uses.
 pub const UNKNOWN: u32 = u32::MAX;
@@ -17,6 +17,63 @@ const FUZZY_MIN_LEN: usize = 6;
 const FUZZY_TWO_MIN_LEN: usize = 10;
 /// Longest stem tried for fuzzy matching (bounds the stack buffers).
 const FUZZY_MAX_LEN: usize = 48;
+/// A read-only map from 64-bit hash to id: open addressing, at most a
+/// quarter full, so the usual miss (a word in no phrase) ends at the first
+/// empty slot without the bookkeeping of a general hash map.
+#[derive(Debug)]
+struct IdTable {
+    /// (fingerprint, id) pairs side by side: one cache line per probe, and
+    /// small enough to stay in L1 for a rubric-sized vocabulary.
+    slots: Vec<(u32, u32)>,
+    shift: u32,
+}
+
+impl IdTable {
+    fn new(entries: FxHashMap<u64, u32>) -> Self {
+        let size = (entries.len().max(1) * 2).next_power_of_two();
+        let mut slots = vec![(0u32, UNKNOWN); size];
+        let shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        let mut sorted: Vec<(u64, u32)> = entries.into_iter().collect();
+        // Insertion order decides probe order; sort so builds are reproducible.
+        sorted.sort_unstable();
+        for (key, id) in sorted {
+            let mut i = Self::slot(key, shift);
+            while slots[i].1 != UNKNOWN {
+                i = (i + 1) & mask;
+            }
+            slots[i] = (Self::fingerprint(key), id);
+        }
+        IdTable { slots, shift }
+    }
+
+    fn slot(key: u64, shift: u32) -> usize {
+        // Fibonacci hashing spreads the high bits over the table.
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+    }
+
+    fn fingerprint(key: u64) -> u32 {
+        key as u32
+    }
+
+    /// The first id whose fingerprint matches and that `verify` accepts.
+    fn get(&self, key: u64, verify: impl Fn(u32) -> bool) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let fp = Self::fingerprint(key);
+        let mut i = Self::slot(key, self.shift);
+        loop {
+            let (f, id) = self.slots[i];
+            if id == UNKNOWN {
+                return None;
+            }
+            if f == fp && verify(id) {
+                return Some(id);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
 /// Bits in the Bloom filter in front of the fuzzy index (8 KiB: stays in L1).
 const BLOOM_BITS: usize = 1 << 16;
 
@@ -37,16 +94,61 @@ fn poly(bytes: &[u8]) -> u64 {
     })
 }
 
+/// Powers of the hash multiplier, computed at compile time.
+const POW: [u64; FUZZY_MAX_LEN + 1] = {
+    let mut pow = [1u64; FUZZY_MAX_LEN + 1];
+    let mut i = 1;
+    while i <= FUZZY_MAX_LEN {
+        pow[i] = pow[i - 1].wrapping_mul(HASH_P);
+        i += 1;
+    }
+    pow
+};
+
+/// A word hash that takes eight bytes per step: the exact lookup runs for
+/// every token, so it must be cheap.
+fn fast_hash(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let n = bytes.len();
+    let mut h = n as u64;
+    let mut rest = bytes;
+    while rest.len() > 8 {
+        let (head, tail) = rest.split_at(8);
+        h = (h.rotate_left(5) ^ load_u64(head)).wrapping_mul(K);
+        rest = tail;
+    }
+    (h.rotate_left(5) ^ load_tail(rest)).wrapping_mul(K)
+}
+
+/// Eight bytes as an integer.
+fn load_u64(chunk: &[u8]) -> u64 {
+    match <[u8; 8]>::try_from(chunk) {
+        Ok(full) => u64::from_le_bytes(full),
+        Err(_) => load_tail(chunk),
+    }
+}
+
+/// Up to eight bytes as an integer, from overlapping loads in registers (a
+/// variable-length copy into a stack buffer costs a memcpy call and a stall).
+/// Distinct for distinct inputs of the same length; the length is hashed too.
+fn load_tail(b: &[u8]) -> u64 {
+    let n = b.len();
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
+    match n {
+        0 => 0,
+        1..=3 => u64::from(b[0]) | (u64::from(b[n / 2]) << 8) | (u64::from(b[n - 1]) << 16),
+        4..=7 => u32_at(0) | (u32_at(n - 4) << 32),
+        _ => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+    }
+}
+
 /// Calls `f` with the hash of `bytes` minus each one of its bytes.
 fn deletion_hashes(bytes: &[u8], mut f: impl FnMut(u64)) {
     let n = bytes.len();
     if n == 0 || n > FUZZY_MAX_LEN {
         return;
     }
-    let mut pow = [1u64; FUZZY_MAX_LEN + 1];
-    for i in 1..=n {
-        pow[i] = pow[i - 1].wrapping_mul(HASH_P);
-    }
+    let pow = &POW;
     let mut suffix = [0u64; FUZZY_MAX_LEN + 1];
     for i in (0..n).rev() {
         suffix[i] = (u64::from(bytes[i]) + 1)
@@ -87,7 +189,11 @@ pub struct Scratch {
 
 /// Splits `text` into normalised tokens, combining spoken numbers.
 pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)) {
-    let Scratch { word, stem, number } = scratch;
+    let Scratch {
+        word,
+        stem: stem_buf,
+        number,
+    } = scratch;
     let mut builder = NumberBuilder::default();
     let (mut num_start, mut num_end) = (0usize, 0usize);
     for_each_word(text, word, |start, end, w| {
@@ -117,15 +223,62 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             });
             return;
         }
-        stem_into(w, stem);
+        // ASR splits the passive prefix ("di tunggu" for "ditunggu"), so a
+        // lone "di" is dropped on both sides, like the prefix itself.
+        if w == "di" {
+            return;
+        }
+        // "I'm" and "I am" must meet; the apostrophe is already gone here.
+        if let Some((first, second)) = contraction(w) {
+            for key in [first, second] {
+                f(Piece {
+                    start,
+                    end,
+                    key,
+                    numeric: false,
+                });
+            }
+            return;
+        }
         f(Piece {
             start,
             end,
-            key: stem,
+            key: stem(w, &mut *stem_buf),
             numeric: false,
         });
     });
     flush(&mut builder, number, num_start, num_end, &mut f);
+}
+
+/// English contractions that cannot be mistaken for another word once the
+/// apostrophe is dropped ("its", "ill", "were" are left alone), as two
+/// stemmed tokens.
+fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
+    Some(match w {
+        "im" => ("i", "am"),
+        "youre" => ("you", "are"),
+        "theyre" => ("they", "are"),
+        "ive" => ("i", "have"),
+        "youve" => ("you", "have"),
+        "weve" => ("we", "have"),
+        "dont" => ("do", "not"),
+        "doesnt" => ("does", "not"),
+        "didnt" => ("did", "not"),
+        "cant" => ("can", "not"),
+        "cannot" => ("can", "not"),
+        "wont" => ("will", "not"),
+        "isnt" => ("is", "not"),
+        "arent" => ("are", "not"),
+        "wasnt" => ("was", "not"),
+        "couldnt" => ("could", "not"),
+        "shouldnt" => ("should", "not"),
+        "wouldnt" => ("would", "not"),
+        "thats" => ("that", "is"),
+        "whats" => ("what", "is"),
+        "youll" => ("you", "will"),
+        "theyll" => ("they", "will"),
+        _ => return None,
+    })
 }
 
 /// Emits the number being built, if any, as one numeric piece.
@@ -205,16 +358,44 @@ impl MatcherBuilder {
         for (i, (tokens, _)) in self.phrases.iter().enumerate() {
             by_first[tokens[0] as usize].push(u32::try_from(i).unwrap_or(UNKNOWN));
         }
-        // Longer phrases first so evidence quotes the fullest match.
-        for list in &mut by_first {
+        // Flat arrays: per first token, (second token, phrase) entries, longer
+        // phrases first so evidence quotes the fullest match.
+        let mut first_ranges = Vec::with_capacity(by_first.len());
+        let mut entries = Vec::with_capacity(self.phrases.len());
+        for mut list in by_first {
             list.sort_by_key(|&p| std::cmp::Reverse(self.phrases[p as usize].0.len()));
+            let start = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            for p in list {
+                let second = self.phrases[p as usize]
+                    .0
+                    .get(1)
+                    .copied()
+                    .unwrap_or(UNKNOWN);
+                entries.push((second, p));
+            }
+            first_ranges.push((start, u32::try_from(entries.len()).unwrap_or(u32::MAX)));
+        }
+        let mut phrase_tokens = Vec::new();
+        let mut phrase_meta = Vec::with_capacity(self.phrases.len());
+        for (tokens, set) in &self.phrases {
+            let start = u32::try_from(phrase_tokens.len()).unwrap_or(u32::MAX);
+            phrase_tokens.extend_from_slice(tokens);
+            let len = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
+            phrase_meta.push((start, len, *set));
         }
         let mut neighbors: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-        let mut exact: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut exact: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut arena = String::new();
+        let mut spans = Vec::with_capacity(self.words.len());
         for (id, word) in self.words.iter().enumerate() {
             let bytes = word.as_bytes();
             let id = u32::try_from(id).unwrap_or(UNKNOWN);
-            exact.entry(poly(bytes)).or_default().push(id);
+            let start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
+            arena.push_str(word);
+            spans.push((start, u32::try_from(arena.len()).unwrap_or(u32::MAX)));
+            // Two words with one 64-bit hash would make the second unmatchable,
+            // never mismatched: lookups verify the bytes.
+            exact.entry(fast_hash(bytes)).or_insert(id);
             if bytes.len() < FUZZY_MIN_LEN - 1 || bytes.iter().all(u8::is_ascii_digit) {
                 continue;
             }
@@ -230,6 +411,7 @@ impl MatcherBuilder {
         // Most long transcript words are in no phrase: a Bloom filter turns
         // their deletion probes into one L1-resident bit test each.
         let mut bloom = vec![0u64; BLOOM_BITS / 64];
+        let exact = IdTable::new(exact);
         for &h in neighbors.keys() {
             let bit = bloom_bit(h);
             bloom[bit / 64] |= 1 << (bit % 64);
@@ -237,10 +419,13 @@ impl MatcherBuilder {
         Matcher {
             bloom,
             exact,
-            words: self.words,
+            arena,
+            spans,
             neighbors,
-            phrases: self.phrases,
-            by_first,
+            first_ranges,
+            entries,
+            phrase_tokens,
+            phrase_meta,
             sets: self.sets,
         }
     }
@@ -250,11 +435,14 @@ impl MatcherBuilder {
 #[derive(Debug)]
 pub struct Matcher {
     bloom: Vec<u64>,
-    exact: FxHashMap<u64, Vec<u32>>,
-    words: Vec<Box<str>>,
+    exact: IdTable,
+    arena: String,
+    spans: Vec<(u32, u32)>,
     neighbors: FxHashMap<u64, Vec<u32>>,
-    phrases: Vec<(Box<[u32]>, u32)>,
-    by_first: Vec<Vec<u32>>,
+    first_ranges: Vec<(u32, u32)>,
+    entries: Vec<(u32, u32)>,
+    phrase_tokens: Vec<u32>,
+    phrase_meta: Vec<(u32, u32, u32)>,
     sets: u32,
 }
 
@@ -267,16 +455,23 @@ impl Matcher {
     /// The vocabulary id of a normalised token, tolerating small edits on long words.
     pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
         let k = key.as_bytes();
-        if let Some(ids) = self.exact.get(&poly(k))
-            && let Some(&id) = ids
-                .iter()
-                .find(|&&id| same(self.words[id as usize].as_bytes(), k))
-        {
+        if let Some(id) = self.exact.get(fast_hash(k), |id| same(self.word(id), k)) {
             return id;
         }
         if numeric || k.len() < FUZZY_MIN_LEN {
             return UNKNOWN;
         }
+        self.fuzzy(k)
+    }
+
+    /// The bytes of a vocabulary word.
+    fn word(&self, id: u32) -> &[u8] {
+        let (start, end) = self.spans[id as usize];
+        &self.arena.as_bytes()[start as usize..end as usize]
+    }
+
+    /// The closest vocabulary word within the allowed edits, or `UNKNOWN`.
+    fn fuzzy(&self, k: &[u8]) -> u32 {
         let allowed = if k.len() >= FUZZY_TWO_MIN_LEN { 2 } else { 1 };
         let mut best: Option<(usize, u32)> = None;
         let mut consider = |h: u64| {
@@ -288,7 +483,7 @@ impl Matcher {
                 return;
             };
             for &id in ids {
-                let d = bounded_distance(k, self.words[id as usize].as_bytes(), allowed);
+                let d = bounded_distance(k, self.word(id), allowed);
                 if let Some(d) = d
                     && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid))
                 {
@@ -307,21 +502,29 @@ impl Matcher {
             if id == UNKNOWN {
                 continue;
             }
-            for &p in &self.by_first[id as usize] {
-                let (tokens, set) = &self.phrases[p as usize];
-                // The first token matched already; a plain loop beats memcmp on short runs.
-                let rest = &ids[i + 1..];
-                if tokens.len() - 1 <= rest.len()
-                    && tokens[1..].iter().zip(rest).all(|(a, b)| a == b)
-                {
-                    let start = offset + u32::try_from(i).unwrap_or(0);
-                    hits.push(Hit {
-                        set: *set,
-                        seg,
-                        start,
-                        end: start + u32::try_from(tokens.len()).unwrap_or(0),
-                    });
+            let (lo, hi) = self.first_ranges[id as usize];
+            let next = ids.get(i + 1).copied().unwrap_or(UNKNOWN);
+            for &(second, p) in &self.entries[lo as usize..hi as usize] {
+                let (start, len, set) = self.phrase_meta[p as usize];
+                let len = len as usize;
+                // One-token phrases match here; longer ones must agree on the
+                // second token before the rest is compared.
+                if len > 1 {
+                    if second != next || i + len > ids.len() {
+                        continue;
+                    }
+                    let tokens = &self.phrase_tokens[start as usize..start as usize + len];
+                    if !tokens[2..].iter().zip(&ids[i + 2..]).all(|(a, b)| a == b) {
+                        continue;
+                    }
                 }
+                let at = offset + u32::try_from(i).unwrap_or(0);
+                hits.push(Hit {
+                    set,
+                    seg,
+                    start: at,
+                    end: at + u32::try_from(len).unwrap_or(0),
+                });
             }
         }
     }
@@ -403,6 +606,19 @@ mod tests {
         ));
         assert!(matches("thank you for calling", "Thank you, for calling!"));
         assert!(!matches("thank you for calling", "thank you for waiting"));
+    }
+
+    #[test]
+    fn split_prefixes_and_contractions_meet() {
+        assert!(matches("mohon ditunggu", "mohon di tunggu sebentar"));
+        assert!(matches(
+            "3 digit di belakang kartu",
+            "tiga digit dibelakang kartu"
+        ));
+        assert!(matches("i am sorry", "I'm sorry to hear that"));
+        assert!(matches("i'm sorry", "I am so... I am sorry"));
+        assert!(matches("do not share", "Please don't share it"));
+        assert!(!matches("i am sorry", "I'm not sorry"));
     }
 
     #[test]

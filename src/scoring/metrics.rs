@@ -11,6 +11,8 @@ use super::analysis::Analysis;
 const ANNOUNCED_HOLD_MIN_MS: u64 = 3_000;
 /// A hold request counts for a gap that starts at most this long after it.
 const HOLD_REQUEST_REACH_MS: u64 = 15_000;
+/// How many turns before a gap are searched for the hold request.
+const HOLD_REQUEST_TURNS: usize = 3;
 /// Most customer turns averaged for start or end sentiment.
 const SENTIMENT_TURNS: usize = 3;
 
@@ -127,21 +129,22 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         let len = seg.end_ms.saturating_sub(seg.start_ms);
         m.duration_ms = m.duration_ms.max(seg.end_ms);
         match seg.speaker {
+            // Saturating: timings come from outside and must not panic the scorer.
             Speaker::Agent => {
-                m.agent_talk_ms += len;
-                m.agent_words += a.words[i];
+                m.agent_talk_ms = m.agent_talk_ms.saturating_add(len);
+                m.agent_words = m.agent_words.saturating_add(a.words[i]);
             }
-            Speaker::Customer => m.customer_talk_ms += len,
+            Speaker::Customer => m.customer_talk_ms = m.customer_talk_ms.saturating_add(len),
             Speaker::Unknown => {
                 if !a.speakers_known {
-                    m.agent_words += a.words[i];
+                    m.agent_words = m.agent_words.saturating_add(a.words[i]);
                 }
             }
         }
     }
-    if a.speakers_known && m.agent_talk_ms + m.customer_talk_ms > 0 {
-        m.agent_talk_ratio =
-            Some(m.agent_talk_ms as f64 / (m.agent_talk_ms + m.customer_talk_ms) as f64);
+    let talk = m.agent_talk_ms.saturating_add(m.customer_talk_ms);
+    if a.speakers_known && talk > 0 {
+        m.agent_talk_ratio = Some(m.agent_talk_ms as f64 / talk as f64);
     }
     let agent_ms = if a.speakers_known {
         m.agent_talk_ms
@@ -149,7 +152,7 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         segments
             .iter()
             .map(|s| s.end_ms.saturating_sub(s.start_ms))
-            .sum()
+            .fold(0u64, u64::saturating_add)
     };
     if agent_ms > 0 && m.agent_words > 0 {
         m.agent_words_per_minute = Some(f64::from(m.agent_words) * 60_000.0 / agent_ms as f64);
@@ -157,13 +160,16 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
 
     // Silences: time not covered by any segment, between the first and last speech.
     let mut covered_until: Option<(u64, usize)> = None;
-    let mut last_agent: Option<usize> = None;
     for (i, seg) in segments.iter().enumerate() {
         if let Some((until, before)) = covered_until
             && seg.start_ms > until
         {
-            let request_seg = last_agent.filter(|&r| {
-                a.seg_has(s.hold_request, r) && segments[r].end_ms + HOLD_REQUEST_REACH_MS >= until
+            // The request is in one of the agent's last turns before the gap
+            // (the customer's "okay" often comes in between).
+            let request_seg = (i.saturating_sub(HOLD_REQUEST_TURNS)..i).rev().find(|&r| {
+                agent_like(r)
+                    && a.seg_has(s.hold_request, r)
+                    && segments[r].end_ms.saturating_add(HOLD_REQUEST_REACH_MS) >= until
             });
             let return_seg = (i..segments.len()).find(|&j| agent_like(j));
             let thanked = return_seg.is_some_and(|j| a.seg_has(s.hold_thanks, j));
@@ -184,9 +190,6 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         }
         if covered_until.is_none_or(|(until, _)| seg.end_ms > until) {
             covered_until = Some((seg.end_ms, i));
-        }
-        if agent_like(i) {
-            last_agent = Some(i);
         }
     }
     for (gi, g) in d.gaps.iter().enumerate() {
@@ -262,4 +265,57 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
 
 fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scoring::engine::EngineBuilder;
+    use crate::transcript::{Segment, Transcript};
+
+    fn seg(speaker: Speaker, start: u64, end: u64, text: &str) -> Segment {
+        Segment {
+            speaker,
+            start_ms: start,
+            end_ms: end,
+            text: text.to_owned(),
+            language: None,
+            confidence: None,
+        }
+    }
+
+    #[test]
+    fn overlapping_speech_is_not_silence() {
+        let mut b = EngineBuilder::default();
+        let none: Vec<String> = Vec::new();
+        let settings = MetricSettings {
+            greeting: b.add_set(&none),
+            hold_request: b.add_set(&none),
+            hold_thanks: b.add_set(&none),
+            hold_min_ms: 20_000,
+            interruption_min_overlap_ms: 500,
+        };
+        let engine = b.build();
+        // A long customer turn covers a short agent turn inside it.
+        let t = Transcript {
+            language: None,
+            segments: vec![
+                seg(Speaker::Customer, 0, 10_000, "panjang sekali ceritanya"),
+                seg(Speaker::Agent, 2_000, 3_000, "iya"),
+                seg(Speaker::Agent, 12_000, 14_000, "baik"),
+            ],
+        };
+        let a = Analysis::new(&engine, &t);
+        let d = compute(&a, &settings);
+        assert_eq!(d.gaps.len(), 1);
+        assert_eq!(
+            d.gaps[0].len_ms(),
+            2_000,
+            "measured from the end of the long turn"
+        );
+        assert_eq!(d.metrics.longest_silence_ms, 2_000);
+        assert_eq!(d.metrics.interruptions, Some(1));
+        assert_eq!(d.metrics.hold_count, 0);
+        assert_eq!(d.metrics.duration_ms, 14_000);
+    }
 }

@@ -1,7 +1,7 @@
 //! Scoring: a compiled rubric applied to a transcript gives a scorecard in
 //! which every check carries its outcome, points, reason and evidence.
 //!
-//! The math is in `docs/scoring.md` and in [`scorecard::recompute`].
+//! The math is in `docs/scoring.md` and in [`crate::scoring::recompute`].
 
 pub mod analysis;
 pub mod compiled;
@@ -29,6 +29,11 @@ use detect::Evaluator;
 
 /// Scores a transcript with a compiled rubric. Deterministic: the same
 /// rubric and transcript always give the same scorecard.
+///
+/// Segments are expected in start order, as [`Transcript`] documents;
+/// evidence refers to them by index. The transcript is read as given (not
+/// redacted), so the sensitive-data check can see what was said; quotes in
+/// the scorecard are masked.
 pub fn score_transcript(
     rubric: &CompiledRubric,
     transcript: &Transcript,

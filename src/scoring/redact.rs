@@ -171,3 +171,50 @@ pub fn redact_with(engine: &Engine, transcript: &Transcript) -> Transcript {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(start: usize, end: usize, label: &'static str) -> Mask {
+        Mask { start, end, label }
+    }
+
+    #[test]
+    fn masks_are_clipped_to_the_quote() {
+        let text = "card 4111111111111111 ok";
+        let masks = [mask(5, 21, "[CARD]")];
+        assert_eq!(apply_masks(text, 0, text.len(), &masks), "card [CARD] ok");
+        // A quote that starts inside the masked span still hides it.
+        assert_eq!(apply_masks(text, 10, text.len(), &masks), "[CARD] ok");
+        assert_eq!(apply_masks(text, 0, 4, &masks), "card");
+        assert_eq!(apply_masks(text, 0, 12, &masks), "card [CARD]");
+    }
+
+    #[test]
+    fn only_the_direct_answer_is_treated_as_a_secret() {
+        let redactor = Redactor::new();
+        let t = Transcript {
+            language: None,
+            segments: vec![
+                seg(crate::transcript::Speaker::Agent, "Berapa PIN Bapak?"),
+                seg(crate::transcript::Speaker::Customer, "1234"),
+                seg(crate::transcript::Speaker::Customer, "pesanan saya 3 buah"),
+            ],
+        };
+        let r = redactor.redact(&t);
+        assert_eq!(r.segments[1].text, "[PIN]");
+        assert_eq!(r.segments[2].text, "pesanan saya 3 buah");
+    }
+
+    fn seg(speaker: crate::transcript::Speaker, text: &str) -> crate::transcript::Segment {
+        crate::transcript::Segment {
+            speaker,
+            start_ms: 0,
+            end_ms: 1000,
+            text: text.to_owned(),
+            language: None,
+            confidence: None,
+        }
+    }
+}

@@ -23,16 +23,21 @@ pub fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(usize, usiz
                 None => break,
             }
         };
-        if c.is_alphanumeric() {
+        if b.is_ascii_alphanumeric() {
             if start.is_none() {
                 start = Some(i);
                 buf.clear();
             }
-            if c.is_ascii() {
-                buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
+            buf.push(char::from(b.to_ascii_lowercase()));
+            end = i + 1;
+            i += 1;
+            continue;
+        } else if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+                buf.clear();
             }
+            buf.extend(c.to_lowercase());
             end = i + len;
         } else if (c == '\'' || c == '\u{2019}')
             && start.is_some()
@@ -78,7 +83,18 @@ pub enum NumberWord {
 /// Classifies a lower-cased word as a number word, English or Indonesian.
 pub fn number_word(word: &str) -> Option<NumberWord> {
     // Number words are 2 to 9 bytes of ASCII letters; most words are ruled out here.
-    if !(2..=9).contains(&word.len()) || !word.as_bytes()[0].is_ascii_lowercase() {
+    let b = word.as_bytes();
+    if !(2..=9).contains(&b.len()) || !b[0].is_ascii_lowercase() {
+        return None;
+    }
+    // (length, first letter, last letter) rules out nearly every other word
+    // ("saya" is not "satu", "the" is not "ten") before the real lookup.
+    let (first, last) = (b[0], b[b.len() - 1]);
+    if !last.is_ascii_lowercase() {
+        return None;
+    }
+    let shape = shape_index(b.len(), first, last);
+    if NUMBER_SHAPES[shape / 64] & (1 << (shape % 64)) == 0 {
         return None;
     }
     let key = pack(word);
@@ -90,11 +106,33 @@ pub fn number_word(word: &str) -> Option<NumberWord> {
 
 /// A word of up to 16 bytes as one integer, so lookups compare integers.
 fn pack(word: &str) -> u128 {
-    let mut buf = [0u8; 16];
-    let n = word.len().min(16);
-    buf[..n].copy_from_slice(&word.as_bytes()[..n]);
-    u128::from_be_bytes(buf)
+    // Built in registers; a copy into a stack buffer would call memcpy.
+    word.as_bytes()
+        .iter()
+        .take(16)
+        .enumerate()
+        .fold(0u128, |acc, (i, &b)| {
+            acc | (u128::from(b) << (8 * (15 - i)))
+        })
 }
+
+/// Bit index of a word shape: length 2-9, first and last letter a-z.
+const fn shape_index(len: usize, first: u8, last: u8) -> usize {
+    (len - 2) * 676 + (first - b'a') as usize * 26 + (last - b'a') as usize
+}
+
+/// Bitmap of the shapes of number words, built at compile time.
+const NUMBER_SHAPES: [u64; 85] = {
+    let mut bits = [0u64; 85];
+    let mut i = 0;
+    while i < NUMBER_WORD_LIST.len() {
+        let b = NUMBER_WORD_LIST[i].as_bytes();
+        let shape = shape_index(b.len(), b[0], b[b.len() - 1]);
+        bits[shape / 64] |= 1 << (shape % 64);
+        i += 1;
+    }
+    bits
+};
 
 /// Number words, packed and sorted, built once.
 static NUMBER_WORDS: std::sync::LazyLock<Vec<(u128, NumberWord)>> =
@@ -335,45 +373,51 @@ impl NumberBuilder {
 const CLITICS: [&str; 6] = ["nya", "lah", "kah", "pun", "ku", "mu"];
 const SUFFIXES: [&str; 8] = ["kan", "ing", "an", "ed", "es", "ly", "i", "s"];
 
+/// Length of the first ending in `endings` that `w` has, keeping at least four letters.
+fn strip_len(w: &str, endings: &[&str]) -> Option<usize> {
+    let b = w.as_bytes();
+    let last = *b.last()?;
+    endings
+        .iter()
+        .filter(|e| e.as_bytes().last() == Some(&last))
+        .find(|e| b.len() >= e.len() + 4 && b.ends_with(e.as_bytes()))
+        .map(|e| e.len())
+}
+
 fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u')
 }
 
-/// Writes the stem of a lower-cased word into `out`.
+/// The stem of a lower-cased word: a slice of `word` when only affixes are
+/// cut (the usual case, no copy), or `out` when a letter had to be restored.
 ///
 /// Not a linguistic stemmer: a cheap, deterministic reduction applied to both
 /// the rubric's phrases and the transcript, so that inflected forms of one
 /// word usually meet. It strips clitics (-nya, -lah, …), suffixes (-kan, -an,
 /// -i, -ing, -ed, -s) and prefixes (di-, ke-, ter-, ber-, meN-, peN-, with the
 /// nasal assimilation of meN-/peN- undone), never below four letters.
-pub fn stem_into(word: &str, out: &mut String) {
-    out.clear();
+pub fn stem<'a>(word: &'a str, out: &'a mut String) -> &'a str {
     let bytes = word.as_bytes();
     if bytes.len() < 5 || !bytes.iter().all(u8::is_ascii_lowercase) {
-        out.push_str(word);
-        return;
+        return word;
     }
     let mut w = word;
     for _ in 0..2 {
-        match CLITICS
-            .iter()
-            .find(|c| w.len() >= c.len() + 4 && w.ends_with(*c))
-        {
-            Some(c) => w = &w[..w.len() - c.len()],
+        match strip_len(w, &CLITICS) {
+            Some(n) => w = &w[..w.len() - n],
             None => break,
         }
     }
     for _ in 0..2 {
-        match SUFFIXES
-            .iter()
-            .find(|s| w.len() >= s.len() + 4 && w.ends_with(*s))
-        {
-            Some(s) => w = &w[..w.len() - s.len()],
+        match strip_len(w, &SUFFIXES) {
+            Some(n) => w = &w[..w.len() - n],
             None => break,
         }
     }
     let mut restore: Option<char> = None;
-    for _ in 0..2 {
+    // Every prefix starts with one of these letters: skip the rest quickly.
+    let prefixable = matches!(w.as_bytes()[0], b'm' | b'p' | b'b' | b't' | b'd' | b'k');
+    for _ in 0..usize::from(prefixable) * 2 {
         let b = w.as_bytes();
         let next = |n: usize| b.get(n).copied().unwrap_or(b'-');
         let (cut, add) = if (w.starts_with("meny") || w.starts_with("peny")) && is_vowel(next(4)) {
@@ -414,10 +458,15 @@ pub fn stem_into(word: &str, out: &mut String) {
             break;
         }
     }
-    if let Some(c) = restore {
-        out.push(c);
+    match restore {
+        Some(c) => {
+            out.clear();
+            out.push(c);
+            out.push_str(w);
+            out
+        }
+        None => w,
     }
-    out.push_str(w);
 }
 
 #[cfg(test)]
@@ -426,8 +475,7 @@ mod tests {
 
     fn stem(w: &str) -> String {
         let mut out = String::new();
-        stem_into(w, &mut out);
-        out
+        super::stem(w, &mut out).to_owned()
     }
 
     fn words(text: &str) -> Vec<String> {

@@ -179,6 +179,13 @@ pub trait CallStore: Send + Sync {
         scorecard: &NewScorecard,
     ) -> Result<Submitted, StoreError>;
 
+    /// The tenant's call submitted with this idempotency key, if any.
+    async fn find_call_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<CallRecord>, StoreError>;
+
     /// One call of the tenant.
     async fn get_call(&self, tenant_id: &str, call_id: &str) -> Result<CallRecord, StoreError>;
 

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use callscore::app::Application;
 use callscore::auth::{Role, issue_key};
 use callscore::config::{Overrides, Settings};
+use callscore::proto::call_service_client::CallServiceClient;
+use callscore::proto::review_service_client::ReviewServiceClient;
 use callscore::proto::rubric_service_client::RubricServiceClient;
+use callscore::proto::scorecard_service_client::ScorecardServiceClient;
 use callscore::store::{ApiKeyRecord, Store};
 use callscore::tenants::provision_tenant;
 use callscore::transcribe::{Engine, EngineConfig};
@@ -136,6 +139,7 @@ impl Drop for TestDatabase {
 
 /// A running server and what tests need to talk to it.
 pub struct TestApp {
+    pub blob_dir: tempfile::TempDir,
     pub address: SocketAddr,
     pub store: Arc<dyn Store>,
     pub shutdown: CancellationToken,
@@ -143,26 +147,37 @@ pub struct TestApp {
     pub database: TestDatabase,
 }
 
-/// Settings for a test server on `database_url`, port 0.
-pub fn test_settings(database_url: &str) -> Settings {
+/// Settings for an API-only test server on `database_url`, port 0.
+pub fn test_settings(database_url: &str, blob_dir: &Path) -> Settings {
     let overrides = Overrides {
         listen_address: Some("127.0.0.1:0".into()),
         database_url: Some(database_url.to_string()),
+        role: Some("api".into()),
         ..Overrides::default()
     };
-    Settings::load(None, &overrides).expect("test settings")
+    let mut settings = Settings::load(None, &overrides).expect("test settings");
+    settings.blob_dir = blob_dir.to_path_buf();
+    settings
 }
 
+/// An API-only server (no Whisper model loaded).
 pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// A server whose settings `adjust` changes first.
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let database = TestDatabase::new(backend).await;
-    let app = Application::build(test_settings(&database.url))
-        .await
-        .expect("server builds");
+    let blob_dir = tempfile::tempdir().expect("blob dir");
+    let mut settings = test_settings(&database.url, blob_dir.path());
+    adjust(&mut settings);
+    let app = Application::build(settings).await.expect("server builds");
     let address = app.local_addr();
     let store = app.store();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
+        blob_dir,
         address,
         store,
         shutdown,
@@ -225,6 +240,37 @@ impl TestApp {
             self.channel().await,
             BearerKey(key.map(String::from)),
         )
+    }
+
+    pub async fn calls(&self, key: &str) -> CallServiceClient<Authed> {
+        CallServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    pub async fn scorecards(&self, key: &str) -> ScorecardServiceClient<Authed> {
+        ScorecardServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    pub async fn reviews(&self, key: &str) -> ReviewServiceClient<Authed> {
+        ReviewServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    /// Files under the blob folder (uploaded audio).
+    pub fn blob_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                for entry in entries.flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        walk(&path, out);
+                    } else {
+                        out.push(path);
+                    }
+                }
+            }
+        }
+        let mut files = Vec::new();
+        walk(self.blob_dir.path(), &mut files);
+        files
     }
 
     /// Stops the server and waits for it to drain.
@@ -306,4 +352,36 @@ pub fn text_of(transcript: &callscore::transcript::Transcript) -> String {
         .map(|s| s.text.as_str())
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// A scorecard for `call` (as `call_id`) from scoring a small English transcript.
+pub fn scored_card(
+    call: &callscore::store::NewCall,
+    call_id: &str,
+    actor: &str,
+) -> callscore::store::NewScorecard {
+    use callscore::transcript::{Segment, Speaker, Transcript};
+    let rubric = callscore::rubric::parse_rubric(callscore::rubric::default_rubric_source())
+        .expect("default rubric");
+    let compiled = callscore::scoring::CompiledRubric::compile(&rubric).expect("compiles");
+    let transcript = Transcript {
+        language: Some("en".into()),
+        segments: vec![Segment {
+            speaker: Speaker::Agent,
+            start_ms: 0,
+            end_ms: 2000,
+            text: "Good morning, thank you for calling.".into(),
+            language: None,
+            confidence: None,
+        }],
+    };
+    callscore::store::NewScorecard {
+        scorecard_id: uuid::Uuid::now_v7().to_string(),
+        call_id: call_id.to_string(),
+        agent_id: call.agent_id.clone(),
+        team_id: call.team_id.clone(),
+        call_started_at_ms: call.call_started_at_ms,
+        card: callscore::scoring::score_transcript(&compiled, &transcript, "test"),
+        actor: actor.to_string(),
+    }
 }

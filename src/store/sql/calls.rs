@@ -40,6 +40,33 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attemp
        ORDER BY t.last_claimed_at_ms, j.created_at_ms, j.job_id LIMIT 1) \
      RETURNING job_id, tenant_id, call_id, attempts, max_attempts";
 
+/// How an attempt ends: the job's and the call's next state.
+struct AttemptEnd {
+    job_state: &'static str,
+    available_at_ms: i64,
+    attempts_delta: i64,
+    call_status: CallStatus,
+    stage: Stage,
+}
+
+const FAILED: AttemptEnd = AttemptEnd {
+    job_state: "failed",
+    available_at_ms: 0,
+    attempts_delta: 0,
+    call_status: CallStatus::Failed,
+    stage: Stage::Failed,
+};
+
+fn requeued(available_at_ms: i64, attempts_delta: i64) -> AttemptEnd {
+    AttemptEnd {
+        job_state: "queued",
+        available_at_ms,
+        attempts_delta,
+        call_status: CallStatus::Queued,
+        stage: Stage::Queued,
+    }
+}
+
 fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     Ok(CallRecord {
         call: NewCall {
@@ -109,27 +136,13 @@ async fn insert_call(
 }
 
 impl SqlStore {
-    async fn find_by_idempotency_key(
-        &self,
-        tenant_id: &str,
-        key: &str,
-    ) -> Result<Option<CallRecord>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            call_columns!(),
-            " FROM calls WHERE tenant_id = $1 AND idempotency_key = $2"
-        ))
-        .bind(tenant_id)
-        .bind(key)
-        .fetch_optional(self.pool())
-        .await?;
-        row.as_ref().map(call_from_row).transpose()
-    }
-
     /// The earlier call when a submission's idempotency key was seen before.
     async fn duplicate_of(&self, call: &NewCall) -> Result<Option<CallRecord>, StoreError> {
         match &call.idempotency_key {
-            Some(key) => self.find_by_idempotency_key(&call.tenant_id, key).await,
+            Some(key) => {
+                self.find_call_by_idempotency_key(&call.tenant_id, key)
+                    .await
+            }
             None => Ok(None),
         }
     }
@@ -158,13 +171,16 @@ impl SqlStore {
     async fn finish_attempt(
         &self,
         job: &ClaimedJob,
-        job_state: &str,
-        available_at_ms: i64,
-        attempts_delta: i64,
-        call_status: CallStatus,
-        stage: Stage,
+        end: AttemptEnd,
         reason: &str,
     ) -> Result<(), StoreError> {
+        let AttemptEnd {
+            job_state,
+            available_at_ms,
+            attempts_delta,
+            call_status,
+            stage,
+        } = end;
         let now = now_ms();
         let mut transaction = self.pool().begin().await?;
         let updated = sqlx::query(
@@ -205,6 +221,23 @@ impl SqlStore {
 
 #[async_trait]
 impl CallStore for SqlStore {
+    async fn find_call_by_idempotency_key(
+        &self,
+        tenant_id: &str,
+        key: &str,
+    ) -> Result<Option<CallRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            call_columns!(),
+            " FROM calls WHERE tenant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(tenant_id)
+        .bind(key)
+        .fetch_optional(self.pool())
+        .await?;
+        row.as_ref().map(call_from_row).transpose()
+    }
+
     async fn submit_call(
         &self,
         call: &NewCall,
@@ -487,42 +520,16 @@ impl CallStore for SqlStore {
         retry_after_ms: i64,
     ) -> Result<(), StoreError> {
         if permanent || job.attempts >= job.max_attempts {
-            self.finish_attempt(
-                job,
-                "failed",
-                0,
-                0,
-                CallStatus::Failed,
-                Stage::Failed,
-                error,
-            )
-            .await
+            self.finish_attempt(job, FAILED, error).await
         } else {
             let at = now_ms() + retry_after_ms;
-            self.finish_attempt(
-                job,
-                "queued",
-                at,
-                0,
-                CallStatus::Queued,
-                Stage::Queued,
-                error,
-            )
-            .await
+            self.finish_attempt(job, requeued(at, 0), error).await
         }
     }
 
     async fn release_job(&self, job: &ClaimedJob) -> Result<(), StoreError> {
-        self.finish_attempt(
-            job,
-            "queued",
-            now_ms(),
-            -1,
-            CallStatus::Queued,
-            Stage::Queued,
-            "",
-        )
-        .await
+        // Not the job's fault: the attempt does not count.
+        self.finish_attempt(job, requeued(now_ms(), -1), "").await
     }
 
     async fn fail_abandoned_jobs(&self) -> Result<u64, StoreError> {

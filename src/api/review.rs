@@ -1,0 +1,231 @@
+//! ReviewService: check overrides with reasons (the machine's result is
+//! kept), the audit trail, and coaching notes.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::ServiceState;
+use super::convert::{self, optional_id, required_id};
+use super::paging::{decode_token, encode_token, finish_page, page_size};
+use super::scorecard::{rubric_status, scorecard_to_wire};
+use super::status::invalid;
+use crate::auth::{Action, Principal};
+use crate::proto::review_service_server::ReviewService;
+use crate::proto::{self as pb};
+use crate::scoring::{CheckRef, override_outcome};
+use crate::store::{AuditAction, AuditEvent, CoachingNote, now_ms};
+
+/// Longest reason or note accepted.
+const MAX_TEXT_LEN: usize = 4_000;
+
+/// The ReviewService.
+#[derive(Clone)]
+pub struct ReviewApi {
+    state: Arc<ServiceState>,
+}
+
+impl ReviewApi {
+    /// Serves reviews from the shared state.
+    pub fn new(state: Arc<ServiceState>) -> Self {
+        Self { state }
+    }
+}
+
+fn text(field: &str, value: &str) -> Result<String, Status> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > MAX_TEXT_LEN {
+        return Err(invalid(field, format!("longer than {MAX_TEXT_LEN} bytes")));
+    }
+    Ok(value.to_string())
+}
+
+#[tonic::async_trait]
+impl ReviewService for ReviewApi {
+    async fn override_check(
+        &self,
+        request: Request<pb::OverrideCheckRequest>,
+    ) -> Result<Response<pb::OverrideCheckResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let message = request.get_ref();
+        let scorecard_id = required_id("scorecard_id", &message.scorecard_id)?;
+        let criterion_id = required_id("criterion_id", &message.criterion_id)?;
+        let check_id = required_id("check_id", &message.check_id)?;
+        let new_outcome = convert::outcome_from_wire("new_outcome", message.new_outcome)?;
+        let reason = text("reason", &message.reason)?;
+        let tenant = &principal.tenant_id;
+        let record = self
+            .state
+            .store
+            .get_scorecard(tenant, &scorecard_id)
+            .await?;
+        let current = record
+            .reviewed
+            .criteria
+            .iter()
+            .filter(|c| c.criterion_id == criterion_id)
+            .flat_map(|c| c.checks.iter())
+            .find(|c| c.check_id == check_id)
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "check {criterion_id}/{check_id} not found in scorecard {scorecard_id}"
+                ))
+            })?;
+        let old_outcome = current.outcome;
+        // A not-applicable check carries no points: the rubric version says what it is worth.
+        let rubric = self
+            .state
+            .pipeline
+            .rubrics
+            .resolve(
+                tenant,
+                &record.machine.rubric_id,
+                Some(&record.machine.rubric_version.to_string()),
+            )
+            .await
+            .map_err(rubric_status)?;
+        let points = rubric
+            .rubric
+            .criteria
+            .iter()
+            .filter(|c| c.id == criterion_id)
+            .flat_map(|c| c.checks.iter())
+            .find(|c| c.id == check_id)
+            .map_or(current.possible, |c| c.points);
+        let mut reviewed = record.reviewed.clone();
+        let check = CheckRef {
+            criterion_id: criterion_id.clone(),
+            check_id: check_id.clone(),
+        };
+        override_outcome(&mut reviewed, &check, new_outcome, points);
+        let event = AuditEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            scorecard_id: scorecard_id.clone(),
+            call_id: record.call_id.clone(),
+            action: AuditAction::CheckOverridden,
+            actor: principal.key_id.clone(),
+            criterion_id,
+            check_id,
+            old_outcome: convert::outcome_name(old_outcome).to_string(),
+            new_outcome: convert::outcome_name(new_outcome).to_string(),
+            reason,
+            old_overall_score: record.reviewed.overall_score,
+            new_overall_score: reviewed.overall_score,
+            at_ms: now_ms(),
+        };
+        let applied = self
+            .state
+            .store
+            .apply_review(
+                tenant,
+                &scorecard_id,
+                record.review_revision,
+                &reviewed,
+                &event,
+            )
+            .await?;
+        if !applied {
+            return Err(Status::aborted(
+                "the scorecard was reviewed concurrently; read it again and retry",
+            ));
+        }
+        let record = self
+            .state
+            .store
+            .get_scorecard(tenant, &scorecard_id)
+            .await?;
+        Ok(Response::new(pb::OverrideCheckResponse {
+            scorecard: Some(scorecard_to_wire(&self.state, tenant, &record).await?),
+            event: Some(convert::audit_event(&event)),
+        }))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<Response<pb::ListAuditEventsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let message = request.get_ref();
+        let scorecard_id = required_id("scorecard_id", &message.scorecard_id)?;
+        let limit = page_size(message.page_size)?;
+        let after = decode_token(&message.page_token)?;
+        let tenant = &principal.tenant_id;
+        // Another tenant's scorecard is NOT_FOUND, not an empty history.
+        self.state
+            .store
+            .get_scorecard(tenant, &scorecard_id)
+            .await?;
+        let mut events = self
+            .state
+            .store
+            .list_audit_events(tenant, &scorecard_id, after.as_deref(), limit + 1)
+            .await?;
+        let next_page_token = finish_page(&mut events, limit, |e| encode_token(&e.event_id));
+        Ok(Response::new(pb::ListAuditEventsResponse {
+            events: events.iter().map(convert::audit_event).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn add_coaching_note(
+        &self,
+        request: Request<pb::AddCoachingNoteRequest>,
+    ) -> Result<Response<pb::AddCoachingNoteResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::Coach)?;
+        let message = request.get_ref();
+        let tenant = &principal.tenant_id;
+        let scorecard_id = optional_id("scorecard_id", &message.scorecard_id)?;
+        if !scorecard_id.is_empty() {
+            self.state
+                .store
+                .get_scorecard(tenant, &scorecard_id)
+                .await?;
+        }
+        let note = CoachingNote {
+            note_id: uuid::Uuid::now_v7().to_string(),
+            agent_id: required_id("agent_id", &message.agent_id)?,
+            author: principal.key_id.clone(),
+            text: text("text", &message.text)?,
+            scorecard_id,
+            criterion_id: optional_id("criterion_id", &message.criterion_id)?,
+            created_at_ms: now_ms(),
+        };
+        self.state.store.add_coaching_note(tenant, &note).await?;
+        Ok(Response::new(pb::AddCoachingNoteResponse {
+            note: Some(convert::coaching_note(&note)),
+        }))
+    }
+
+    async fn list_coaching_notes(
+        &self,
+        request: Request<pb::ListCoachingNotesRequest>,
+    ) -> Result<Response<pb::ListCoachingNotesResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::Coach)?;
+        let message = request.get_ref();
+        let agent_id = required_id("agent_id", &message.agent_id)?;
+        let limit = page_size(message.page_size)?;
+        let before = decode_token(&message.page_token)?;
+        let mut notes = self
+            .state
+            .store
+            .list_coaching_notes(
+                &principal.tenant_id,
+                &agent_id,
+                before.as_deref(),
+                limit + 1,
+            )
+            .await?;
+        let next_page_token = finish_page(&mut notes, limit, |n| encode_token(&n.note_id));
+        Ok(Response::new(pb::ListCoachingNotesResponse {
+            notes: notes.iter().map(convert::coaching_note).collect(),
+            next_page_token,
+        }))
+    }
+}

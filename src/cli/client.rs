@@ -1,0 +1,138 @@
+//! What the client subcommands share: the server address, the API key, a
+//! connected channel, and text rendering of scorecards.
+
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use clap::Args;
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::proto::{self as pb};
+
+/// Where the server is and how to authenticate.
+#[derive(Debug, Clone, Args)]
+pub struct ClientArgs {
+    /// The callscore server.
+    #[arg(
+        long,
+        env = "CALLSCORE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
+    pub server: String,
+    /// The API key (prefer the environment variable: flags show in `ps`).
+    #[arg(long, env = "CALLSCORE_API_KEY", hide_env_values = true)]
+    pub api_key: String,
+}
+
+/// Adds the bearer key to every call.
+#[derive(Clone)]
+pub struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
+
+impl Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+/// A channel that authenticates every call.
+pub type AuthedChannel = InterceptedService<Channel, Bearer>;
+
+impl ClientArgs {
+    /// Connects to the server.
+    pub async fn connect(&self) -> anyhow::Result<AuthedChannel> {
+        let bearer = format!("Bearer {}", self.api_key.trim())
+            .parse()
+            .context("--api-key: not a valid header value")?;
+        let channel = Channel::from_shared(self.server.clone())
+            .with_context(|| format!("--server {:?}: not a valid URL", self.server))?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach the callscore server at {}", self.server))?;
+        Ok(InterceptedService::new(channel, Bearer(bearer)))
+    }
+}
+
+fn mm_ss(ms: u64) -> String {
+    format!("{:02}:{:02}", ms / 60_000, (ms / 1000) % 60)
+}
+
+fn score(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_string(), |v| format!("{v:.1}"))
+}
+
+/// A scorecard as a reviewer reads it: scores, then each failed check with
+/// its reason, quote and timestamp.
+pub fn render_scorecard(card: &pb::Scorecard) -> String {
+    let mut out = String::new();
+    let result = card
+        .reviewed_result
+        .as_ref()
+        .or(card.machine_result.as_ref());
+    let _ = writeln!(
+        out,
+        "scorecard {}  call {}  agent {}  rubric {} v{}  model {}",
+        card.scorecard_id,
+        card.call_id,
+        card.agent_id,
+        card.rubric_id,
+        card.rubric_version,
+        card.model_id
+    );
+    let Some(result) = result else {
+        return out;
+    };
+    let _ = writeln!(out, "overall: {}", score(result.overall_score));
+    for critical in &result.critical_failures {
+        let _ = writeln!(
+            out,
+            "CRITICAL FAILURE: {}/{}",
+            critical.criterion_id, critical.check_id
+        );
+    }
+    for criterion in &result.criteria {
+        let _ = writeln!(
+            out,
+            "\n{} ({}): {}",
+            criterion.name,
+            criterion.criterion_id,
+            score(criterion.score)
+        );
+        for check in &criterion.checks {
+            let mark = match pb::CheckOutcome::try_from(check.outcome) {
+                Ok(pb::CheckOutcome::Pass) => "pass",
+                Ok(pb::CheckOutcome::Fail) => "FAIL",
+                _ => "n/a ",
+            };
+            let reviewed = if check.review.is_some() {
+                " (reviewed)"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  [{mark}] {}{reviewed}: {}",
+                check.check_id, check.reason
+            );
+            if check.outcome == pb::CheckOutcome::Fail as i32 {
+                for evidence in &check.evidence {
+                    let _ = writeln!(
+                        out,
+                        "         {}-{} \"{}\"",
+                        mm_ss(evidence.start_ms),
+                        mm_ss(evidence.end_ms),
+                        evidence.quote
+                    );
+                }
+            }
+        }
+    }
+    out
+}

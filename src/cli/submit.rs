@@ -1,0 +1,207 @@
+//! `callscore submit`: upload a recorded call, optionally wait for its scorecard.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::io::AsyncReadExt;
+
+use super::client::{ClientArgs, render_scorecard};
+use super::settings_args::runtime;
+use crate::proto::call_service_client::CallServiceClient;
+use crate::proto::scorecard_service_client::ScorecardServiceClient;
+use crate::proto::submit_call_request::Payload;
+use crate::proto::{self as pb};
+
+/// Bytes per upload message: well under gRPC's 4 MiB message limit.
+const CHUNK_BYTES: usize = 256 * 1024;
+
+/// Uploads a call recording.
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    #[command(flatten)]
+    client: ClientArgs,
+    /// The recording (WAV, MP3, FLAC, Ogg).
+    file: PathBuf,
+    /// The agent who took the call.
+    #[arg(long)]
+    agent: String,
+    /// The agent's team.
+    #[arg(long, default_value = "")]
+    team: String,
+    /// How speakers sit on the channels.
+    #[arg(long, value_enum, default_value_t = Channels::Mono)]
+    channels: Channels,
+    /// The call's language.
+    #[arg(long, value_enum, default_value_t = LanguageArg::Auto)]
+    language: LanguageArg,
+    /// Rubric id (default: the tenant's default rubric).
+    #[arg(long, default_value = "")]
+    rubric: String,
+    /// Retries with the same key return the same call.
+    #[arg(long, default_value = "")]
+    idempotency_key: String,
+    /// Wait for the scorecard and print it.
+    #[arg(long)]
+    wait: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Channels {
+    Mono,
+    AgentLeft,
+    AgentRight,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LanguageArg {
+    Auto,
+    En,
+    Id,
+}
+
+impl SubmitArgs {
+    /// Uploads, then follows progress when `--wait` is given.
+    pub fn run(self) -> anyhow::Result<()> {
+        runtime()?.block_on(self.submit())
+    }
+
+    async fn submit(self) -> anyhow::Result<()> {
+        let mut file = tokio::fs::File::open(&self.file)
+            .await
+            .with_context(|| format!("{}: cannot open", self.file.display()))?;
+        let channel = self.client.connect().await?;
+        let metadata = pb::CallMetadata {
+            agent_id: self.agent.clone(),
+            team_id: self.team.clone(),
+            external_call_id: self
+                .file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            channel_layout: match self.channels {
+                Channels::Mono => pb::ChannelLayout::Mono,
+                Channels::AgentLeft => pb::ChannelLayout::StereoAgentLeft,
+                Channels::AgentRight => pb::ChannelLayout::StereoAgentRight,
+            } as i32,
+            language_hint: match self.language {
+                LanguageArg::Auto => pb::LanguageHint::Auto,
+                LanguageArg::En => pb::LanguageHint::En,
+                LanguageArg::Id => pb::LanguageHint::Id,
+            } as i32,
+            rubric_id: self.rubric.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            ..Default::default()
+        };
+        // Read the file as the upload streams, so memory stays at one chunk.
+        let (sender, receiver) = tokio::sync::mpsc::channel(4);
+        sender
+            .send(pb::SubmitCallRequest {
+                payload: Some(Payload::Metadata(metadata)),
+            })
+            .await
+            .context("starting the upload")?;
+        let path = self.file.clone();
+        let reader = tokio::spawn(async move {
+            let mut buffer = vec![0u8; CHUNK_BYTES];
+            loop {
+                let read = file
+                    .read(&mut buffer)
+                    .await
+                    .with_context(|| format!("{}: read failed", path.display()))?;
+                if read == 0 {
+                    return anyhow::Ok(());
+                }
+                let chunk = pb::SubmitCallRequest {
+                    payload: Some(Payload::AudioChunk(buffer[..read].to_vec())),
+                };
+                if sender.send(chunk).await.is_err() {
+                    return Ok(());
+                }
+            }
+        });
+        let mut calls = CallServiceClient::new(channel.clone());
+        let response = calls
+            .submit_call(tokio_stream::wrappers::ReceiverStream::new(receiver))
+            .await
+            .map_err(|status| anyhow::anyhow!("upload refused: {}", status.message()))?
+            .into_inner();
+        reader.await.context("upload task")??;
+        let call = response.call.context("the server sent no call")?;
+        eprintln!(
+            "call {} {}",
+            call.call_id,
+            if response.duplicate {
+                "(already submitted)"
+            } else {
+                "queued"
+            }
+        );
+        if !self.wait {
+            println!("{}", call.call_id);
+            return Ok(());
+        }
+        let scorecard_id = follow(&mut calls, &call.call_id).await?;
+        let scorecard = ScorecardServiceClient::new(channel)
+            .get_scorecard(pb::GetScorecardRequest { scorecard_id })
+            .await
+            .map_err(|status| anyhow::anyhow!("reading the scorecard: {}", status.message()))?
+            .into_inner()
+            .scorecard
+            .context("no scorecard")?;
+        print!("{}", render_scorecard(&scorecard));
+        Ok(())
+    }
+}
+
+/// Shows WatchCall's progress until the call is done; returns its scorecard id.
+async fn follow(
+    calls: &mut CallServiceClient<super::client::AuthedChannel>,
+    call_id: &str,
+) -> anyhow::Result<String> {
+    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        ProgressBar::new(100)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:40}] {pos:>3}%")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let mut events = calls
+        .watch_call(pb::WatchCallRequest {
+            call_id: call_id.to_string(),
+        })
+        .await
+        .map_err(|status| anyhow::anyhow!("watching the call: {}", status.message()))?
+        .into_inner();
+    while let Some(event) = events
+        .message()
+        .await
+        .map_err(|status| anyhow::anyhow!("watching the call: {}", status.message()))?
+    {
+        let stage = pb::CallStage::try_from(event.stage).unwrap_or(pb::CallStage::Unspecified);
+        bar.set_message(
+            stage
+                .as_str_name()
+                .trim_start_matches("CALL_STAGE_")
+                .to_lowercase(),
+        );
+        bar.set_position((event.progress * 100.0).round() as u64);
+        match stage {
+            pb::CallStage::Done => {
+                bar.finish_and_clear();
+                return Ok(event.scorecard_id);
+            }
+            pb::CallStage::Failed => {
+                bar.abandon();
+                anyhow::bail!("the call failed: {}", event.message);
+            }
+            _ => {}
+        }
+    }
+    anyhow::bail!("the server ended the progress stream early")
+}

@@ -1,0 +1,183 @@
+//! Job workers: claim a call from the store's queue, run the pipeline while
+//! renewing the lease, record progress, and finish, retry or fail it.
+
+mod progress;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use crate::pipeline::{Pipeline, PipelineError, channel_layout, language};
+use crate::store::{ClaimedJob, Stage};
+
+/// How workers behave.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Jobs processed at once.
+    pub concurrency: usize,
+    /// Lease length; renewed every third of it while a job runs.
+    pub lease: Duration,
+    /// Delay before a failed attempt is retried.
+    pub retry_after: Duration,
+    /// Idle poll interval.
+    pub poll: Duration,
+}
+
+/// The pool of worker loops of one process.
+pub struct Workers {
+    pipeline: Arc<Pipeline>,
+    config: WorkerConfig,
+    /// Identifies this process's leases (unique per start, so a restarted
+    /// process never mistakes a dead predecessor's lease for its own).
+    process_id: String,
+}
+
+impl Workers {
+    /// Workers over `pipeline`.
+    pub fn new(pipeline: Arc<Pipeline>, config: WorkerConfig) -> Self {
+        Self {
+            pipeline,
+            config,
+            process_id: format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple()),
+        }
+    }
+
+    /// Runs until `shutdown`; a job in progress is finished first.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut loops = tokio::task::JoinSet::new();
+        for index in 0..self.config.concurrency {
+            let workers = self.clone();
+            let shutdown = shutdown.clone();
+            loops.spawn(async move { workers.worker_loop(index, shutdown).await });
+        }
+        let reaper = self.clone();
+        let reaper_shutdown = shutdown.clone();
+        loops.spawn(async move { reaper.reap_abandoned(reaper_shutdown).await });
+        while loops.join_next().await.is_some() {}
+    }
+
+    async fn worker_loop(&self, index: usize, shutdown: CancellationToken) {
+        let owner = format!("{}-{index}", self.process_id);
+        let lease_ms = self.config.lease.as_millis() as i64;
+        while !shutdown.is_cancelled() {
+            match self.pipeline.store.claim_job(&owner, lease_ms).await {
+                Ok(Some(job)) => {
+                    let span = tracing::info_span!("job", call_id = %job.call_id, tenant = %job.tenant_id, attempt = job.attempts);
+                    self.process(job).instrument(span).await;
+                }
+                Ok(None) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(self.config.poll) => {}
+                        () = shutdown.cancelled() => {}
+                    }
+                }
+                Err(error) => {
+                    tracing::error!(%error, "claiming a job failed");
+                    tokio::time::sleep(self.config.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Fails jobs whose workers died on every attempt, now and then.
+    async fn reap_abandoned(&self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            match self.pipeline.store.fail_abandoned_jobs().await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(count, "failed jobs abandoned on every attempt"),
+                Err(error) => tracing::error!(%error, "reaping abandoned jobs failed"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(self.config.lease) => {}
+                () = shutdown.cancelled() => {}
+            }
+        }
+    }
+
+    async fn process(&self, job: ClaimedJob) {
+        let store = self.pipeline.store.clone();
+        let heartbeat_stop = CancellationToken::new();
+        let heartbeat = {
+            let job = job.clone();
+            let stop = heartbeat_stop.clone();
+            let lease = self.config.lease;
+            tokio::spawn(async move {
+                loop {
+                    tokio::select! {
+                        () = tokio::time::sleep(lease / 3) => {}
+                        () = stop.cancelled() => return,
+                    }
+                    match store.renew_lease(&job, lease.as_millis() as i64).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!("lease lost; another worker may take the job");
+                            return;
+                        }
+                        Err(error) => tracing::error!(%error, "renewing the lease failed"),
+                    }
+                }
+            })
+        };
+        let result = self.run_job(&job).await;
+        heartbeat_stop.cancel();
+        let _ = heartbeat.await;
+        if let Err(error) = result {
+            let permanent = error.is_permanent();
+            tracing::warn!(%error, permanent, "attempt failed");
+            let retry_ms = self.config.retry_after.as_millis() as i64;
+            if let Err(store_error) = self
+                .pipeline
+                .store
+                .fail_attempt(&job, &error.to_string(), permanent, retry_ms)
+                .await
+            {
+                tracing::error!(%store_error, "recording the failure failed; the lease will expire");
+            }
+        }
+    }
+
+    async fn run_job(&self, job: &ClaimedJob) -> Result<(), PipelineError> {
+        let store = &self.pipeline.store;
+        let call = store.get_call(&job.tenant_id, &job.call_id).await?;
+        let audio_key = call
+            .call
+            .audio_key
+            .clone()
+            .ok_or_else(|| PipelineError::Task("a queued call has no audio".to_string()))?;
+        store.set_progress(job, Stage::Decoding, 0.0).await?;
+        let reporter = progress::ProgressReporter::start(store.clone(), job.clone());
+        let transcribed = self
+            .pipeline
+            .transcribe_blob(
+                &audio_key,
+                channel_layout(&call.call.channel_layout),
+                language(&call.call.language_hint),
+                reporter.on_decoded(),
+                reporter.callback(),
+            )
+            .await;
+        reporter.stop().await;
+        let (transcript, model_id) = transcribed?;
+        store.set_progress(job, Stage::Scoring, 0.0).await?;
+        let rubric = self
+            .pipeline
+            .rubrics
+            .resolve(&job.tenant_id, &call.call.rubric_id, None)
+            .await?;
+        let scored = self.pipeline.score(&rubric, &transcript, &model_id);
+        let transcript_json = serde_json::to_string(&scored.redacted)
+            .map_err(|error| PipelineError::Task(error.to_string()))?;
+        let scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, "system");
+        if store
+            .complete_job(job, &transcript_json, &scorecard)
+            .await?
+        {
+            tracing::info!(scorecard_id = %scorecard.scorecard_id, "call scored");
+        } else {
+            tracing::warn!("the job was taken over before it finished; result discarded");
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,174 @@
+//! From a stored call to a scorecard: decode, transcribe, score, redact.
+//! Plain library code that the job worker, `SubmitTranscript`, rescoring and
+//! the CLI share.
+
+pub mod rubrics;
+
+use std::sync::Arc;
+
+use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
+use crate::blobs::{BlobError, BlobStore};
+use crate::scoring::{Redactor, Scorecard, score_transcript};
+use crate::store::{NewScorecard, Store, StoreError};
+use crate::transcribe::{Engine, Language, ProgressFn, TranscribeError, TranscribeOptions};
+use crate::transcript::Transcript;
+
+pub use rubrics::{ResolvedRubric, RubricCache, RubricLookupError};
+
+/// Why processing a call failed, and whether retrying can help.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The audio is bad: retrying cannot help.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// Whisper failed.
+    #[error(transparent)]
+    Transcribe(#[from] TranscribeError),
+    /// No rubric to score with.
+    #[error(transparent)]
+    Rubric(#[from] RubricLookupError),
+    /// Storage failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The audio could not be read back.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+    /// This process has no transcription engine (an API-only replica).
+    #[error("this process has no transcription model loaded")]
+    NoEngine,
+    /// A blocking task panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Task(String),
+}
+
+impl PipelineError {
+    /// Whether a retry cannot change the outcome.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            Self::Audio(_)
+                | Self::Rubric(RubricLookupError::NoDefault | RubricLookupError::Unusable(..))
+                | Self::Transcribe(TranscribeError::LanguageUnsupported { .. })
+        )
+    }
+}
+
+/// A scored call: the scorecard and the transcript as stored (redacted).
+pub struct ScoredCall {
+    /// The machine's scorecard.
+    pub scorecard: Scorecard,
+    /// The transcript with sensitive data masked.
+    pub redacted: Transcript,
+}
+
+/// The shared parts every stage needs.
+pub struct Pipeline {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Uploaded audio.
+    pub blobs: BlobStore,
+    /// Whisper, loaded once; `None` in API-only processes.
+    pub engine: Option<Arc<Engine>>,
+    /// Compiled rubrics.
+    pub rubrics: RubricCache,
+    /// Masks sensitive data in stored transcripts.
+    pub redactor: Redactor,
+    /// Limits on decoded audio.
+    pub audio_limits: AudioLimits,
+}
+
+/// Parses the stored channel layout name.
+pub fn channel_layout(name: &str) -> ChannelLayout {
+    match name {
+        "agent_left" => ChannelLayout::AgentLeft,
+        "agent_right" => ChannelLayout::AgentRight,
+        _ => ChannelLayout::Mono,
+    }
+}
+
+/// Parses the stored language hint.
+pub fn language(name: &str) -> Language {
+    match name {
+        "en" => Language::En,
+        "id" => Language::Id,
+        _ => Language::Auto,
+    }
+}
+
+impl Pipeline {
+    /// Scores a transcript (the sensitive-data checks see it unmasked) and
+    /// masks it for storage.
+    pub fn score(
+        &self,
+        rubric: &ResolvedRubric,
+        transcript: &Transcript,
+        model_id: &str,
+    ) -> ScoredCall {
+        ScoredCall {
+            scorecard: score_transcript(&rubric.compiled, transcript, model_id),
+            redacted: self.redactor.redact(transcript),
+        }
+    }
+
+    /// Decodes and transcribes stored audio, off the async runtime.
+    pub async fn transcribe_blob(
+        &self,
+        audio_key: &str,
+        layout: ChannelLayout,
+        language: Language,
+        on_decoded: impl FnOnce(),
+        progress: ProgressFn,
+    ) -> Result<(Transcript, String), PipelineError> {
+        let engine = self.engine.clone().ok_or(PipelineError::NoEngine)?;
+        let bytes = self.blobs.read(audio_key).await?;
+        let limits = self.audio_limits.clone();
+        let name = audio_key.to_string();
+        let decoded = tokio::task::spawn_blocking(move || {
+            decode_call(
+                AudioInput::Bytes {
+                    name: &name,
+                    data: &bytes,
+                },
+                layout,
+                &limits,
+            )
+        })
+        .await
+        .map_err(|error| PipelineError::Task(error.to_string()))??;
+        on_decoded();
+        let options = TranscribeOptions {
+            language,
+            progress: Some(progress),
+        };
+        let span = tracing::Span::current();
+        let transcript = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            engine.transcribe(&decoded, &options)
+        })
+        .await
+        .map_err(|error| PipelineError::Task(error.to_string()))??;
+        let model_id = self
+            .engine
+            .as_ref()
+            .map(|e| e.model_id())
+            .unwrap_or_default();
+        Ok((transcript, model_id))
+    }
+
+    /// The stored form of a scored call.
+    pub fn new_scorecard(
+        call: &crate::store::NewCall,
+        scorecard: Scorecard,
+        actor: &str,
+    ) -> NewScorecard {
+        NewScorecard {
+            scorecard_id: uuid::Uuid::now_v7().to_string(),
+            call_id: call.call_id.clone(),
+            agent_id: call.agent_id.clone(),
+            team_id: call.team_id.clone(),
+            call_started_at_ms: call.call_started_at_ms,
+            card: scorecard,
+            actor: actor.to_string(),
+        }
+    }
+}
