@@ -203,7 +203,7 @@ impl Probe {
         }
         if !served {
             println!(
-                "  {target:?} answers UNIMPLEMENTED in this build (ScorecardService lands from main): the lines above time that answer, i.e. the gRPC + API-key floor; the store read the RPC will add:"
+                "  {target:?} answers UNIMPLEMENTED in this build: the lines above time that answer, i.e. the gRPC + API-key floor; the store read the RPC will add:"
             );
             for &c in concurrency {
                 let p = probe.clone();
