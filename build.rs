@@ -12,6 +12,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }
+    // sqlx::migrate! embeds the migrations; on stable it cannot track them itself.
+    println!("cargo:rerun-if-changed=migrations");
     let descriptors = protox::compile(&files, [&proto_dir])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(

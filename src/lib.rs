@@ -17,6 +17,8 @@ pub mod blobs;
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
+/// Coaching arithmetic: buckets, confidence intervals, trends, team gaps.
+pub mod insights;
 /// Job workers: claim, process, retry.
 pub mod jobs;
 /// From a stored call to a scorecard: decode, transcribe, score, redact.

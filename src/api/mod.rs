@@ -3,8 +3,9 @@
 
 mod call;
 mod convert;
+mod insight;
+mod insight_proto;
 mod paging;
-mod pending;
 mod review;
 mod rubric;
 mod scorecard;
@@ -13,7 +14,7 @@ mod status;
 use std::sync::Arc;
 
 pub use call::CallApi;
-pub use pending::PendingApi;
+pub use insight::InsightApi;
 pub use review::ReviewApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 pub use scorecard::ScorecardApi;

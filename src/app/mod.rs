@@ -10,12 +10,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
-use crate::api::{CallApi, PendingApi, ReviewApi, RubricApi, ScorecardApi, ServiceState};
+use crate::api::{CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState};
 use crate::audio::AudioLimits;
 use crate::auth::AuthLayer;
 use crate::blobs::{BlobError, BlobStore};
@@ -178,9 +178,9 @@ impl Application {
                 .add_service(ScorecardServiceServer::new(ScorecardApi::new(
                     state.clone(),
                 )))
-                .add_service(RubricServiceServer::new(RubricApi::new(store)))
+                .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
                 .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
-                .add_service(InsightServiceServer::new(PendingApi));
+                .add_service(InsightServiceServer::new(InsightApi::new(store)));
         }
         let workers = role.runs_workers().then(|| {
             let workers = Arc::new(Workers::new(
@@ -200,8 +200,10 @@ impl Application {
             async move { shutdown.cancelled().await }
         };
         tracing::info!(address = %self.local_addr, database = ?self.store.kind(), "callscore serving");
-        let serve =
-            router.serve_with_incoming_shutdown(TcpListenerStream::new(self.listener), stop_signal);
+        // No Nagle: a response's small trailing frames must not wait ~40 ms for
+        // the peer's delayed ACK.
+        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        let serve = router.serve_with_incoming_shutdown(incoming, stop_signal);
         let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
         let drained = async {
             shutdown.cancelled().await;

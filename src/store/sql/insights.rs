@@ -7,11 +7,14 @@ use super::SqlStore;
 use crate::store::StoreError;
 use crate::store::insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
 
-/// (agent filter, team filter) as bound parameters; '' matches all.
-fn population_filters<'a>(population: Population<'a>) -> (&'a str, &'a str) {
+/// The population's column and value. Each population gets its own SQL
+/// text (rather than `($2 = '' OR agent_id = $2)`) so that SQLite, which
+/// plans a statement before seeing its parameters, can use the agent or team
+/// index instead of scanning the whole tenant.
+fn population_filter<'a>(population: Population<'a>) -> (&'static str, &'a str) {
     match population {
-        Population::Agent(agent) => (agent, ""),
-        Population::Team(team) => ("", team),
+        Population::Agent(agent) => ("agent_id", agent),
+        Population::Team(team) => ("team_id", team),
     }
 }
 
@@ -23,21 +26,20 @@ impl InsightStore for SqlStore {
         population: Population<'_>,
         window: TimeWindow,
     ) -> Result<Vec<OverallRow>, StoreError> {
-        let (agent, team) = population_filters(population);
-        let rows = sqlx::query(
+        let (column, value) = population_filter(population);
+        let sql = format!(
             "SELECT scorecard_id, agent_id, call_started_at_ms, overall_score FROM scorecards \
-             WHERE tenant_id = $1 AND is_current = 1 AND ($2 = '' OR agent_id = $2) \
-             AND ($3 = '' OR team_id = $3) \
-             AND call_started_at_ms >= $4 AND call_started_at_ms < $5 \
-             ORDER BY call_started_at_ms, scorecard_id",
-        )
-        .bind(tenant_id)
-        .bind(agent)
-        .bind(team)
-        .bind(window.from_ms.unwrap_or(i64::MIN))
-        .bind(window.before_ms.unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await?;
+             WHERE tenant_id = $1 AND {column} = $2 AND is_current = 1 \
+             AND call_started_at_ms >= $3 AND call_started_at_ms < $4 \
+             ORDER BY call_started_at_ms, scorecard_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(value)
+            .bind(window.from_ms.unwrap_or(i64::MIN))
+            .bind(window.before_ms.unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(OverallRow {
@@ -56,21 +58,20 @@ impl InsightStore for SqlStore {
         population: Population<'_>,
         window: TimeWindow,
     ) -> Result<Vec<CriterionRow>, StoreError> {
-        let (agent, team) = population_filters(population);
-        let rows = sqlx::query(
+        let (column, value) = population_filter(population);
+        let sql = format!(
             "SELECT scorecard_id, agent_id, call_started_at_ms, criterion_id, score, failed_checks \
-             FROM scorecard_criteria WHERE tenant_id = $1 AND is_current = 1 \
-             AND ($2 = '' OR agent_id = $2) AND ($3 = '' OR team_id = $3) \
-             AND call_started_at_ms >= $4 AND call_started_at_ms < $5 \
-             ORDER BY call_started_at_ms, scorecard_id, criterion_id",
-        )
-        .bind(tenant_id)
-        .bind(agent)
-        .bind(team)
-        .bind(window.from_ms.unwrap_or(i64::MIN))
-        .bind(window.before_ms.unwrap_or(i64::MAX))
-        .fetch_all(self.pool())
-        .await?;
+             FROM scorecard_criteria WHERE tenant_id = $1 AND {column} = $2 AND is_current = 1 \
+             AND call_started_at_ms >= $3 AND call_started_at_ms < $4 \
+             ORDER BY call_started_at_ms, scorecard_id, criterion_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(value)
+            .bind(window.from_ms.unwrap_or(i64::MIN))
+            .bind(window.before_ms.unwrap_or(i64::MAX))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(CriterionRow {
