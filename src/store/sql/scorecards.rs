@@ -19,6 +19,16 @@ macro_rules! scorecard_columns {
     };
 }
 
+/// Stands for "no score" in bound parameters (scores are 0..100); SQL turns
+/// it back into NULL with `NULLIF`. Binding a typed NULL instead would let
+/// PostgreSQL cache the statement with a text parameter type, and the next
+/// real number would then fail to bind.
+const NO_SCORE: f64 = -1.0;
+
+fn score_param(score: Option<f64>) -> f64 {
+    score.unwrap_or(NO_SCORE)
+}
+
 fn to_json(card: &Scorecard) -> Result<String, StoreError> {
     serde_json::to_string(card).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
@@ -84,7 +94,7 @@ async fn write_criteria(
         sqlx::query(
             "INSERT INTO scorecard_criteria (tenant_id, scorecard_id, criterion_id, agent_id, \
              team_id, call_started_at_ms, is_current, score, failed_checks) \
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, 1, NULLIF($7, -1.0), $8)",
         )
         .bind(tenant_id)
         .bind(&scorecard.scorecard_id)
@@ -92,7 +102,7 @@ async fn write_criteria(
         .bind(&scorecard.agent_id)
         .bind(&scorecard.team_id)
         .bind(scorecard.call_started_at_ms)
-        .bind(criterion.score)
+        .bind(score_param(criterion.score))
         .bind(failed_checks(criterion))
         .execute(&mut **transaction)
         .await?;
@@ -108,7 +118,7 @@ fn audit_insert<'q>(
         "INSERT INTO audit_events (tenant_id, event_id, scorecard_id, call_id, action, actor, \
          criterion_id, check_id, old_outcome, new_outcome, reason, old_overall_score, \
          new_overall_score, at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULLIF($12, -1.0), NULLIF($13, -1.0), $14)",
     )
     .bind(tenant_id)
     .bind(&event.event_id)
@@ -121,8 +131,8 @@ fn audit_insert<'q>(
     .bind(&event.old_outcome)
     .bind(&event.new_outcome)
     .bind(&event.reason)
-    .bind(event.old_overall_score)
-    .bind(event.new_overall_score)
+    .bind(score_param(event.old_overall_score))
+    .bind(score_param(event.new_overall_score))
     .bind(event.at_ms)
 }
 
@@ -153,7 +163,7 @@ pub(super) async fn insert_scorecard(
          call_started_at_ms, created_at_ms, rubric_id, rubric_version, rubric_hash, model_id, \
          machine_json, reviewed_json, overall_score, has_critical_failure, review_revision, \
          is_current) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13, $14, 0, 1)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, NULLIF($13, -1.0), $14, 0, 1)",
     )
     .bind(tenant_id)
     .bind(&scorecard.scorecard_id)
@@ -167,7 +177,7 @@ pub(super) async fn insert_scorecard(
     .bind(&card.rubric_hash)
     .bind(&card.model_id)
     .bind(&json)
-    .bind(card.overall_score)
+    .bind(score_param(card.overall_score))
     .bind(i64::from(!card.critical_failures.is_empty()))
     .execute(&mut **transaction)
     .await?;
@@ -298,12 +308,12 @@ impl ScorecardStore for SqlStore {
         let json = to_json(reviewed)?;
         let mut transaction = self.pool().begin().await?;
         let updated = sqlx::query(
-            "UPDATE scorecards SET reviewed_json = $1, overall_score = $2, \
+            "UPDATE scorecards SET reviewed_json = $1, overall_score = NULLIF($2, -1.0), \
              has_critical_failure = $3, review_revision = review_revision + 1 \
              WHERE tenant_id = $4 AND scorecard_id = $5 AND review_revision = $6",
         )
         .bind(&json)
-        .bind(reviewed.overall_score)
+        .bind(score_param(reviewed.overall_score))
         .bind(i64::from(!reviewed.critical_failures.is_empty()))
         .bind(tenant_id)
         .bind(scorecard_id)
