@@ -3,10 +3,12 @@
 //! A layer rather than a tonic interceptor because looking a key up is async
 //! (a database read) and interceptors are synchronous.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use http::HeaderMap;
 use tonic::Status;
@@ -14,7 +16,38 @@ use tower::{Layer, Service};
 
 use super::key;
 use super::role::{Action, Role};
-use crate::store::Store;
+use crate::store::{ApiKeyRecord, Store};
+
+/// How long a looked-up key is trusted without reading the store again: a
+/// revoked key keeps working this long at most, and a busy API does one key
+/// read per key and interval instead of one per RPC.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// Past this many cached keys the cache starts over (bounds memory).
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+/// Key records by key id, with when they were read.
+#[derive(Default)]
+struct KeyCache {
+    entries: Mutex<HashMap<String, (ApiKeyRecord, Instant)>>,
+}
+
+impl KeyCache {
+    fn get(&self, key_id: &str) -> Option<ApiKeyRecord> {
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries
+            .get(key_id)
+            .filter(|(_, read_at)| read_at.elapsed() < KEY_CACHE_TTL)
+            .map(|(record, _)| record.clone())
+    }
+
+    fn put(&self, record: ApiKeyRecord) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            entries.clear();
+        }
+        entries.insert(record.key_id.clone(), (record, Instant::now()));
+    }
+}
 
 /// Who is calling: learned from the API key, attached to the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +91,16 @@ fn is_public(path: &str) -> bool {
 #[derive(Clone)]
 pub struct AuthLayer {
     store: Arc<dyn Store>,
+    cache: Arc<KeyCache>,
 }
 
 impl AuthLayer {
     /// Authenticates against keys in `store`.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            cache: Arc::default(),
+        }
     }
 }
 
@@ -74,6 +111,7 @@ impl<S> Layer<S> for AuthLayer {
         AuthService {
             inner,
             store: self.store.clone(),
+            cache: self.cache.clone(),
         }
     }
 }
@@ -83,6 +121,7 @@ impl<S> Layer<S> for AuthLayer {
 pub struct AuthService<S> {
     inner: S,
     store: Arc<dyn Store>,
+    cache: Arc<KeyCache>,
 }
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
@@ -110,8 +149,9 @@ where
             return Box::pin(inner.call(request));
         }
         let store = self.store.clone();
+        let cache = self.cache.clone();
         Box::pin(async move {
-            match authenticate(store.as_ref(), request.headers()).await {
+            match authenticate(store.as_ref(), &cache, request.headers()).await {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
@@ -123,7 +163,11 @@ where
 }
 
 /// Reads the key from `authorization: Bearer …` or `x-api-key`, and checks it.
-async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Principal, Status> {
+async fn authenticate(
+    store: &dyn Store,
+    cache: &KeyCache,
+    headers: &HeaderMap,
+) -> Result<Principal, Status> {
     let token = headers
         .get("x-api-key")
         .and_then(|value| value.to_str().ok())
@@ -138,13 +182,24 @@ async fn authenticate(store: &dyn Store, headers: &HeaderMap) -> Result<Principa
         })?;
     let presented =
         key::parse(token.trim()).ok_or_else(|| Status::unauthenticated("malformed API key"))?;
-    let record = store
-        .find_api_key(&presented.key_id)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "API key lookup failed");
-            Status::unavailable("cannot check the API key right now")
-        })?
+    let record = match cache.get(&presented.key_id) {
+        Some(record) => Some(record),
+        None => {
+            let found = store
+                .find_api_key(&presented.key_id)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "API key lookup failed");
+                    Status::unavailable("cannot check the API key right now")
+                })?;
+            if let Some(record) = &found {
+                cache.put(record.clone());
+            }
+            found
+        }
+    };
+    // The secret is checked on every call, cached record or not.
+    let record = record
         .filter(|record| !record.revoked && presented.matches(&record.secret_sha256))
         .ok_or_else(|| Status::unauthenticated("unknown or revoked API key"))?;
     Ok(Principal {
