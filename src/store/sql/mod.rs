@@ -4,6 +4,7 @@
 //! engine-specific statements branch on [`DatabaseKind`].
 
 mod calls;
+mod filter;
 mod insights;
 mod scorecards;
 

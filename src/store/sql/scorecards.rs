@@ -5,6 +5,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::SqlStore;
+use super::filter::{Filtered, Param};
 use crate::scoring::{Outcome, Scorecard};
 use crate::store::scorecards::{
     AuditAction, AuditEvent, CoachingNote, NewScorecard, ScorecardFilter, ScorecardRecord,
@@ -237,41 +238,60 @@ impl ScorecardStore for SqlStore {
         after: Option<(i64, String)>,
         limit: u32,
     ) -> Result<Vec<ScorecardRecord>, StoreError> {
-        let (after_ms, after_id) = after.unwrap_or((i64::MAX, String::new()));
-        let critical = filter.has_critical_failure.map_or(-1, i64::from);
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            scorecard_columns!(),
-            " FROM scorecards s WHERE s.tenant_id = $1 \
-              AND ($2 = '' OR s.agent_id = $2) AND ($3 = '' OR s.team_id = $3) \
-              AND ($4 = '' OR s.call_id = $4) \
-              AND s.call_started_at_ms >= $5 AND s.call_started_at_ms < $6 \
-              AND ($7 = 0 OR s.overall_score >= $8) AND ($9 = 0 OR s.overall_score <= $10) \
-              AND ($11 < 0 OR s.has_critical_failure = $11) \
-              AND ($12 = '' OR EXISTS (SELECT 1 FROM scorecard_criteria c \
-                   WHERE c.tenant_id = s.tenant_id AND c.scorecard_id = s.scorecard_id \
-                   AND c.criterion_id = $12 AND c.failed_checks > 0)) \
-              AND ($14 = '' OR s.call_started_at_ms < $13 \
-                   OR (s.call_started_at_ms = $13 AND s.scorecard_id < $14)) \
-              ORDER BY s.call_started_at_ms DESC, s.scorecard_id DESC LIMIT $15"
-        ))
-        .bind(tenant_id)
-        .bind(filter.agent_id.as_deref().unwrap_or(""))
-        .bind(filter.team_id.as_deref().unwrap_or(""))
-        .bind(filter.call_id.as_deref().unwrap_or(""))
-        .bind(filter.started_from_ms.unwrap_or(i64::MIN))
-        .bind(filter.started_before_ms.unwrap_or(i64::MAX))
-        .bind(i64::from(filter.min_score.is_some()))
-        .bind(filter.min_score.unwrap_or(0.0))
-        .bind(i64::from(filter.max_score.is_some()))
-        .bind(filter.max_score.unwrap_or(0.0))
-        .bind(critical)
-        .bind(filter.failed_criterion_id.as_deref().unwrap_or(""))
-        .bind(after_ms)
-        .bind(after_id)
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
+        let mut query = Filtered::new(
+            concat!(
+                "SELECT ",
+                scorecard_columns!(),
+                " FROM scorecards s WHERE s.tenant_id = $1"
+            ),
+            vec![Param::Text(tenant_id.to_string())],
+        );
+        let text = |value: &Option<String>| value.clone().map(Param::Text);
+        for (fragment, value) in [
+            ("s.agent_id = ?", text(&filter.agent_id)),
+            ("s.team_id = ?", text(&filter.team_id)),
+            ("s.call_id = ?", text(&filter.call_id)),
+            (
+                "s.call_started_at_ms >= ?",
+                filter.started_from_ms.map(Param::Int),
+            ),
+            (
+                "s.call_started_at_ms < ?",
+                filter.started_before_ms.map(Param::Int),
+            ),
+            ("s.overall_score >= ?", filter.min_score.map(Param::Float)),
+            ("s.overall_score <= ?", filter.max_score.map(Param::Float)),
+            (
+                "s.has_critical_failure = ?",
+                filter
+                    .has_critical_failure
+                    .map(|v| Param::Int(i64::from(v))),
+            ),
+            (
+                "EXISTS (SELECT 1 FROM scorecard_criteria c WHERE c.tenant_id = s.tenant_id \
+                 AND c.scorecard_id = s.scorecard_id AND c.criterion_id = ? AND c.failed_checks > 0)",
+                text(&filter.failed_criterion_id),
+            ),
+        ] {
+            if let Some(value) = value {
+                query.and(fragment, vec![value]);
+            }
+        }
+        if let Some((after_ms, after_id)) = after {
+            query.and(
+                "(s.call_started_at_ms < ? OR (s.call_started_at_ms = ? AND s.scorecard_id < ?))",
+                vec![
+                    Param::Int(after_ms),
+                    Param::Int(after_ms),
+                    Param::Text(after_id),
+                ],
+            );
+        }
+        query.tail(
+            "ORDER BY s.call_started_at_ms DESC, s.scorecard_id DESC LIMIT ?",
+            Param::Int(i64::from(limit)),
+        );
+        let rows = query.build().fetch_all(self.pool()).await?;
         rows.iter().map(scorecard_from_row).collect()
     }
 
