@@ -268,15 +268,18 @@ fn invalid(setting: &'static str, value: &str, problem: &str) -> ConfigError {
 mod tests {
     use super::*;
 
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
     #[test]
-    fn defaults_are_valid_and_flags_win() {
+    fn defaults_are_valid_and_flags_win() -> TestResult {
         let overrides = Overrides {
             listen_address: Some("127.0.0.1:0".into()),
             ..Overrides::default()
         };
-        let settings = Settings::load(None, &overrides).expect("defaults load");
+        let settings = Settings::load(None, &overrides)?;
         assert_eq!(settings.listen_address, "127.0.0.1:0");
         assert_eq!(settings.database_kind().ok(), Some(DatabaseKind::Sqlite));
+        Ok(())
     }
 
     #[test]
@@ -285,21 +288,26 @@ mod tests {
             database_url: Some("mysql://nope".into()),
             ..Overrides::default()
         };
-        let error = Settings::load(None, &overrides).expect_err("rejected");
-        assert!(error.to_string().contains("database_url"), "{error}");
+        let result = Settings::load(None, &overrides);
+        assert!(
+            matches!(&result, Err(error) if error.to_string().contains("database_url")),
+            "{result:?}"
+        );
     }
 
     #[test]
-    fn a_file_layer_overrides_defaults() {
-        let dir = tempfile::tempdir().expect("tempdir");
+    fn a_file_layer_overrides_defaults() -> TestResult {
+        let dir = tempfile::tempdir()?;
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "log_format = \"json\"\nlog_level = \"debug\"\n").expect("write");
-        let settings = Settings::load(Some(&path), &Overrides::default()).expect("load");
+        std::fs::write(&path, "log_format = \"json\"\nlog_level = \"debug\"\n")?;
+        let settings = Settings::load(Some(&path), &Overrides::default())?;
         assert_eq!(settings.log_format().ok(), Some(LogFormat::Json));
-        let error = {
-            std::fs::write(&path, "log_format = \"xml\"\n").expect("write");
-            Settings::load(Some(&path), &Overrides::default()).expect_err("rejected")
-        };
-        assert!(error.to_string().contains("log_format"), "{error}");
+        std::fs::write(&path, "log_format = \"xml\"\n")?;
+        let result = Settings::load(Some(&path), &Overrides::default());
+        assert!(
+            matches!(&result, Err(error) if error.to_string().contains("log_format")),
+            "{result:?}"
+        );
+        Ok(())
     }
 }
