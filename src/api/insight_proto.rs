@@ -4,13 +4,12 @@
 use prost_types::Timestamp;
 use tonic::Status;
 
+use super::convert;
 use super::status::invalid;
 use super::timestamp;
 use crate::insights::{BucketWidth, CriterionMean, EvidenceExample, FocusArea, MeanCi, TrendPoint};
 use crate::proto::{self as pb};
-use crate::scoring::Evidence;
 use crate::store::TimeWindow;
-use crate::transcript::Speaker;
 
 /// Epoch milliseconds of a protobuf timestamp; `None` when out of range.
 fn epoch_ms(at: &Timestamp) -> Option<i64> {
@@ -83,31 +82,13 @@ pub(super) fn trend_point(point: TrendPoint) -> pb::TrendPoint {
     }
 }
 
-fn speaker(speaker: Speaker) -> pb::Speaker {
-    match speaker {
-        Speaker::Agent => pb::Speaker::Agent,
-        Speaker::Customer => pb::Speaker::Customer,
-        Speaker::Unknown => pb::Speaker::Unknown,
-    }
-}
-
-fn evidence(evidence: Evidence) -> pb::Evidence {
-    pb::Evidence {
-        segment_index: u32::try_from(evidence.segment_index).unwrap_or(u32::MAX),
-        speaker: speaker(evidence.speaker).into(),
-        start_ms: evidence.start_ms,
-        end_ms: evidence.end_ms,
-        quote: evidence.quote,
-    }
-}
-
 fn example(example: EvidenceExample) -> pb::EvidenceExample {
     pb::EvidenceExample {
         scorecard_id: example.scorecard_id,
         call_id: example.call_id,
         check_id: example.check_id,
         reason: example.reason,
-        evidence: example.evidence.map(evidence),
+        evidence: example.evidence.as_ref().map(convert::evidence),
     }
 }
 
