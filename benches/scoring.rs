@@ -59,6 +59,7 @@ fn long_call() -> Transcript {
             text: text.to_owned(),
             language: None,
             confidence: None,
+            words: Vec::new(),
         });
         t += len + 300;
         i += 1;

@@ -228,6 +228,7 @@ main() {
   provision_jfk
   provision_pyannote
   provision_asterisk
+  "$ROOT/scripts/provision-encoder.sh"
   log "models in $MODEL_DIR, test audio in $TESTDATA"
 }
 

@@ -17,6 +17,8 @@ pub mod blobs;
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
+/// The validation harness: agreement of scores with human labels.
+pub mod eval;
 /// Coaching arithmetic: buckets, confidence intervals, trends, team gaps.
 pub mod insights;
 /// Job workers: claim, process, retry.
@@ -29,6 +31,8 @@ pub mod proto;
 pub mod rubric;
 /// Scoring: detectors, conversation metrics, evidence, redaction, scorecard math.
 pub mod scoring;
+/// The optional multilingual sentence encoder.
+pub mod semantic;
 /// Persistence on SQLite or PostgreSQL.
 pub mod store;
 /// Logging setup.

@@ -1,7 +1,10 @@
 //! The transcript: who said what, and when. The one type that transcription
-//! produces, scoring reads, and the store keeps.
+//! produces, scoring reads, and the store keeps; its JSON form (the exchange
+//! format, `docs/transcript-json.md`) is what `callscore transcribe` writes
+//! and what `callscore score` and `SubmitTranscript` read.
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 /// Who spoke a segment. Mono recordings give `Unknown`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -13,6 +16,31 @@ pub enum Speaker {
     Customer,
     /// Not attributed (mono audio, or a platform that does not know).
     Unknown,
+}
+
+impl Speaker {
+    /// The name used in JSON and in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Speaker::Agent => "agent",
+            Speaker::Customer => "customer",
+            Speaker::Unknown => "unknown",
+        }
+    }
+}
+
+/// One recognised word with its own timing, when the recogniser gives them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Word {
+    /// Start, milliseconds from the start of the call.
+    pub start_ms: u64,
+    /// End, milliseconds from the start of the call.
+    pub end_ms: u64,
+    /// The word as it appears in the segment text.
+    pub text: String,
+    /// Recogniser probability of the word (0..1), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confidence: Option<f32>,
 }
 
 /// One stretch of speech by one speaker, in call time.
@@ -30,6 +58,75 @@ pub struct Segment {
     pub language: Option<String>,
     /// Mean token probability from the recogniser (0..1), when known.
     pub confidence: Option<f32>,
+    /// Word timings, in order, when the recogniser gives them; evidence then
+    /// points at words instead of the whole segment.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
+}
+
+impl Segment {
+    /// A segment with text and timing only (no language, confidence or words).
+    pub fn new(speaker: Speaker, start_ms: u64, end_ms: u64, text: impl Into<String>) -> Self {
+        Segment {
+            speaker,
+            start_ms,
+            end_ms,
+            text: text.into(),
+            language: None,
+            confidence: None,
+            words: Vec::new(),
+        }
+    }
+
+    /// The call time of a byte range of the text: from the words that cover
+    /// it when word timings exist, else interpolated by character position
+    /// (speech rate is roughly even within one segment).
+    pub fn time_of(&self, start: usize, end: usize) -> (u64, u64) {
+        if let Some(span) = self.word_time_of(start, end) {
+            return span;
+        }
+        let total = self.text.chars().count().max(1) as f64;
+        let chars_before = |byte: usize| {
+            self.text
+                .get(..byte.min(self.text.len()))
+                .map_or(0, |s| s.chars().count()) as f64
+        };
+        let length = self.end_ms.saturating_sub(self.start_ms) as f64;
+        let at = |chars: f64| self.start_ms + (length * (chars / total)).round() as u64;
+        (at(chars_before(start)), at(chars_before(end)))
+    }
+
+    /// Word timings for a byte range: words are found in the text in order.
+    fn word_time_of(&self, start: usize, end: usize) -> Option<(u64, u64)> {
+        if self.words.is_empty() {
+            return None;
+        }
+        let lower = self.text.to_lowercase();
+        // Lower-casing can change byte lengths outside ASCII: then interpolate.
+        if lower.len() != self.text.len() {
+            return None;
+        }
+        let mut cursor = 0;
+        let mut first: Option<u64> = None;
+        let mut last: Option<u64> = None;
+        for word in &self.words {
+            let needle = word.text.trim().to_lowercase();
+            if needle.is_empty() {
+                continue;
+            }
+            let at = cursor + lower.get(cursor..)?.find(&needle)?;
+            let word_end = at + needle.len();
+            cursor = word_end;
+            if word_end > start && at < end {
+                first.get_or_insert(word.start_ms);
+                last = Some(word.end_ms);
+            }
+            if at >= end {
+                break;
+            }
+        }
+        Some((first?, last?))
+    }
 }
 
 /// A whole call's transcript, segments in time order.
@@ -59,17 +156,226 @@ fn format_error(field: impl Into<String>, message: impl Into<String>) -> Transcr
 }
 
 /// Longest call accepted, in seconds (a day): larger times are typos.
-const MAX_SECONDS: f64 = 86_400.0;
+pub const MAX_SECONDS: f64 = 86_400.0;
+/// Longest call accepted, in milliseconds.
+pub const MAX_MS: u64 = 86_400_000;
+
+/// Whether a language code is well formed: ISO 639-1 (or -3), lower case.
+pub fn is_language_code(code: &str) -> bool {
+    (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+/// Reads a language code field.
+fn language_field(value: &Value, path: &str) -> Result<Option<String>, TranscriptFormatError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(code) if is_language_code(code) => Ok(Some(code.clone())),
+        Value::String(code) => Err(format_error(
+            path,
+            format!("`{code}` is not an ISO 639-1 language code such as \"en\" or \"id\""),
+        )),
+        _ => Err(format_error(
+            path,
+            "expected a language code such as \"en\" or \"id\"",
+        )),
+    }
+}
+
+/// Rejects keys outside `known`, naming the first unknown one.
+fn known_keys(
+    object: &Map<String, Value>,
+    path: &str,
+    known: &[&str],
+) -> Result<(), TranscriptFormatError> {
+    match object.keys().find(|k| !known.contains(&k.as_str())) {
+        Some(key) => Err(format_error(
+            if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            },
+            format!("unknown field; expected {}", known.join(", ")),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A time in the exchange format: `start`/`end` in seconds, or
+/// `start_ms`/`end_ms` in milliseconds (the in-memory form's names).
+fn time_ms(
+    object: &Map<String, Value>,
+    path: &str,
+    seconds_key: &str,
+) -> Result<u64, TranscriptFormatError> {
+    let ms_key = format!("{seconds_key}_ms");
+    match (object.get(seconds_key), object.get(&ms_key)) {
+        (Some(_), Some(_)) => Err(format_error(
+            format!("{path}.{ms_key}"),
+            format!("give {seconds_key} (seconds) or {ms_key} (milliseconds), not both"),
+        )),
+        (Some(v), None) => match v.as_f64() {
+            Some(s) if (0.0..=MAX_SECONDS).contains(&s) => Ok((s * 1000.0).round() as u64),
+            Some(_) => Err(format_error(
+                format!("{path}.{seconds_key}"),
+                format!("must be between 0 and {MAX_SECONDS} seconds"),
+            )),
+            None => Err(format_error(
+                format!("{path}.{seconds_key}"),
+                "expected a number of seconds",
+            )),
+        },
+        (None, Some(v)) => match v.as_u64() {
+            Some(ms) if ms <= MAX_MS => Ok(ms),
+            Some(_) => Err(format_error(
+                format!("{path}.{ms_key}"),
+                format!("must be at most {MAX_MS} ms"),
+            )),
+            None => Err(format_error(
+                format!("{path}.{ms_key}"),
+                "expected a whole number of milliseconds",
+            )),
+        },
+        (None, None) => Err(format_error(
+            format!("{path}.{seconds_key}"),
+            format!("missing; give {seconds_key} in seconds or {ms_key} in milliseconds"),
+        )),
+    }
+}
+
+fn confidence_field(
+    value: Option<&Value>,
+    path: &str,
+) -> Result<Option<f32>, TranscriptFormatError> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(c) if (0.0..=1.0).contains(&c) => Ok(Some(c as f32)),
+            _ => Err(format_error(path, "expected a number from 0 to 1")),
+        },
+    }
+}
+
+fn text_field(object: &Map<String, Value>, path: &str) -> Result<String, TranscriptFormatError> {
+    match object.get("text") {
+        Some(Value::String(text)) => Ok(text.clone()),
+        _ => Err(format_error(format!("{path}.text"), "expected a string")),
+    }
+}
+
+/// Start and end of a timed item, with end not before start.
+fn span_ms(object: &Map<String, Value>, path: &str) -> Result<(u64, u64), TranscriptFormatError> {
+    let start = time_ms(object, path, "start")?;
+    let end = time_ms(object, path, "end")?;
+    if end < start {
+        let key = if object.contains_key("end") {
+            "end"
+        } else {
+            "end_ms"
+        };
+        return Err(format_error(
+            format!("{path}.{key}"),
+            format!(
+                "ends ({:.3} s) before it starts ({:.3} s)",
+                end as f64 / 1000.0,
+                start as f64 / 1000.0
+            ),
+        ));
+    }
+    Ok((start, end))
+}
+
+fn read_word(value: &Value, path: &str) -> Result<Word, TranscriptFormatError> {
+    let Value::Object(object) = value else {
+        return Err(format_error(path, "expected an object"));
+    };
+    known_keys(
+        object,
+        path,
+        &["start", "end", "start_ms", "end_ms", "text", "confidence"],
+    )?;
+    let (start_ms, end_ms) = span_ms(object, path)?;
+    Ok(Word {
+        start_ms,
+        end_ms,
+        text: text_field(object, path)?,
+        confidence: confidence_field(object.get("confidence"), &format!("{path}.confidence"))?,
+    })
+}
+
+fn read_segment(value: &Value, path: &str) -> Result<Segment, TranscriptFormatError> {
+    let Value::Object(object) = value else {
+        return Err(format_error(path, "expected an object"));
+    };
+    known_keys(
+        object,
+        path,
+        &[
+            "speaker",
+            "start",
+            "end",
+            "start_ms",
+            "end_ms",
+            "text",
+            "language",
+            "confidence",
+            "words",
+        ],
+    )?;
+    let speaker = match object.get("speaker").and_then(Value::as_str) {
+        Some("agent") => Speaker::Agent,
+        Some("customer") => Speaker::Customer,
+        Some("unknown") => Speaker::Unknown,
+        _ => {
+            return Err(format_error(
+                format!("{path}.speaker"),
+                "expected \"agent\", \"customer\" or \"unknown\"",
+            ));
+        }
+    };
+    let (start_ms, end_ms) = span_ms(object, path)?;
+    let text = text_field(object, path)?;
+    let language = match object.get("language") {
+        Some(v) => language_field(v, &format!("{path}.language"))?,
+        None => None,
+    };
+    let confidence = confidence_field(object.get("confidence"), &format!("{path}.confidence"))?;
+    let words = match object.get("words") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, w)| read_word(w, &format!("{path}.words[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(_) => return Err(format_error(format!("{path}.words"), "expected a list")),
+    };
+    Ok(Segment {
+        speaker,
+        start_ms,
+        end_ms,
+        text,
+        language,
+        confidence,
+        words,
+    })
+}
+
+/// Seconds with millisecond precision, as the exchange format writes times.
+fn seconds(ms: u64) -> Value {
+    serde_json::json!(ms as f64 / 1000.0)
+}
 
 impl Transcript {
-    /// Parses the JSON exchange format that the CLI and `SubmitTranscript` accept:
-    /// `{"language": "en"|"id", "segments": [{"speaker": "agent"|"customer"|"unknown",
-    /// "start": <seconds>, "end": <seconds>, "text": "..."}]}`.
+    /// Parses the JSON exchange format (`docs/transcript-json.md`):
+    /// `{"language": "id", "segments": [{"speaker": "agent", "start": 0.0,
+    /// "end": 2.5, "text": "...", "language": "id", "confidence": 0.91,
+    /// "words": [{"start": 0.0, "end": 0.4, "text": "Selamat"}]}]}`.
     ///
-    /// Unknown fields are rejected so typos do not pass silently. Segments are
-    /// put in time order (stable), as scoring expects.
+    /// Times are seconds (`start`, `end`) or milliseconds (`start_ms`,
+    /// `end_ms`); `language`, `confidence` and `words` are optional. Unknown
+    /// fields are rejected so typos do not pass silently. Segments are put in
+    /// time order (stable), as scoring expects.
     pub fn from_exchange_json(json: &str) -> Result<Transcript, TranscriptFormatError> {
-        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+        let value: Value = serde_json::from_str(json).map_err(|e| {
             format_error(
                 "",
                 format!(
@@ -79,111 +385,74 @@ impl Transcript {
                 ),
             )
         })?;
-        let serde_json::Value::Object(root) = value else {
+        let Value::Object(root) = value else {
             return Err(format_error("", "expected a JSON object"));
         };
-        if let Some(key) = root.keys().find(|k| *k != "language" && *k != "segments") {
-            return Err(format_error(
-                key.as_str(),
-                "unknown field; expected language and segments",
-            ));
-        }
+        known_keys(&root, "", &["language", "segments"])?;
         let language = match root.get("language") {
-            Some(serde_json::Value::String(s)) if s == "en" || s == "id" => s.clone(),
-            Some(serde_json::Value::String(s)) => {
-                return Err(format_error(
-                    "language",
-                    format!("unknown language `{s}`; expected \"en\" or \"id\""),
-                ));
-            }
-            Some(_) => return Err(format_error("language", "expected \"en\" or \"id\"")),
-            None => return Err(format_error("language", "missing required field")),
+            Some(v) => language_field(v, "language")?,
+            None => None,
         };
-        let Some(serde_json::Value::Array(items)) = root.get("segments") else {
+        let Some(Value::Array(items)) = root.get("segments") else {
             return Err(format_error(
                 "segments",
                 "missing required field, or not a list",
             ));
         };
-        let mut segments = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
-            let path = format!("segments[{i}]");
-            let serde_json::Value::Object(seg) = item else {
-                return Err(format_error(path, "expected an object"));
-            };
-            if let Some(key) = seg
-                .keys()
-                .find(|k| !matches!(k.as_str(), "speaker" | "start" | "end" | "text"))
-            {
-                return Err(format_error(
-                    format!("{path}.{key}"),
-                    "unknown field; expected speaker, start, end and text",
-                ));
-            }
-            let speaker = match seg.get("speaker").and_then(|v| v.as_str()) {
-                Some("agent") => Speaker::Agent,
-                Some("customer") => Speaker::Customer,
-                Some("unknown") => Speaker::Unknown,
-                _ => {
-                    return Err(format_error(
-                        format!("{path}.speaker"),
-                        "expected \"agent\", \"customer\" or \"unknown\"",
-                    ));
-                }
-            };
-            let seconds = |key: &str| -> Result<f64, TranscriptFormatError> {
-                match seg.get(key).and_then(serde_json::Value::as_f64) {
-                    Some(v) if (0.0..=MAX_SECONDS).contains(&v) => Ok(v),
-                    Some(_) => Err(format_error(
-                        format!("{path}.{key}"),
-                        format!("must be between 0 and {MAX_SECONDS} seconds"),
-                    )),
-                    None => Err(format_error(
-                        format!("{path}.{key}"),
-                        "expected a number of seconds",
-                    )),
-                }
-            };
-            let start = seconds("start")?;
-            let end = seconds("end")?;
-            if end < start {
-                return Err(format_error(
-                    format!("{path}.end"),
-                    format!("ends ({end} s) before it starts ({start} s)"),
-                ));
-            }
-            let Some(text) = seg.get("text").and_then(|v| v.as_str()) else {
-                return Err(format_error(format!("{path}.text"), "expected a string"));
-            };
-            // Bounded above by MAX_SECONDS, so the cast is exact enough and cannot overflow.
-            let ms = |s: f64| (s * 1000.0).round() as u64;
-            segments.push(Segment {
-                speaker,
-                start_ms: ms(start),
-                end_ms: ms(end),
-                text: text.to_owned(),
-                language: None,
-                confidence: None,
-            });
-        }
+        let mut segments = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| read_segment(item, &format!("segments[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
         segments.sort_by_key(|s| s.start_ms);
-        Ok(Transcript {
-            language: Some(language),
-            segments,
-        })
+        Ok(Transcript { language, segments })
     }
 
-    /// Writes the JSON exchange format (times in seconds).
-    pub fn to_exchange_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "language": self.language.as_deref().unwrap_or("en"),
-            "segments": self.segments.iter().map(|s| serde_json::json!({
-                "speaker": s.speaker,
-                "start": s.start_ms as f64 / 1000.0,
-                "end": s.end_ms as f64 / 1000.0,
-                "text": s.text,
-            })).collect::<Vec<_>>(),
-        })
+    /// Writes the JSON exchange format (times in seconds); optional fields
+    /// only when known, so what this writes `from_exchange_json` reads back
+    /// unchanged.
+    pub fn to_exchange_json(&self) -> Value {
+        let mut root = Map::new();
+        if let Some(language) = &self.language {
+            root.insert("language".into(), Value::String(language.clone()));
+        }
+        let segments = self
+            .segments
+            .iter()
+            .map(|s| {
+                let mut segment = Map::new();
+                segment.insert("speaker".into(), Value::String(s.speaker.as_str().into()));
+                segment.insert("start".into(), seconds(s.start_ms));
+                segment.insert("end".into(), seconds(s.end_ms));
+                segment.insert("text".into(), Value::String(s.text.clone()));
+                if let Some(language) = &s.language {
+                    segment.insert("language".into(), Value::String(language.clone()));
+                }
+                if let Some(confidence) = s.confidence {
+                    segment.insert("confidence".into(), serde_json::json!(confidence));
+                }
+                if !s.words.is_empty() {
+                    let words = s
+                        .words
+                        .iter()
+                        .map(|w| {
+                            let mut word = Map::new();
+                            word.insert("start".into(), seconds(w.start_ms));
+                            word.insert("end".into(), seconds(w.end_ms));
+                            word.insert("text".into(), Value::String(w.text.clone()));
+                            if let Some(confidence) = w.confidence {
+                                word.insert("confidence".into(), serde_json::json!(confidence));
+                            }
+                            Value::Object(word)
+                        })
+                        .collect();
+                    segment.insert("words".into(), Value::Array(words));
+                }
+                Value::Object(segment)
+            })
+            .collect();
+        root.insert("segments".into(), Value::Array(segments));
+        Value::Object(root)
     }
 }
 
@@ -195,15 +464,36 @@ mod tests {
     fn exchange_format_round_trips() {
         let json = r#"{"language": "id", "segments": [
             {"speaker": "customer", "start": 2.5, "end": 4, "text": "halo"},
-            {"speaker": "agent", "start": 0, "end": 2.25, "text": "selamat pagi"}]}"#;
+            {"speaker": "agent", "start": 0, "end": 2.25, "text": "selamat pagi",
+             "language": "id", "confidence": 0.875,
+             "words": [{"start": 0, "end": 0.9, "text": "selamat", "confidence": 0.5},
+                       {"start": 1.0, "end": 2.25, "text": "pagi"}]}]}"#;
         let t = Transcript::from_exchange_json(json).expect("valid");
         assert_eq!(t.language.as_deref(), Some("id"));
         assert_eq!(t.segments[0].speaker, Speaker::Agent);
         assert_eq!(t.segments[0].end_ms, 2250);
+        assert_eq!(t.segments[0].words[1].start_ms, 1000);
+        assert_eq!(t.segments[0].confidence, Some(0.875));
         assert_eq!(t.segments[1].start_ms, 2500);
         let again =
             Transcript::from_exchange_json(&t.to_exchange_json().to_string()).expect("valid");
         assert_eq!(again, t);
+    }
+
+    #[test]
+    fn the_in_memory_form_is_read_too() {
+        // What serde writes for `Transcript` (millisecond fields, nulls).
+        let t = Transcript {
+            language: None,
+            segments: vec![Segment {
+                confidence: Some(0.25),
+                language: Some("en".into()),
+                ..Segment::new(Speaker::Unknown, 10, 1500, "hello there")
+            }],
+        };
+        let json = serde_json::to_string(&t).expect("serialises");
+        assert!(json.contains("start_ms"));
+        assert_eq!(Transcript::from_exchange_json(&json).expect("valid"), t);
     }
 
     #[test]
@@ -213,7 +503,7 @@ mod tests {
                 .expect_err("invalid")
                 .field
         };
-        assert_eq!(bad(r#"{"language": "fr", "segments": []}"#), "language");
+        assert_eq!(bad(r#"{"language": "French", "segments": []}"#), "language");
         assert_eq!(
             bad(
                 r#"{"language": "en", "segments": [{"speaker": "bot", "start": 0, "end": 1, "text": ""}]}"#
@@ -232,6 +522,45 @@ mod tests {
             ),
             "segments[0].txt"
         );
+        assert_eq!(
+            bad(
+                r#"{"segments": [{"speaker": "agent", "start": 0, "start_ms": 0, "end": 1, "text": ""}]}"#
+            ),
+            "segments[0].start_ms"
+        );
+        assert_eq!(
+            bad(
+                r#"{"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": "a", "words": [{"start": 0, "end": 1}]}]}"#
+            ),
+            "segments[0].words[0].text"
+        );
+        assert_eq!(
+            bad(r#"{"segments": [{"speaker": "agent", "start_ms": 1e30, "end": 1, "text": ""}]}"#),
+            "segments[0].start_ms"
+        );
         assert_eq!(bad("[1, 2"), "");
+    }
+
+    #[test]
+    fn byte_ranges_map_to_call_time() {
+        let mut s = Segment::new(Speaker::Agent, 1000, 3000, "abcd efgh");
+        // No words: interpolated by characters (9 chars over 2 s).
+        assert_eq!(s.time_of(5, 9), (2111, 3000));
+        s.words = vec![
+            Word {
+                start_ms: 1000,
+                end_ms: 1800,
+                text: "abcd".into(),
+                confidence: None,
+            },
+            Word {
+                start_ms: 2100,
+                end_ms: 2900,
+                text: "EFGH".into(),
+                confidence: None,
+            },
+        ];
+        assert_eq!(s.time_of(5, 9), (2100, 2900));
+        assert_eq!(s.time_of(0, 9), (1000, 2900));
     }
 }

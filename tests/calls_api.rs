@@ -14,6 +14,7 @@ both_backends!(
     idempotency_keys_give_back_the_same_call,
     filters_and_pages_list_scorecards,
     overrides_keep_the_machine_result_and_leave_an_audit_trail,
+    graded_checks_carry_cues_and_take_a_reviewed_fraction,
     rescoring_keeps_the_old_scorecard,
     delete_removes_call_transcript_and_scorecards,
     uploads_over_the_limit_store_nothing,
@@ -388,6 +389,7 @@ async fn overrides_keep_the_machine_result_and_leave_an_audit_trail(backend: Bac
             check_id: critical.check_id.clone(),
             new_outcome: CheckOutcome::Pass as i32,
             reason: "coach tries".into(),
+            ..Default::default()
         })
         .await
         .expect_err("coaches do not review");
@@ -399,6 +401,7 @@ async fn overrides_keep_the_machine_result_and_leave_an_audit_trail(backend: Bac
             check_id: critical.check_id.clone(),
             new_outcome: CheckOutcome::Pass as i32,
             reason: "  ".into(),
+            ..Default::default()
         })
         .await
         .expect_err("a reason is required");
@@ -411,6 +414,7 @@ async fn overrides_keep_the_machine_result_and_leave_an_audit_trail(backend: Bac
             check_id: critical.check_id.clone(),
             new_outcome: CheckOutcome::Pass as i32,
             reason: "the agent was reading the policy aloud, not asking".into(),
+            ..Default::default()
         })
         .await
         .expect("override")
@@ -448,6 +452,7 @@ async fn overrides_keep_the_machine_result_and_leave_an_audit_trail(backend: Bac
             check_id: "nope".into(),
             new_outcome: CheckOutcome::Fail as i32,
             reason: "x".into(),
+            ..Default::default()
         })
         .await
         .expect_err("unknown check");
@@ -471,6 +476,116 @@ async fn overrides_keep_the_machine_result_and_leave_an_audit_trail(backend: Bac
         ]
     );
     assert!(!events[1].actor.is_empty());
+    app.stop().await;
+}
+
+async fn graded_checks_carry_cues_and_take_a_reviewed_fraction(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let reviewer = app.key("acme", Role::Reviewer).await;
+    let submitted = app
+        .calls(&admin)
+        .await
+        .submit_transcript(transcript_request("rina", 1_700_000_000, "en_good", ""))
+        .await
+        .expect("submit")
+        .into_inner();
+    let scorecard_id = submitted.scorecard_id;
+    let card = app
+        .scorecards(&reviewer)
+        .await
+        .get_scorecard(GetScorecardRequest {
+            scorecard_id: scorecard_id.clone(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+        .scorecard
+        .expect("scorecard");
+    let scorer = card.scorer.clone().expect("scorer versions");
+    assert!(scorer.detectors.contains_key("courtesy"), "{scorer:?}");
+    assert_eq!(scorer.lexicons.len(), 16);
+    let machine = card.machine_result.expect("machine");
+    let courtesy = machine
+        .criteria
+        .iter()
+        .flat_map(|c| c.checks.iter())
+        .find(|c| c.check_id == "courtesy")
+        .expect("courtesy check");
+    let fraction = courtesy.fraction.expect("graded");
+    assert!((courtesy.earned_points - fraction * courtesy.possible_points).abs() < 1e-3);
+    let cue = courtesy
+        .evidence
+        .iter()
+        .flat_map(|e| e.markers.iter())
+        .next()
+        .expect("a cue with its words");
+    assert!(
+        !cue.quote.is_empty() && cue.start_ms <= cue.end_ms,
+        "{cue:?}"
+    );
+
+    let mut reviews = app.reviews(&reviewer).await;
+    let request =
+        |check: &str, fraction: Option<f64>, outcome: CheckOutcome| OverrideCheckRequest {
+            scorecard_id: scorecard_id.clone(),
+            criterion_id: "professionalism".into(),
+            check_id: check.into(),
+            new_outcome: outcome as i32,
+            reason: "listened to the call".into(),
+            new_fraction: fraction,
+        };
+    for (bad, field) in [
+        (
+            request("courtesy", Some(1.5), CheckOutcome::Unspecified),
+            "new_fraction",
+        ),
+        (
+            request("no_dead_air", Some(0.5), CheckOutcome::Unspecified),
+            "new_fraction",
+        ),
+        (
+            request("courtesy", Some(0.2), CheckOutcome::Pass),
+            "new_outcome",
+        ),
+    ] {
+        let status = reviews.override_check(bad).await.expect_err("refused");
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().starts_with(field), "{status:?}");
+    }
+    let response = reviews
+        .override_check(request("courtesy", Some(0.25), CheckOutcome::Unspecified))
+        .await
+        .expect("override")
+        .into_inner();
+    let reviewed = response
+        .scorecard
+        .expect("scorecard")
+        .reviewed_result
+        .expect("reviewed");
+    let check = reviewed
+        .criteria
+        .iter()
+        .flat_map(|c| c.checks.iter())
+        .find(|c| c.check_id == "courtesy")
+        .expect("check");
+    assert_eq!(check.fraction, Some(0.25));
+    assert_eq!(check.outcome, CheckOutcome::Fail as i32, "below pass_at");
+    assert!((check.earned_points - 0.25 * check.possible_points).abs() < 1e-9);
+    assert_eq!(check.review.as_ref().and_then(|r| r.fraction), Some(0.25));
+    let event = response.event.expect("event");
+    assert_eq!(event.old_fraction, Some(fraction));
+    assert_eq!(event.new_fraction, Some(0.25));
+    let history = reviews
+        .list_audit_events(ListAuditEventsRequest {
+            scorecard_id: scorecard_id.clone(),
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_inner()
+        .events;
+    assert_eq!(history.last().and_then(|e| e.new_fraction), Some(0.25));
     app.stop().await;
 }
 
@@ -826,6 +941,7 @@ async fn tenants_cannot_read_each_others_calls(backend: Backend) {
             check_id: "x".into(),
             new_outcome: CheckOutcome::Pass as i32,
             reason: "r".into(),
+            ..Default::default()
         })
         .await
         .expect_err("hidden");

@@ -61,7 +61,10 @@ fn criterion(id: &str, score: Option<f64>, quote: &str) -> CriterionResult {
                 start_ms: 1_000,
                 end_ms: 2_500,
                 quote: quote.to_string(),
+                turn_score: None,
+                markers: Vec::new(),
             }],
+            fraction: None,
         };
         check.set_outcome(outcome, points);
         check
@@ -101,6 +104,7 @@ fn card(greeting: Option<f64>, closing: Option<f64>, quote: &str) -> Scorecard {
             criterion("closing", closing, quote),
         ],
         metrics: Default::default(),
+        scorer: Default::default(),
     };
     recompute(&mut card);
     card
@@ -684,6 +688,8 @@ async fn reviewed_scores_count_not_machine_scores(backend: Backend) {
         reason: "greeted in the first second".into(),
         old_overall_score: Some(60.0),
         new_overall_score: Some(100.0),
+        old_fraction: None,
+        new_fraction: None,
         at_ms: MONDAY + HOUR,
     };
     assert!(

@@ -34,11 +34,10 @@ fn good_calls_score_higher_on_each_criterion_in_both_languages() {
     let compiled = CompiledRubric::compile(&rubric).expect("compiles");
     for lang in ["en", "id"] {
         let good = score(&compiled, &format!("{lang}_good"));
-        assert_eq!(
-            good.overall_score,
-            Some(100.0),
-            "{lang}_good is a model call"
-        );
+        // Graded checks earn a share of their points, so a model call scores
+        // close to, not exactly, 100.
+        let overall = good.overall_score.expect("scored");
+        assert!(overall >= 95.0, "{lang}_good is a model call: {overall}");
         for criterion in [
             "integrity",
             "credibility",
@@ -99,13 +98,18 @@ fn cli_scores_a_transcript_as_json_and_text() {
         stdout.contains("Empathy and fitting tone [empathy]"),
         "{stdout}"
     );
-    assert!(stdout.contains("FAIL  acknowledges_feelings"), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  no_cheerful_script_after_distress"),
+        "{stdout}"
+    );
     // The failed check quotes the customer's trigger turn with its time.
     assert!(
         stdout.contains("@ 00:08.2–00:15.4 #1 customer:"),
         "{stdout}"
     );
     assert!(stdout.contains("\"Great\""), "{stdout}");
+    // The graded check lists its cues with their own times.
+    assert!(stdout.contains("empathic_responses"), "{stdout}");
 }
 
 #[test]
@@ -126,8 +130,9 @@ fn cli_reports_bad_input_clearly() {
     std::fs::write(&audio, b"RIFF").expect("write");
     let (ok, _, stderr) = callscore(&["score", audio.to_str().expect("utf-8")]);
     assert!(!ok);
+    // Audio is transcribed first; this is no audio, and the decoder says so.
     assert!(
-        stderr.contains("audio scoring needs the transcription engine"),
+        stderr.contains("call.wav") && stderr.contains("not audio"),
         "{stderr}"
     );
 
@@ -153,5 +158,5 @@ fn cli_reports_bad_input_clearly() {
 
     let (ok, stdout, _) = callscore(&["rubric", "validate", "rubrics/default.yaml"]);
     assert!(ok);
-    assert!(stdout.contains("ok: rubric default version 1"), "{stdout}");
+    assert!(stdout.contains("ok: rubric default version 2"), "{stdout}");
 }

@@ -59,6 +59,7 @@ fn realistic_card() -> anyhow::Result<Scorecard> {
                 text: text.to_string(),
                 language: Some("en".into()),
                 confidence: None,
+                words: Vec::new(),
             });
             t += len + 300;
         }

@@ -12,7 +12,7 @@ use crate::scoring::{ConversationMetrics, Outcome, Scorecard};
 use crate::store::{
     AuditAction, AuditEvent, CallRecord, CallStatus, CoachingNote, ScorecardRecord, Stage,
 };
-use crate::transcript::{Segment, Speaker, Transcript};
+use crate::transcript::{MAX_MS, Segment, Speaker, Transcript, Word, is_language_code};
 
 /// Longest accepted id or key from a client.
 const MAX_ID_LEN: usize = 128;
@@ -199,6 +199,16 @@ pub fn transcript(transcript: &Transcript, model_id: &str) -> pb::Transcript {
                 text: s.text.clone(),
                 language: s.language.clone().unwrap_or_default(),
                 confidence: s.confidence.unwrap_or(0.0),
+                words: s
+                    .words
+                    .iter()
+                    .map(|w| pb::TranscriptWord {
+                        start_ms: w.start_ms,
+                        end_ms: w.end_ms,
+                        text: w.text.clone(),
+                        confidence: w.confidence.unwrap_or(0.0),
+                    })
+                    .collect(),
             })
             .collect(),
         model_id: model_id.to_string(),
@@ -218,11 +228,11 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
     }
     let language = match wire.language.trim() {
         "" => None,
-        code @ ("en" | "id") => Some(code.to_string()),
+        code if is_language_code(code) => Some(code.to_string()),
         other => {
             return Err(invalid(
                 "transcript.language",
-                format!("{other:?} is not \"en\" or \"id\""),
+                format!("{other:?} is not an ISO 639-1 code such as \"en\" or \"id\""),
             ));
         }
     };
@@ -235,16 +245,58 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
             Ok(pb::Speaker::Unknown | pb::Speaker::Unspecified) => Speaker::Unknown,
             Err(_) => return Err(invalid(&format!("{field}.speaker"), "unknown value")),
         };
+        if segment.end_ms > MAX_MS {
+            return Err(invalid(
+                &format!("{field}.end_ms"),
+                format!("must be at most {MAX_MS} (a day)"),
+            ));
+        }
         if segment.end_ms < segment.start_ms {
             return Err(invalid(&format!("{field}.end_ms"), "is before start_ms"));
+        }
+        let segment_language = segment.language.trim();
+        if !segment_language.is_empty() && !is_language_code(segment_language) {
+            return Err(invalid(
+                &format!("{field}.language"),
+                "is not an ISO 639-1 code such as \"en\" or \"id\"",
+            ));
+        }
+        if !(0.0..=1.0).contains(&segment.confidence) {
+            return Err(invalid(
+                &format!("{field}.confidence"),
+                "must be from 0 to 1",
+            ));
+        }
+        let mut words = Vec::with_capacity(segment.words.len());
+        for (w, word) in segment.words.iter().enumerate() {
+            let word_field = format!("{field}.words[{w}]");
+            if word.end_ms > MAX_MS || word.end_ms < word.start_ms {
+                return Err(invalid(
+                    &format!("{word_field}.end_ms"),
+                    format!("must be from start_ms to {MAX_MS}"),
+                ));
+            }
+            if !(0.0..=1.0).contains(&word.confidence) {
+                return Err(invalid(
+                    &format!("{word_field}.confidence"),
+                    "must be from 0 to 1",
+                ));
+            }
+            words.push(Word {
+                start_ms: word.start_ms,
+                end_ms: word.end_ms,
+                text: word.text.clone(),
+                confidence: (word.confidence > 0.0).then_some(word.confidence),
+            });
         }
         segments.push(Segment {
             speaker: who,
             start_ms: segment.start_ms,
             end_ms: segment.end_ms,
             text: segment.text.clone(),
-            language: Some(segment.language.clone()).filter(|l| !l.is_empty()),
+            language: Some(segment_language.to_string()).filter(|l| !l.is_empty()),
             confidence: (segment.confidence > 0.0).then_some(segment.confidence),
+            words,
         });
     }
     // Scoring reads segments in time order.
@@ -317,6 +369,7 @@ pub fn reviews(events: &[AuditEvent]) -> Reviews {
                     reason: event.reason.clone(),
                     reviewer: event.actor.clone(),
                     at: Some(timestamp(event.at_ms)),
+                    fraction: event.new_fraction,
                 },
             );
         }
@@ -362,6 +415,7 @@ pub fn score_result(card: &Scorecard, reviews: Option<&Reviews>) -> pb::ScoreRes
                             r.get(&(criterion.criterion_id.clone(), check.check_id.clone()))
                                 .cloned()
                         }),
+                        fraction: check.fraction,
                     })
                     .collect(),
             })
@@ -377,6 +431,18 @@ pub fn evidence(evidence: &crate::scoring::Evidence) -> pb::Evidence {
         start_ms: evidence.start_ms,
         end_ms: evidence.end_ms,
         quote: evidence.quote.clone(),
+        turn_score: evidence.turn_score,
+        markers: evidence
+            .markers
+            .iter()
+            .map(|m| pb::EvidenceMarker {
+                kind: m.kind.clone(),
+                weight: m.weight,
+                start_ms: m.start_ms,
+                end_ms: m.end_ms,
+                quote: m.quote.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -398,6 +464,11 @@ pub fn scorecard(record: &ScorecardRecord, events: &[AuditEvent]) -> pb::Scoreca
         machine_result: Some(score_result(machine, None)),
         reviewed_result: Some(score_result(&record.reviewed, Some(&reviews))),
         metrics: Some(metrics(&machine.metrics)),
+        scorer: Some(pb::ScorerVersions {
+            detectors: machine.scorer.detectors.clone().into_iter().collect(),
+            lexicons: machine.scorer.lexicons.clone(),
+            encoder: machine.scorer.encoder.clone().unwrap_or_default(),
+        }),
     }
 }
 
@@ -421,6 +492,8 @@ pub fn audit_event(event: &AuditEvent) -> pb::AuditEvent {
         old_overall_score: event.old_overall_score,
         new_overall_score: event.new_overall_score,
         at: Some(timestamp(event.at_ms)),
+        old_fraction: event.old_fraction,
+        new_fraction: event.new_fraction,
     }
 }
 

@@ -13,7 +13,7 @@ use super::status::invalid;
 use crate::auth::{Action, Principal};
 use crate::proto::review_service_server::ReviewService;
 use crate::proto::{self as pb};
-use crate::scoring::{CheckRef, override_outcome};
+use crate::scoring::{CheckRef, Outcome, ReviewedResult, override_check};
 use crate::store::{AuditAction, AuditEvent, CoachingNote, now_ms};
 
 /// Longest reason or note accepted.
@@ -55,7 +55,16 @@ impl ReviewService for ReviewApi {
         let scorecard_id = required_id("scorecard_id", &message.scorecard_id)?;
         let criterion_id = required_id("criterion_id", &message.criterion_id)?;
         let check_id = required_id("check_id", &message.check_id)?;
-        let new_outcome = convert::outcome_from_wire("new_outcome", message.new_outcome)?;
+        if let Some(fraction) = message.new_fraction
+            && !(0.0..=1.0).contains(&fraction)
+        {
+            return Err(invalid("new_fraction", "must be from 0 to 1"));
+        }
+        // With a fraction the outcome may be left unset; it follows from pass_at.
+        let new_outcome = match (message.new_fraction, message.new_outcome) {
+            (Some(_), 0) => None,
+            (_, value) => Some(convert::outcome_from_wire("new_outcome", value)?),
+        };
         let reason = text("reason", &message.reason)?;
         let tenant = &principal.tenant_id;
         let record = self
@@ -76,6 +85,7 @@ impl ReviewService for ReviewApi {
                 ))
             })?;
         let old_outcome = current.outcome;
+        let old_fraction = current.fraction;
         // A not-applicable check carries no points: the rubric version says what it is worth.
         let rubric = self
             .state
@@ -88,20 +98,52 @@ impl ReviewService for ReviewApi {
             )
             .await
             .map_err(rubric_status)?;
-        let points = rubric
-            .rubric
-            .criteria
-            .iter()
-            .filter(|c| c.id == criterion_id)
-            .flat_map(|c| c.checks.iter())
-            .find(|c| c.id == check_id)
-            .map_or(current.possible, |c| c.points);
+        let rubric_check = rubric.rubric.check(&criterion_id, &check_id);
+        let points = rubric_check.map_or(current.possible, |c| c.points);
+        let pass_at = rubric_check.and_then(|c| c.detector.pass_at());
+        let decision = match (message.new_fraction, pass_at) {
+            (Some(fraction), Some(pass_at)) => {
+                let implied = if fraction >= pass_at {
+                    Outcome::Pass
+                } else {
+                    Outcome::Fail
+                };
+                if new_outcome.is_some_and(|o| o != implied) {
+                    return Err(invalid(
+                        "new_outcome",
+                        format!(
+                            "disagrees with new_fraction {fraction}: the check passes at {pass_at}; leave new_outcome unset"
+                        ),
+                    ));
+                }
+                ReviewedResult::Fraction { fraction, pass_at }
+            }
+            (Some(_), None) => {
+                return Err(invalid(
+                    "new_fraction",
+                    format!(
+                        "check {criterion_id}/{check_id} is pass/fail; give new_outcome instead"
+                    ),
+                ));
+            }
+            (None, _) => ReviewedResult::Outcome(
+                new_outcome.ok_or_else(|| invalid("new_outcome", "is required"))?,
+            ),
+        };
         let mut reviewed = record.reviewed.clone();
         let check = CheckRef {
             criterion_id: criterion_id.clone(),
             check_id: check_id.clone(),
         };
-        override_outcome(&mut reviewed, &check, new_outcome, points);
+        override_check(&mut reviewed, &check, decision, points);
+        let after = reviewed
+            .criteria
+            .iter()
+            .filter(|c| c.criterion_id == criterion_id)
+            .flat_map(|c| c.checks.iter())
+            .find(|c| c.check_id == check_id);
+        let new_outcome = after.map_or(Outcome::NotApplicable, |c| c.outcome);
+        let new_fraction = after.and_then(|c| c.fraction);
         let event = AuditEvent {
             event_id: uuid::Uuid::now_v7().to_string(),
             scorecard_id: scorecard_id.clone(),
@@ -115,6 +157,8 @@ impl ReviewService for ReviewApi {
             reason,
             old_overall_score: record.reviewed.overall_score,
             new_overall_score: reviewed.overall_score,
+            old_fraction,
+            new_fraction,
             at_ms: now_ms(),
         };
         let applied = self

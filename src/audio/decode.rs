@@ -12,6 +12,26 @@ use symphonia::core::meta::MetadataOptions;
 
 use super::{AudioError, AudioInput, AudioLimits};
 
+/// Lowest sample rate accepted (narrow-band telephony is 8 kHz).
+pub const MIN_SAMPLE_RATE: u32 = 8_000;
+/// Highest sample rate accepted (studio and VoIP codecs top out at 48 kHz);
+/// with the duration limit this bounds the decoded PCM.
+pub const MAX_SAMPLE_RATE: u32 = 48_000;
+
+/// Refuses a sample rate outside the accepted range.
+fn check_rate(name: &str, rate: u32) -> Result<(), AudioError> {
+    if (MIN_SAMPLE_RATE..=MAX_SAMPLE_RATE).contains(&rate) {
+        Ok(())
+    } else {
+        Err(AudioError::SampleRate {
+            file: name.to_string(),
+            rate,
+            min: MIN_SAMPLE_RATE,
+            max: MAX_SAMPLE_RATE,
+        })
+    }
+}
+
 /// Decoded samples at the source rate, one vector per channel.
 pub(super) struct Pcm {
     /// Source sample rate in Hz.
@@ -133,6 +153,11 @@ fn decode_track(
             channels,
         });
     }
+    // The header's rate decides buffer sizes in the decoder and the
+    // resampler: check it before either exists.
+    if let Some(rate) = params.sample_rate {
+        check_rate(name, rate)?;
+    }
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|error| AudioError::UnsupportedCodec {
@@ -209,6 +234,7 @@ fn decode_track(
             });
         }
         if channels.is_empty() {
+            check_rate(name, spec.rate())?;
             channels = vec![Vec::new(); count];
             sample_rate = spec.rate();
         }

@@ -60,6 +60,19 @@ pub enum AudioError {
         /// How many channels it has.
         channels: usize,
     },
+    /// The sample rate is outside what telephone and VoIP recordings use;
+    /// refused before anything that grows with the rate is allocated.
+    #[error("{file}: sample rate {rate} Hz; accepted from {min} to {max} Hz")]
+    SampleRate {
+        /// The file.
+        file: String,
+        /// The declared rate.
+        rate: u32,
+        /// Lowest accepted rate.
+        min: u32,
+        /// Highest accepted rate.
+        max: u32,
+    },
     /// The channel layout asked for does not fit the file.
     #[error(
         "{file}: channel layout {layout:?} needs a two-channel file, found {channels} channel(s)"

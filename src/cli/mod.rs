@@ -1,6 +1,7 @@
 //! The `callscore` command line: one subcommand per file in this folder.
 
 mod client;
+mod eval;
 mod keys;
 mod migrate;
 mod model;
@@ -39,8 +40,10 @@ enum Command {
     Migrate(migrate::MigrateArgs),
     /// Work with rubric documents.
     Rubric(rubric::RubricArgs),
-    /// Score a call (transcript JSON) against a rubric and print the scorecard.
+    /// Score a call (audio, or transcript JSON) against a rubric and print the scorecard.
     Score(score::ScoreArgs),
+    /// Measure agreement between the scorer and human labels on a corpus.
+    Eval(eval::EvalArgs),
     /// Transcribe a recorded call with Whisper.
     Transcribe(transcribe::Args),
     /// Manage Whisper model files.
@@ -60,6 +63,7 @@ impl Cli {
             Command::Migrate(args) => args.run(),
             Command::Rubric(args) => args.run(),
             Command::Score(args) => args.run(),
+            Command::Eval(args) => args.run(),
             Command::Transcribe(args) => transcribe::run(args),
             Command::Model(command) => model::run(command),
         }

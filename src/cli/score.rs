@@ -3,20 +3,20 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::rubric::{default_rubric_source, parse_rubric};
 use crate::scoring::{CompiledRubric, Outcome, Scorecard, score_transcript};
+use crate::semantic::Encoder;
 use crate::transcript::Transcript;
+
+use super::transcribe::AudioArgs;
 
 /// The model id recorded when the input is already a transcript.
 pub const TRANSCRIPT_INPUT_MODEL_ID: &str = "transcript-json";
-
-const AUDIO_EXTENSIONS: [&str; 9] = [
-    "wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "webm", "aac",
-];
 
 /// How the scorecard is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -30,7 +30,9 @@ pub enum Format {
 /// Arguments of `callscore score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// A transcript in the JSON exchange format (or an audio file).
+    /// A recorded call (WAV, MP3, FLAC, Ogg Vorbis), transcribed first, or a
+    /// transcript in the JSON exchange format (what `callscore transcribe
+    /// --format json` writes).
     file: PathBuf,
     /// A rubric file (YAML or JSON); the built-in default rubric when absent.
     #[arg(long)]
@@ -38,14 +40,27 @@ pub struct ScoreArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+    /// How to transcribe when FILE is audio (ignored for a transcript).
+    #[command(flatten)]
+    audio: AudioArgs,
+    /// Score without the sentence encoder even when it is installed
+    /// (semantic checks then do not apply; graded checks use cues alone).
+    #[arg(long)]
+    without_encoder: bool,
 }
 
 impl ScoreArgs {
     /// Runs `callscore score`.
     pub fn run(self) -> anyhow::Result<()> {
-        let compiled = load_rubric(self.rubric.as_deref())?;
-        let transcript = load_transcript(&self.file)?;
-        let card = score_transcript(&compiled, &transcript, TRANSCRIPT_INPUT_MODEL_ID);
+        let compiled = load_rubric(self.rubric.as_deref(), load_encoder(self.without_encoder))?;
+        let (transcript, model_id) = match read_transcript_file(&self.file)? {
+            Some(transcript) => (transcript, TRANSCRIPT_INPUT_MODEL_ID.to_owned()),
+            None => {
+                let done = self.audio.transcribe(&self.file)?;
+                (done.transcript, done.model_id)
+            }
+        };
+        let card = score_transcript(&compiled, &transcript, &model_id);
         match self.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&card)?),
             Format::Text => print!("{}", render_text(&card)),
@@ -54,8 +69,28 @@ impl ScoreArgs {
     }
 }
 
-/// Loads and compiles a rubric file, or the default rubric.
-pub fn load_rubric(path: Option<&Path>) -> anyhow::Result<CompiledRubric> {
+/// The installed sentence encoder, unless `without` or it is not installed
+/// (a notice on stderr says why, once).
+pub fn load_encoder(without: bool) -> Option<Arc<Encoder>> {
+    if without {
+        return None;
+    }
+    let dir = crate::semantic::encoder::default_dir();
+    match Encoder::open(&dir) {
+        Ok(encoder) => Some(Arc::new(encoder)),
+        Err(error) => {
+            eprintln!("note: scoring without the sentence encoder: {error}");
+            None
+        }
+    }
+}
+
+/// Loads and compiles a rubric file, or the default rubric, with the
+/// sentence encoder when one is given.
+pub fn load_rubric(
+    path: Option<&Path>,
+    encoder: Option<Arc<Encoder>>,
+) -> anyhow::Result<CompiledRubric> {
     let (name, source) = match path {
         Some(p) => (
             p.display().to_string(),
@@ -71,36 +106,31 @@ pub fn load_rubric(path: Option<&Path>) -> anyhow::Result<CompiledRubric> {
         let lines: Vec<String> = errors.iter().map(|e| format!("{name}:{e}")).collect();
         anyhow::anyhow!("invalid rubric:\n{}", lines.join("\n"))
     })?;
-    CompiledRubric::compile(&rubric).with_context(|| format!("cannot compile {name}"))
+    CompiledRubric::compile_with(&rubric, encoder).with_context(|| format!("cannot compile {name}"))
 }
 
-/// Loads a transcript in the JSON exchange format, with errors naming file and field.
-pub fn load_transcript(path: &Path) -> anyhow::Result<Transcript> {
-    let is_audio = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| AUDIO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
-    if is_audio {
-        bail!(
-            "{}: audio scoring needs the transcription engine, which this build does not include; \
-             pass a transcript JSON instead",
-            path.display()
-        );
-    }
+/// Reads a transcript in the JSON exchange format, with errors naming the
+/// file and the field; `None` when the file is not JSON text (audio).
+pub fn read_transcript_file(path: &Path) -> anyhow::Result<Option<Transcript>> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let Ok(text) = String::from_utf8(bytes) else {
-        bail!(
-            "{}: not UTF-8 text; audio scoring needs the transcription engine, which this build does not include",
-            path.display()
-        );
-    };
-    Transcript::from_exchange_json(&text).map_err(|e| {
-        if e.field.is_empty() {
-            anyhow::anyhow!("{}: {}", path.display(), e.message)
-        } else {
-            anyhow::anyhow!("{}: field `{}`: {}", path.display(), e.field, e.message)
-        }
-    })
+    // A transcript is a JSON object; anything else is taken for audio and
+    // the decoder says what is wrong with it.
+    let looks_like_json = std::str::from_utf8(&bytes)
+        .ok()
+        .is_some_and(|text| text.trim_start().starts_with('{'));
+    if !looks_like_json {
+        return Ok(None);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    Transcript::from_exchange_json(&text)
+        .map(Some)
+        .map_err(|e| {
+            if e.field.is_empty() {
+                anyhow::anyhow!("{}: {}", path.display(), e.message)
+            } else {
+                anyhow::anyhow!("{}: field `{}`: {}", path.display(), e.field, e.message)
+            }
+        })
 }
 
 fn clock(ms: u64) -> String {

@@ -1,7 +1,7 @@
 //! `callscore transcribe`: print a speaker-attributed, timed transcript of a call.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -13,11 +13,9 @@ use crate::audio::{AudioLimits, ChannelLayout, decode_call};
 use crate::transcribe::{Engine, EngineConfig, Language, TranscribeOptions, model};
 use crate::transcript::{Speaker, Transcript};
 
-/// Arguments of `callscore transcribe`.
+/// How to transcribe an audio file; shared by `transcribe` and `score`.
 #[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The recorded call (WAV, MP3, FLAC, Ogg Vorbis).
-    file: PathBuf,
+pub struct AudioArgs {
     /// Language of the call; `id` needs a multilingual model.
     #[arg(long, value_enum, default_value_t = LanguageArg::Auto)]
     language: LanguageArg,
@@ -28,15 +26,25 @@ pub struct Args {
     /// when it is present, in $CALLSCORE_MODEL_DIR or ./models.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
     /// CPU threads for Whisper.
     #[arg(long)]
     threads: Option<usize>,
     /// Longest call accepted, in seconds.
     #[arg(long, default_value_t = AudioLimits::default().max_duration_s)]
     max_duration: f64,
+}
+
+/// Arguments of `callscore transcribe`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The recorded call (WAV, MP3, FLAC, Ogg Vorbis).
+    file: PathBuf,
+    #[command(flatten)]
+    audio: AudioArgs,
+    /// Output format; `json` is the exchange format that `callscore score`
+    /// and `SubmitTranscript` read.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
     /// Shrink Whisper's encoder context for windows shorter than 30 s (faster
     /// on short calls; see the README for its accuracy).
     #[arg(long)]
@@ -73,8 +81,36 @@ enum Format {
     Srt,
 }
 
-/// Decodes, transcribes and prints the call.
-pub fn run(args: Args) -> anyhow::Result<()> {
+/// Engine settings used only for tuning experiments.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tuning {
+    adaptive_audio_ctx: bool,
+    dtw: bool,
+    gap_ms: Option<usize>,
+}
+
+/// A transcribed file and what it cost.
+pub struct Transcribed {
+    /// The transcript.
+    pub transcript: Transcript,
+    /// The model that produced it.
+    pub model_id: String,
+    /// Length of the audio, seconds.
+    audio_s: f64,
+    /// Seconds spent decoding, loading the model, transcribing.
+    decode_s: f64,
+    load_s: f64,
+    transcribe_s: f64,
+}
+
+impl AudioArgs {
+    /// Decodes and transcribes one file, with a progress bar on a terminal.
+    pub fn transcribe(&self, file: &Path) -> anyhow::Result<Transcribed> {
+        transcribe_file(file, self, Tuning::default())
+    }
+}
+
+fn transcribe_file(file: &Path, args: &AudioArgs, tuning: Tuning) -> anyhow::Result<Transcribed> {
     let language = match args.language {
         LanguageArg::Auto => Language::Auto,
         LanguageArg::En => Language::En,
@@ -85,14 +121,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ChannelsArg::AgentLeft => ChannelLayout::AgentLeft,
         ChannelsArg::AgentRight => ChannelLayout::AgentRight,
     };
-    let model_path = args.model.unwrap_or_else(|| default_model(language));
+    let model_path = args
+        .model
+        .clone()
+        .unwrap_or_else(|| default_model(language));
     let mut config = EngineConfig {
         model_path,
         ..EngineConfig::default()
     };
-    config.adaptive_audio_ctx = args.adaptive_audio_ctx;
-    config.dtw = args.dtw;
-    if let Some(gap_ms) = args.gap_ms {
+    config.adaptive_audio_ctx = tuning.adaptive_audio_ctx;
+    config.dtw = tuning.dtw;
+    if let Some(gap_ms) = tuning.gap_ms {
         config.gap_ms = gap_ms;
     }
     if let Some(threads) = args.threads {
@@ -102,7 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         max_duration_s: args.max_duration,
     };
     let started = Instant::now();
-    let call = decode_call(&args.file, layout, &limits)?;
+    let call = decode_call(file, layout, &limits)?;
     let decoded = Instant::now();
     let engine = Engine::load(&config)?;
     let loaded = Instant::now();
@@ -127,24 +166,39 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let transcript = engine
         .transcribe(&call, &options)
-        .with_context(|| format!("transcribing {}", args.file.display()))?;
+        .with_context(|| format!("transcribing {}", file.display()))?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    Ok(Transcribed {
+        transcript,
+        model_id: engine.model_id(),
+        audio_s: call.duration_ms() as f64 / 1000.0,
+        decode_s: (decoded - started).as_secs_f64(),
+        load_s: (loaded - decoded).as_secs_f64(),
+        transcribe_s: loaded.elapsed().as_secs_f64(),
+    })
+}
+
+/// Decodes, transcribes and prints the call.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let tuning = Tuning {
+        adaptive_audio_ctx: args.adaptive_audio_ctx,
+        dtw: args.dtw,
+        gap_ms: args.gap_ms,
+    };
+    let done = transcribe_file(&args.file, &args.audio, tuning)?;
     if args.timings {
         eprintln!(
             "timings: audio_s={:.3} decode_s={:.3} load_s={:.3} transcribe_s={:.3} model={}",
-            call.duration_ms() as f64 / 1000.0,
-            (decoded - started).as_secs_f64(),
-            (loaded - decoded).as_secs_f64(),
-            loaded.elapsed().as_secs_f64(),
-            engine.model_id()
+            done.audio_s, done.decode_s, done.load_s, done.transcribe_s, done.model_id
         );
     }
+    let transcript = &done.transcript;
     let rendered = match args.format {
-        Format::Text => render_text(&transcript),
-        Format::Json => serde_json::to_string_pretty(&transcript)? + "\n",
-        Format::Srt => render_srt(&transcript),
+        Format::Text => render_text(transcript),
+        Format::Json => serde_json::to_string_pretty(&transcript.to_exchange_json())? + "\n",
+        Format::Srt => render_srt(transcript),
     };
     print!("{rendered}");
     Ok(())
@@ -231,6 +285,7 @@ mod tests {
                 text: "Hello.".to_string(),
                 language: Some("en".to_string()),
                 confidence: Some(0.9),
+                words: Vec::new(),
             }],
         }
     }

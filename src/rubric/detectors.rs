@@ -1,11 +1,11 @@
 //! Reads the detector part of a check (phrases, regex, metric, sentiment,
 //! sensitive data) with its windows and triggers, and phrase lists.
 
-use super::document::{MAX_WITHIN_TURNS, positive_seconds, speaker};
+use super::document::{DEFAULT_PASS_AT, MAX_WITHIN_TURNS, phrase_gap, positive_seconds, speaker};
 use super::model::{
-    Detector, Expect, Language, MetricDetector, MetricName, PhraseDetector, PhraseLists,
-    RegexDetector, SensitiveDataDetector, SensitiveKind, SentimentDetector, SpeakerFilter, Trigger,
-    Window,
+    Detector, Expect, GradedDetector, Language, MetricDetector, MetricName, PhraseDetector,
+    PhraseLists, RegexDetector, SemanticDetector, SensitiveDataDetector, SensitiveKind,
+    SentimentDetector, SpeakerFilter, Trigger, Window,
 };
 use super::read::{Ctx, MapReader, boolean, list, number, string, unsigned};
 use super::yaml::Node;
@@ -22,14 +22,44 @@ pub(super) fn detector(
         "phrases" => {
             let mut map = MapReader::open(ctx, node, path)?;
             let (expect, window) = expect_and_window(ctx, &mut map, langs);
+            let max_gap = match map.optional("max_gap") {
+                Some(n) => phrase_gap(ctx, n, &map.path("max_gap")).map(Some),
+                None => Some(None),
+            };
             let lists = phrase_language_keys(ctx, &mut map, langs);
             map.finish(ctx);
             Some(Detector::Phrases(PhraseDetector {
                 expect: expect?,
                 window: window?,
                 lists: lists?,
+                max_gap: max_gap?,
             }))
         }
+        "courtesy" | "register" | "empathy" => {
+            let mut map = MapReader::open(ctx, node, path)?;
+            let pass_at = match map.optional("pass_at") {
+                Some(n) => {
+                    let p = map.path("pass_at");
+                    number(ctx, n, &p).and_then(|v| {
+                        if v > 0.0 && v <= 1.0 {
+                            Some(v)
+                        } else {
+                            ctx.error(n.pos, &p, "must be more than 0 and at most 1");
+                            None
+                        }
+                    })
+                }
+                None => Some(DEFAULT_PASS_AT),
+            };
+            map.finish(ctx);
+            let graded = GradedDetector { pass_at: pass_at? };
+            Some(match kind {
+                "courtesy" => Detector::Courtesy(graded),
+                "register" => Detector::Register(graded),
+                _ => Detector::Empathy(graded),
+            })
+        }
+        "semantic" => semantic(ctx, node, path, langs).map(Detector::Semantic),
         "regex" => {
             let mut map = MapReader::open(ctx, node, path)?;
             let (expect, window) = expect_and_window(ctx, &mut map, langs);
@@ -37,11 +67,7 @@ pub(super) fn detector(
                 let p = map.path("patterns");
                 let items = list(ctx, n, &p, |ctx, n, p| {
                     let pattern = string(ctx, n, p)?;
-                    match regex::RegexBuilder::new(&pattern)
-                        .case_insensitive(true)
-                        .size_limit(1 << 20)
-                        .build()
-                    {
+                    match compile_patterns(std::slice::from_ref(&pattern)) {
                         Ok(_) => Some(pattern),
                         Err(e) => {
                             let msg = e.to_string();
@@ -55,7 +81,20 @@ pub(super) fn detector(
                     ctx.error(n.pos, &p, "list at least one pattern");
                     return None;
                 }
-                Some(items.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
+                let patterns: Vec<String> = items.into_iter().map(|(s, _)| s).collect();
+                // Scoring compiles the patterns as one regex: validate exactly that,
+                // so a rubric that validates can always score.
+                if let Err(e) = compile_patterns(&patterns) {
+                    let msg = e.to_string();
+                    let last = msg.lines().last().unwrap_or("invalid regex").trim();
+                    ctx.error(
+                        n.pos,
+                        &p,
+                        format!("the patterns together do not compile: {last}"),
+                    );
+                    return None;
+                }
+                Some(patterns)
             });
             map.finish(ctx);
             Some(Detector::Regex(RegexDetector {
@@ -131,6 +170,64 @@ pub(super) fn detector(
         }
         _ => None,
     }
+}
+
+/// Most exemplars (and counter-exemplars) of one semantic check: each is
+/// embedded once per rubric, and every turn is compared with all of them.
+pub const MAX_EXEMPLARS: usize = 64;
+
+fn semantic(
+    ctx: &mut Ctx,
+    node: &Node,
+    path: &str,
+    langs: &[Language],
+) -> Option<SemanticDetector> {
+    let mut map = MapReader::open(ctx, node, path)?;
+    let (expect, window) = expect_and_window(ctx, &mut map, langs);
+    let threshold = map.required(ctx, "threshold").and_then(|n| {
+        let p = map.path("threshold");
+        number(ctx, n, &p).and_then(|v| {
+            if v > 0.0 && v < 1.0 {
+                Some(v)
+            } else {
+                ctx.error(
+                    n.pos,
+                    &p,
+                    "a cosine similarity threshold is between 0 and 1",
+                );
+                None
+            }
+        })
+    });
+    let exemplars = map
+        .required(ctx, "exemplars")
+        .and_then(|n| phrase_lists_only(ctx, n, &map.path("exemplars"), langs));
+    let counter = match map.optional("counter_exemplars") {
+        Some(n) => phrase_lists_only(ctx, n, &map.path("counter_exemplars"), langs),
+        None => Some(PhraseLists::new()),
+    };
+    map.finish(ctx);
+    let (exemplars, counter) = (exemplars?, counter?);
+    let count = exemplars
+        .values()
+        .chain(counter.values())
+        .map(Vec::len)
+        .sum::<usize>();
+    if count > MAX_EXEMPLARS {
+        ctx.error(
+            node.pos,
+            path,
+            format!("at most {MAX_EXEMPLARS} exemplars and counter-exemplars in all"),
+        );
+        return None;
+    }
+    Some(SemanticDetector {
+        expect: expect?,
+        window: window?,
+        exemplars,
+        counter_exemplars: counter,
+        threshold: threshold?,
+    })
 }
 
 fn expect_and_window(
@@ -367,4 +464,20 @@ fn phrase_language_keys(
         ok = false;
     }
     ok.then_some(out)
+}
+
+/// Largest compiled regex of one check, in bytes.
+pub const MAX_REGEX_BYTES: usize = 1 << 22;
+
+/// A regex detector's patterns as the one case-insensitive regex scoring runs.
+pub fn compile_patterns(patterns: &[String]) -> Result<regex::Regex, regex::Error> {
+    let joined = patterns
+        .iter()
+        .map(|p| format!("(?:{p})"))
+        .collect::<Vec<_>>()
+        .join("|");
+    regex::RegexBuilder::new(&joined)
+        .case_insensitive(true)
+        .size_limit(MAX_REGEX_BYTES)
+        .build()
 }

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::detectors::{detector, phrase_lists_only};
 use super::model::{
-    Applicability, Check, Criterion, Detector, Language, MetricName, Rubric, SensitiveDataDetector,
-    SensitiveKind, Settings, SpeakerFilter,
+    Applicability, Check, Criterion, Detector, GradedDetector, Language, MetricName, Rubric,
+    SensitiveDataDetector, SensitiveKind, Settings, SpeakerFilter,
 };
 use super::read::{Ctx, MapReader, boolean, index, list, number, scalar_text, string, unsigned};
 use super::yaml::{Node, Value};
@@ -14,10 +14,32 @@ use super::yaml::{Node, Value};
 pub const DEFAULT_HOLD_MIN_SECONDS: f64 = 20.0;
 /// Default for `settings.interruption_min_overlap_ms`.
 pub const DEFAULT_INTERRUPTION_MIN_OVERLAP_MS: u64 = 500;
+/// Default pass threshold of a graded check.
+pub const DEFAULT_PASS_AT: f64 = 0.5;
 /// Most turns an `after_trigger` window may span; more is no longer "the next turn".
 pub const MAX_WITHIN_TURNS: u64 = 10;
 
-const DETECTOR_KEYS: [&str; 5] = ["phrases", "regex", "metric", "sentiment", "sensitive_data"];
+/// Most words that may be inserted inside a phrase: more would match words
+/// that merely occur near each other.
+pub const MAX_PHRASE_GAP: u64 = 3;
+/// Most synonym groups, and words per group, a rubric may list.
+const MAX_SYNONYM_GROUPS: usize = 500;
+const MAX_SYNONYM_WORDS: usize = 50;
+
+const DETECTOR_KEYS: [&str; 9] = [
+    "phrases",
+    "regex",
+    "metric",
+    "sentiment",
+    "sensitive_data",
+    "courtesy",
+    "register",
+    "empathy",
+    "semantic",
+];
+
+/// Detectors that may be written without settings (`courtesy: {}` or `courtesy:`).
+const DETECTORS_WITH_DEFAULTS: [&str; 4] = ["sensitive_data", "courtesy", "register", "empathy"];
 
 /// Reads the root mapping into a rubric, collecting every error.
 pub fn read_rubric(ctx: &mut Ctx, root: &Node) -> Option<Rubric> {
@@ -101,6 +123,8 @@ fn default_settings() -> Settings {
         greeting: BTreeMap::new(),
         hold_request: BTreeMap::new(),
         hold_thanks: BTreeMap::new(),
+        phrase_gap: 0,
+        synonyms: Vec::new(),
     }
 }
 
@@ -236,8 +260,73 @@ fn settings(ctx: &mut Ctx, node: &Node, path: &str, langs: &[Language]) -> Optio
             }
         }
     }
+    if let Some(n) = map.optional("phrase_gap") {
+        match phrase_gap(ctx, n, &map.path("phrase_gap")) {
+            Some(v) => out.phrase_gap = v,
+            None => ok = false,
+        }
+    }
+    if let Some(n) = map.optional("synonyms") {
+        match synonyms(ctx, n, &map.path("synonyms")) {
+            Some(groups) => out.synonyms = groups,
+            None => ok = false,
+        }
+    }
     map.finish(ctx);
     ok.then_some(out)
+}
+
+/// Reads an inserted-word allowance (0..=MAX_PHRASE_GAP).
+pub(super) fn phrase_gap(ctx: &mut Ctx, node: &Node, path: &str) -> Option<u8> {
+    let v = unsigned(ctx, node, path)?;
+    if v <= MAX_PHRASE_GAP {
+        u8::try_from(v).ok()
+    } else {
+        ctx.error(
+            node.pos,
+            path,
+            format!("must be from 0 to {MAX_PHRASE_GAP}"),
+        );
+        None
+    }
+}
+
+/// Reads synonym groups: lists of single words, each group at least two.
+fn synonyms(ctx: &mut Ctx, node: &Node, path: &str) -> Option<Vec<Vec<String>>> {
+    let groups = list(ctx, node, path, |ctx, n, p| {
+        let words = list(ctx, n, p, |ctx, n, p| {
+            let word = string(ctx, n, p)?;
+            let single = !word.trim().is_empty()
+                && word
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || c == '\'' || c == '-');
+            if single {
+                Some(word.trim().to_owned())
+            } else {
+                ctx.error(n.pos, p, "a synonym is one word (letters, digits, ' or -)");
+                None
+            }
+        })?;
+        if words.len() < 2 || words.len() > MAX_SYNONYM_WORDS {
+            ctx.error(
+                n.pos,
+                p,
+                format!("a synonym group lists 2 to {MAX_SYNONYM_WORDS} words"),
+            );
+            return None;
+        }
+        Some(words.into_iter().map(|(w, _)| w).collect::<Vec<_>>())
+    })?;
+    if groups.len() > MAX_SYNONYM_GROUPS {
+        ctx.error(
+            node.pos,
+            path,
+            format!("at most {MAX_SYNONYM_GROUPS} synonym groups"),
+        );
+        return None;
+    }
+    Some(groups.into_iter().map(|(g, _)| g).collect())
 }
 
 pub(super) fn positive_seconds(ctx: &mut Ctx, node: &Node, path: &str) -> Option<f64> {
@@ -310,6 +399,22 @@ fn criterion(ctx: &mut Ctx, node: &Node, path: &str, langs: &[Language]) -> Opti
         weight: weight?,
         checks: checks?,
     })
+}
+
+/// A detector written without settings, with its defaults.
+fn default_detector(key: &str) -> Option<Detector> {
+    let graded = GradedDetector {
+        pass_at: DEFAULT_PASS_AT,
+    };
+    match key {
+        "sensitive_data" => Some(Detector::SensitiveData(SensitiveDataDetector {
+            kinds: SensitiveKind::ALL.to_vec(),
+        })),
+        "courtesy" => Some(Detector::Courtesy(graded)),
+        "register" => Some(Detector::Register(graded)),
+        "empathy" => Some(Detector::Empathy(graded)),
+        _ => None,
+    }
 }
 
 pub(super) fn speaker(ctx: &mut Ctx, node: &Node, path: &str) -> Option<SpeakerFilter> {
@@ -390,10 +495,8 @@ fn check(ctx: &mut Ctx, node: &Node, path: &str, langs: &[Language]) -> Option<C
                 if key == kind {
                     match value {
                         Some(n) => result = detector(ctx, key, n, &map.path(key), langs),
-                        None if key == "sensitive_data" => {
-                            result = Some(Detector::SensitiveData(SensitiveDataDetector {
-                                kinds: SensitiveKind::ALL.to_vec(),
-                            }));
+                        None if DETECTORS_WITH_DEFAULTS.contains(&key) => {
+                            result = default_detector(key);
                         }
                         None => ctx.error(map.pos(), &map.path(key), "detector has no settings"),
                     }
@@ -427,7 +530,29 @@ fn check(ctx: &mut Ctx, node: &Node, path: &str, langs: &[Language]) -> Option<C
         );
         return None;
     }
+    if detector.is_graded()
+        && let (Some(n), Some(SpeakerFilter::Customer)) = (speaker_node, speaker_filter)
+    {
+        ctx.error(
+            n.pos,
+            &format!("{path}.speaker"),
+            "graded detectors judge the agent's turns (agent, or any on mono calls)",
+        );
+        return None;
+    }
     let critical = critical?.unwrap_or(matches!(detector, Detector::SensitiveData(_)));
+    // Graded and semantic detectors judge the agent unless told otherwise.
+    let default_speaker = match detector {
+        Detector::Courtesy(_) | Detector::Register(_) | Detector::Empathy(_) => {
+            SpeakerFilter::Agent
+        }
+        _ => SpeakerFilter::Any,
+    };
+    let speaker_filter = if speaker_node.is_some() {
+        speaker_filter
+    } else {
+        Some(default_speaker)
+    };
     Some(Check {
         id: id?,
         description: description?,

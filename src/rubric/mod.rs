@@ -8,16 +8,16 @@ mod model;
 mod read;
 mod yaml;
 
-use sha2::{Digest, Sha256};
-
+pub use detectors::{MAX_REGEX_BYTES, compile_patterns};
 pub use document::{
     DEFAULT_HOLD_MIN_SECONDS, DEFAULT_INTERRUPTION_MIN_OVERLAP_MS, MAX_WITHIN_TURNS,
 };
 pub use error::RubricError;
 pub use model::{
-    Applicability, Check, Criterion, Detector, Expect, Language, MetricDetector, MetricName,
-    PhraseDetector, PhraseLists, RegexDetector, Rubric, SensitiveDataDetector, SensitiveKind,
-    SentimentDetector, Settings, SpeakerFilter, Trigger, Window,
+    Applicability, Check, Criterion, Detector, Expect, GradedDetector, Language, MetricDetector,
+    MetricName, PhraseDetector, PhraseLists, RegexDetector, Rubric, SemanticDetector,
+    SensitiveDataDetector, SensitiveKind, SentimentDetector, Settings, SpeakerFilter, Trigger,
+    Window,
 };
 
 /// Parses and validates a rubric written in YAML or JSON.
@@ -65,14 +65,18 @@ impl Rubric {
             .find(|k| k.id == check_id)
     }
 
-    /// SHA-256 (lowercase hex) of the rubric's canonical JSON form.
+    /// SHA-256 (lowercase hex) of the rubric's canonical JSON form and of
+    /// the versions of the detectors and lexicons that score it.
     ///
     /// Canonical means after parsing: defaults filled in, comments, key order
     /// and formatting of the source gone, so two spellings of the same rubric
-    /// hash alike and any change that can alter a score changes the hash.
+    /// hash alike; and any change that can alter a score, in the rubric or
+    /// in the scorer's built-in lexicons, changes the hash. A scorecard's
+    /// hash also covers the sentence encoder it was scored with, when the
+    /// rubric uses one (`CompiledRubric::hash`); without an encoder the two
+    /// are equal.
     pub fn content_hash(&self) -> String {
-        // Serialising plain structs, enums, strings and finite numbers cannot fail.
-        let canonical = serde_json::to_vec(self).unwrap_or_default();
-        hex::encode(Sha256::digest(&canonical))
+        let versions = crate::scoring::scorer_versions(self, None);
+        crate::scoring::versions::rubric_hash(self, &versions)
     }
 }

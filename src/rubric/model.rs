@@ -84,6 +84,15 @@ pub struct Settings {
     pub hold_request: PhraseLists,
     /// Phrases that thank the customer for holding.
     pub hold_thanks: PhraseLists,
+    /// Most words that may be inserted inside a listed phrase and still match
+    /// ("bukan urusan bagian saya" matches "bukan urusan saya" with one);
+    /// a negator ("not", "tidak") is never skipped. 0 (exact) unless set.
+    #[serde(default)]
+    pub phrase_gap: u8,
+    /// Groups of words that match each other in every phrase list of the
+    /// rubric ("menelepon" ≈ "menghubungi" ≈ "hubungi"; "call" ≈ "ring").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub synonyms: Vec<Vec<String>>,
 }
 
 /// One weighted criterion made of checks.
@@ -151,6 +160,71 @@ pub enum Detector {
     Sentiment(SentimentDetector),
     /// The agent asks for or reads out sensitive data.
     SensitiveData(SensitiveDataDetector),
+    /// Graded: politeness strategies and impoliteness per turn, over the call.
+    Courtesy(GradedDetector),
+    /// Graded: formal against informal register per turn, over the call.
+    Register(GradedDetector),
+    /// Graded: acknowledgement, validation, reflection, exploration, apology
+    /// and reassurance, weighted by whether the customer voiced emotion.
+    Empathy(GradedDetector),
+    /// Similarity to exemplar utterances with a multilingual sentence encoder.
+    Semantic(SemanticDetector),
+}
+
+impl Detector {
+    /// The detector's name as written in a rubric.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Detector::Phrases(_) => "phrases",
+            Detector::Regex(_) => "regex",
+            Detector::Metric(_) => "metric",
+            Detector::Sentiment(_) => "sentiment",
+            Detector::SensitiveData(_) => "sensitive_data",
+            Detector::Courtesy(_) => "courtesy",
+            Detector::Register(_) => "register",
+            Detector::Empathy(_) => "empathy",
+            Detector::Semantic(_) => "semantic",
+        }
+    }
+
+    /// Whether the detector earns a fraction of the points instead of all or none.
+    pub fn is_graded(&self) -> bool {
+        matches!(
+            self,
+            Detector::Courtesy(_) | Detector::Register(_) | Detector::Empathy(_)
+        )
+    }
+
+    /// The pass threshold of a graded detector.
+    pub fn pass_at(&self) -> Option<f64> {
+        match self {
+            Detector::Courtesy(g) | Detector::Register(g) | Detector::Empathy(g) => Some(g.pass_at),
+            _ => None,
+        }
+    }
+}
+
+/// Settings of a graded detector.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GradedDetector {
+    /// The fraction at or above which the check counts as passed (0..1].
+    pub pass_at: f64,
+}
+
+/// Exemplar utterances and how close a turn must come to them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SemanticDetector {
+    /// Pass on presence (a turn close to an exemplar) or on absence.
+    pub expect: Expect,
+    /// Where to look; the whole call when `None`.
+    pub window: Option<Window>,
+    /// What the behaviour sounds like, per language (any language matches any turn).
+    pub exemplars: PhraseLists,
+    /// Near misses that must not count: a turn closer to one of these than to
+    /// every exemplar is no match.
+    pub counter_exemplars: PhraseLists,
+    /// Least cosine similarity (0..1) to an exemplar that counts as a match.
+    pub threshold: f64,
 }
 
 /// Whether a match passes or fails the check.
@@ -198,6 +272,9 @@ pub struct PhraseDetector {
     pub window: Option<Window>,
     /// The phrases per language.
     pub lists: PhraseLists,
+    /// Inserted words allowed inside a phrase; the rubric's `phrase_gap` when `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_gap: Option<u8>,
 }
 
 /// Regular expressions, present or absent, optionally in a window.

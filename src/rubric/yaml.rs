@@ -155,26 +155,60 @@ impl MarkedEventReceiver for Builder {
     }
 }
 
+/// Largest rubric document accepted, in bytes: the default rubric is about
+/// 14 KB, so this leaves room for hundreds of checks and phrase lists.
+pub const MAX_DOCUMENT_BYTES: usize = 1 << 20;
+/// Deepest nesting of lists and mappings accepted: a rubric needs about
+/// eight levels; deeper documents are attacks or accidents.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parses YAML or JSON text into a positioned tree; syntax errors come back with their position.
+///
+/// Size and nesting are bounded before any work grows with them; the parser
+/// is driven event by event (its own `load` recurses once per level and can
+/// overflow the stack on a deeply nested document).
 pub fn parse(source: &str) -> Result<Node, Vec<RubricError>> {
+    let start = Pos { line: 1, column: 1 };
+    if source.len() > MAX_DOCUMENT_BYTES {
+        return Err(vec![RubricError::new(
+            start,
+            "",
+            format!(
+                "the rubric is {} bytes; at most {MAX_DOCUMENT_BYTES} are accepted",
+                source.len()
+            ),
+        )]);
+    }
     let mut builder = Builder::default();
     let mut parser = Parser::new_from_str(source);
-    if let Err(error) = parser.load(&mut builder, true) {
-        let mark = *error.marker();
-        return Err(vec![RubricError::new(
-            pos_of(mark),
-            "",
-            format!("invalid YAML: {}", error.info()),
-        )]);
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(error) => {
+                return Err(vec![RubricError::new(
+                    pos_of(*error.marker()),
+                    "",
+                    format!("invalid YAML: {}", error.info()),
+                )]);
+            }
+        };
+        if event == Event::StreamEnd {
+            break;
+        }
+        let opens = matches!(event, Event::SequenceStart(..) | Event::MappingStart(..));
+        if opens && builder.stack.len() >= MAX_DEPTH {
+            return Err(vec![RubricError::new(
+                pos_of(mark),
+                "",
+                format!("lists and mappings are nested more than {MAX_DEPTH} levels deep"),
+            )]);
+        }
+        builder.on_event(event, mark);
     }
     if !builder.errors.is_empty() {
         return Err(builder.errors);
     }
-    builder.root.ok_or_else(|| {
-        vec![RubricError::new(
-            Pos { line: 1, column: 1 },
-            "",
-            "the rubric is empty",
-        )]
-    })
+    builder
+        .root
+        .ok_or_else(|| vec![RubricError::new(start, "", "the rubric is empty")])
 }

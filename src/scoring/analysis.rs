@@ -186,6 +186,36 @@ impl<'t> Analysis<'t> {
         !self.seg_hits(set, seg).is_empty()
     }
 
+    /// The segment a token belongs to.
+    pub fn segment_of(&self, token: usize) -> usize {
+        let token = u32::try_from(token).unwrap_or(u32::MAX);
+        self.seg_tokens
+            .partition_point(|&(_, end)| end <= token)
+            .min(self.seg_tokens.len().saturating_sub(1))
+    }
+
+    /// Whether a phrase hit is negated: a negator ("not", "tidak", "can't")
+    /// one or two words before it in the same clause, as in "I can't promise
+    /// tomorrow" or "tidak ada biaya". A negator inside the phrase is its own.
+    pub fn negated(&self, hit: &Hit, engine: &Engine) -> bool {
+        let (first, _) = self.seg_tokens[hit.seg as usize];
+        let text = &self.transcript.segments[hit.seg as usize].text;
+        let mut after = hit.start;
+        for before in (first.max(hit.start.saturating_sub(2))..hit.start).rev() {
+            let gap = text
+                .get(self.spans[before as usize].1 as usize..self.spans[after as usize].0 as usize)
+                .unwrap_or("");
+            if gap.contains([',', '.', ';', ':', '!', '?']) {
+                return false;
+            }
+            if engine.matcher.is_blocker(self.ids[before as usize]) {
+                return true;
+            }
+            after = before;
+        }
+        false
+    }
+
     /// Byte range of a hit in its segment's text.
     pub fn hit_bytes(&self, hit: &Hit) -> (usize, usize) {
         let (s, _) = self.spans[hit.start as usize];

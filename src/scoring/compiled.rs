@@ -1,14 +1,21 @@
 //! A rubric compiled for scoring: phrase lists interned into one matcher,
 //! regexes built, windows turned into milliseconds. Built once per rubric.
 
-use regex::{Regex, RegexBuilder};
+use std::sync::Arc;
+
+use regex::Regex;
 
 use crate::rubric::{
     Applicability, Detector, Expect, MetricDetector, Rubric, SensitiveKind, SpeakerFilter, Window,
+    compile_patterns,
 };
 
 use super::engine::{Engine, EngineBuilder};
+use super::graded::{GradedKind, GradedSets};
 use super::metrics::MetricSettings;
+use super::scorecard::ScorerVersions;
+use super::versions::{rubric_hash, scorer_versions};
+use crate::semantic::{Encoder, EncoderError};
 
 /// Where a phrase or regex detector looks.
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +46,30 @@ pub enum Finder {
     Phrases(u32),
     /// One regex, the rubric's patterns joined as alternatives.
     Regex(Regex),
+    /// Turns close in meaning to exemplars (needs the encoder).
+    Semantic(Box<SemanticFinder>),
+}
+
+/// A semantic check's exemplars, embedded once when the rubric is compiled.
+#[derive(Debug)]
+pub struct SemanticFinder {
+    /// Exemplar texts and their embeddings.
+    pub exemplars: Vec<(String, Vec<f32>)>,
+    /// Counter-exemplar texts and their embeddings.
+    pub counter_exemplars: Vec<(String, Vec<f32>)>,
+    /// Least similarity to an exemplar that matches.
+    pub threshold: f64,
+}
+
+/// Why a rubric could not be compiled.
+#[derive(Debug, thiserror::Error)]
+pub enum CompileError {
+    /// A regex detector's patterns do not compile together.
+    #[error(transparent)]
+    Regex(#[from] regex::Error),
+    /// The encoder failed on an exemplar.
+    #[error(transparent)]
+    Encoder(#[from] EncoderError),
 }
 
 /// A detector ready to run.
@@ -62,6 +93,15 @@ pub enum CompiledDetector {
     },
     /// Sensitive-data requests and read-outs.
     Sensitive(Vec<SensitiveKind>),
+    /// A graded detector: a fraction of the points.
+    Graded {
+        /// Which lexicon.
+        kind: GradedKind,
+        /// Fraction at or above which the check passes.
+        pass_at: f64,
+    },
+    /// A semantic check compiled without an encoder: it cannot apply.
+    SemanticUnavailable,
 }
 
 /// Applicability, compiled.
@@ -105,6 +145,13 @@ pub struct CompiledRubric {
     pub metric_settings: MetricSettings,
     /// Compiled checks, per criterion, in rubric order.
     pub checks: Vec<Vec<CompiledCheck>>,
+    /// The graded lexicons the rubric uses, when it uses any.
+    pub graded: Option<GradedSets>,
+    /// Detector, lexicon and encoder versions (also in `hash`).
+    pub versions: ScorerVersions,
+    /// The sentence encoder, when one was given: semantic checks and the
+    /// graded detectors' whole-turn terms use it.
+    pub encoder: Option<Arc<Encoder>>,
 }
 
 fn seconds_to_ms(s: f64) -> u64 {
@@ -113,17 +160,32 @@ fn seconds_to_ms(s: f64) -> u64 {
 }
 
 impl CompiledRubric {
-    /// Compiles a validated rubric.
-    pub fn compile(rubric: &Rubric) -> Result<CompiledRubric, regex::Error> {
+    /// Compiles a validated rubric without a sentence encoder: semantic
+    /// checks will not apply, graded checks use their cues alone.
+    pub fn compile(rubric: &Rubric) -> Result<CompiledRubric, CompileError> {
+        CompiledRubric::compile_with(rubric, None)
+    }
+
+    /// Compiles a validated rubric; with an encoder, the exemplars of its
+    /// semantic checks are embedded now (about 25 ms each), once.
+    pub fn compile_with(
+        rubric: &Rubric,
+        encoder: Option<Arc<Encoder>>,
+    ) -> Result<CompiledRubric, CompileError> {
         let mut b = EngineBuilder::default();
         let settings = &rubric.settings;
+        // Synonyms first, so that every phrase list added after sees them.
+        for group in &settings.synonyms {
+            b.add_synonyms(group);
+        }
+        let gap = settings.phrase_gap;
         let flat = |lists: &crate::rubric::PhraseLists| -> Vec<String> {
             lists.values().flatten().cloned().collect()
         };
         let metric_settings = MetricSettings {
-            greeting: b.add_set(&flat(&settings.greeting)),
-            hold_request: b.add_set(&flat(&settings.hold_request)),
-            hold_thanks: b.add_set(&flat(&settings.hold_thanks)),
+            greeting: b.add_set_with_gap(&flat(&settings.greeting), gap),
+            hold_request: b.add_set_with_gap(&flat(&settings.hold_request), gap),
+            hold_thanks: b.add_set_with_gap(&flat(&settings.hold_thanks), gap),
             hold_min_ms: seconds_to_ms(settings.hold_min_seconds),
             interruption_min_overlap_ms: settings.interruption_min_overlap_ms,
         };
@@ -134,28 +196,21 @@ impl CompiledRubric {
                 let applies = check
                     .applies_when
                     .as_ref()
-                    .map(|a| compile_applies(&mut b, a));
+                    .map(|a| compile_applies(&mut b, a, gap));
                 let detector = match &check.detector {
                     Detector::Phrases(p) => CompiledDetector::Text {
-                        finder: Finder::Phrases(b.add_set(&flat(&p.lists))),
+                        finder: Finder::Phrases(
+                            b.add_set_with_gap(&flat(&p.lists), p.max_gap.unwrap_or(gap)),
+                        ),
                         expect: p.expect,
-                        window: compile_window(&mut b, p.window.as_ref()),
+                        window: compile_window(&mut b, p.window.as_ref(), gap),
                     },
                     Detector::Regex(r) => {
-                        let joined = r
-                            .patterns
-                            .iter()
-                            .map(|p| format!("(?:{p})"))
-                            .collect::<Vec<_>>()
-                            .join("|");
-                        let regex = RegexBuilder::new(&joined)
-                            .case_insensitive(true)
-                            .size_limit(1 << 22)
-                            .build()?;
+                        let regex = compile_patterns(&r.patterns)?;
                         CompiledDetector::Text {
                             finder: Finder::Regex(regex),
                             expect: r.expect,
-                            window: compile_window(&mut b, r.window.as_ref()),
+                            window: compile_window(&mut b, r.window.as_ref(), gap),
                         }
                     }
                     Detector::Metric(m) => CompiledDetector::Metric(m.clone()),
@@ -163,6 +218,38 @@ impl CompiledRubric {
                         min_change: s.min_change,
                     },
                     Detector::SensitiveData(s) => CompiledDetector::Sensitive(s.kinds.clone()),
+                    Detector::Courtesy(g) => CompiledDetector::Graded {
+                        kind: GradedKind::Courtesy,
+                        pass_at: g.pass_at,
+                    },
+                    Detector::Register(g) => CompiledDetector::Graded {
+                        kind: GradedKind::Register,
+                        pass_at: g.pass_at,
+                    },
+                    Detector::Empathy(g) => CompiledDetector::Graded {
+                        kind: GradedKind::Empathy,
+                        pass_at: g.pass_at,
+                    },
+                    Detector::Semantic(sem) => match &encoder {
+                        Some(encoder) => {
+                            let embed = |texts: Vec<String>| {
+                                texts
+                                    .into_iter()
+                                    .map(|t| encoder.embed(&t).map(|v| (t, v)))
+                                    .collect::<Result<Vec<_>, _>>()
+                            };
+                            CompiledDetector::Text {
+                                finder: Finder::Semantic(Box::new(SemanticFinder {
+                                    exemplars: embed(flat(&sem.exemplars))?,
+                                    counter_exemplars: embed(flat(&sem.counter_exemplars))?,
+                                    threshold: sem.threshold,
+                                })),
+                                expect: sem.expect,
+                                window: compile_window(&mut b, sem.window.as_ref(), gap),
+                            }
+                        }
+                        None => CompiledDetector::SemanticUnavailable,
+                    },
                 };
                 compiled.push(CompiledCheck {
                     index,
@@ -173,12 +260,25 @@ impl CompiledRubric {
             }
             checks.push(compiled);
         }
+        let uses: Vec<GradedKind> = checks
+            .iter()
+            .flatten()
+            .filter_map(|c| match c.detector {
+                CompiledDetector::Graded { kind, .. } => Some(kind),
+                _ => None,
+            })
+            .collect();
+        let graded = (!uses.is_empty()).then(|| GradedSets::build(&mut b, &uses));
+        let versions = scorer_versions(rubric, encoder.as_deref().map(Encoder::id));
         Ok(CompiledRubric {
             rubric: rubric.clone(),
-            hash: rubric.content_hash(),
+            hash: rubric_hash(rubric, &versions),
             engine: b.build(),
             metric_settings,
             checks,
+            graded,
+            versions,
+            encoder,
         })
     }
 
@@ -191,11 +291,11 @@ impl CompiledRubric {
     }
 }
 
-fn compile_applies(b: &mut EngineBuilder, a: &Applicability) -> CompiledApplies {
+fn compile_applies(b: &mut EngineBuilder, a: &Applicability, gap: u8) -> CompiledApplies {
     CompiledApplies {
         said: a.said.as_ref().map(|lists| {
             let phrases: Vec<String> = lists.values().flatten().cloned().collect();
-            (b.add_set(&phrases), a.said_by)
+            (b.add_set_with_gap(&phrases, gap), a.said_by)
         }),
         customer_negative: a.customer_negative,
         has_hold: a.has_hold,
@@ -204,7 +304,7 @@ fn compile_applies(b: &mut EngineBuilder, a: &Applicability) -> CompiledApplies 
     }
 }
 
-fn compile_window(b: &mut EngineBuilder, w: Option<&Window>) -> CompiledWindow {
+fn compile_window(b: &mut EngineBuilder, w: Option<&Window>, gap: u8) -> CompiledWindow {
     match w {
         None => CompiledWindow::All,
         Some(Window::FirstSeconds(s)) => CompiledWindow::First(seconds_to_ms(*s)),
@@ -214,7 +314,7 @@ fn compile_window(b: &mut EngineBuilder, w: Option<&Window>) -> CompiledWindow {
             negative: t.negative_sentiment,
             set: t.phrases.as_ref().map(|lists| {
                 let phrases: Vec<String> = lists.values().flatten().cloned().collect();
-                b.add_set(&phrases)
+                b.add_set_with_gap(&phrases, gap)
             }),
             within: t.within_turns,
         },

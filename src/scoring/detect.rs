@@ -1,12 +1,16 @@
 //! Runs each compiled check against an analysed transcript and explains the
 //! outcome with evidence: the segment, speaker, timing and quoted text.
 
+mod graded;
+mod semantic;
+
 use crate::rubric::{Check, Expect, MetricName, SensitiveKind, SpeakerFilter};
 
 use super::analysis::Analysis;
 use super::compiled::{
     CompiledApplies, CompiledCheck, CompiledDetector, CompiledRubric, CompiledWindow, Finder,
 };
+use super::graded::scope::TokenContext;
 use super::metrics::MetricDetail;
 use super::redact::{Mask, apply_masks, segment_masks};
 use super::scorecard::{CheckResult, Evidence, Outcome};
@@ -25,6 +29,10 @@ pub struct Evaluator<'a, 't> {
     d: &'a MetricDetail,
     masks: Vec<Option<Vec<Mask>>>,
     has_speech: bool,
+    /// Token context for graded checks, computed on first use.
+    context: Option<TokenContext>,
+    /// Segment embeddings, computed on first use (empty: the encoder failed).
+    vectors: std::cell::RefCell<Vec<Option<std::rc::Rc<[f32]>>>>,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {
@@ -41,6 +49,8 @@ impl<'a, 't> Evaluator<'a, 't> {
                 .segments
                 .iter()
                 .any(|s| !s.text.trim().is_empty()),
+            context: None,
+            vectors: std::cell::RefCell::new(vec![None; a.transcript.segments.len()]),
         }
     }
 
@@ -63,6 +73,8 @@ impl<'a, 't> Evaluator<'a, 't> {
             start_ms: segment.start_ms,
             end_ms: segment.end_ms,
             quote,
+            turn_score: None,
+            markers: Vec::new(),
         }
     }
 
@@ -83,6 +95,7 @@ impl<'a, 't> Evaluator<'a, 't> {
             possible: 0.0,
             reason: String::new(),
             evidence: Vec::new(),
+            fraction: None,
         };
         if !self.has_speech {
             result.reason = "not applicable: the transcript has no speech".to_owned();
@@ -103,6 +116,22 @@ impl<'a, 't> Evaluator<'a, 't> {
             CompiledDetector::Metric(m) => self.metric(m.name, m.min, m.max),
             CompiledDetector::Sentiment { min_change } => self.sentiment(*min_change),
             CompiledDetector::Sensitive(kinds) => self.sensitive(kinds, compiled.speaker),
+            CompiledDetector::Graded { kind, pass_at } => {
+                let (fraction, reason, evidence) = self.graded(*kind, compiled.speaker);
+                match fraction {
+                    Some(fraction) => result.set_graded(fraction, *pass_at, check.points),
+                    None => result.set_outcome(Outcome::NotApplicable, check.points),
+                }
+                result.reason = reason;
+                result.evidence = evidence;
+                return result;
+            }
+            CompiledDetector::SemanticUnavailable => (
+                Outcome::NotApplicable,
+                "not applicable: no sentence encoder is installed (scripts/provision-encoder.sh)"
+                    .to_owned(),
+                Vec::new(),
+            ),
         };
         result.set_outcome(outcome, check.points);
         result.reason = reason;
@@ -171,11 +200,15 @@ impl<'a, 't> Evaluator<'a, 't> {
                 .a
                 .seg_hits(*set, seg)
                 .iter()
+                .filter(|h| !self.a.negated(h, &self.rubric.engine))
                 .min_by_key(|h| (h.start, std::cmp::Reverse(h.end)))
                 .map(|h| self.a.hit_bytes(h)),
             Finder::Regex(re) => re
                 .find(&self.a.transcript.segments[seg].text)
                 .map(|m| (m.start(), m.end())),
+            Finder::Semantic(semantic) => self
+                .semantic_match(semantic, seg)
+                .map(|_| (0, self.a.transcript.segments[seg].text.len())),
         }
     }
 
@@ -187,13 +220,14 @@ impl<'a, 't> Evaluator<'a, 't> {
                     .a
                     .set_hits(*set)
                     .iter()
+                    .filter(|h| !self.a.negated(h, &self.rubric.engine))
                     .map(|h| h.seg as usize)
                     .filter(|&s| self.a.speaker_matches(s, speaker))
                     .collect();
                 segs.dedup();
                 segs
             }
-            Finder::Regex(_) => (0..self.a.transcript.segments.len())
+            Finder::Regex(_) | Finder::Semantic(_) => (0..self.a.transcript.segments.len())
                 .filter(|&s| self.a.speaker_matches(s, speaker))
                 .collect(),
         }
@@ -210,8 +244,12 @@ impl<'a, 't> Evaluator<'a, 't> {
         let duration = self.d.metrics.duration_ms;
         let who = speaker_name(speaker);
         let what = match finder {
-            Finder::Phrases(_) => "a listed phrase",
-            Finder::Regex(_) => "words matching the pattern",
+            Finder::Phrases(_) => "a listed phrase".to_owned(),
+            Finder::Regex(_) => "words matching the pattern".to_owned(),
+            Finder::Semantic(semantic) => format!(
+                "something close in meaning to an exemplar (similarity at least {})",
+                semantic.threshold
+            ),
         };
         let (in_window, place): (Box<dyn Fn(usize) -> bool>, String) = match window {
             CompiledWindow::All => (Box::new(|_| true), "in the call".to_owned()),
@@ -346,8 +384,7 @@ impl<'a, 't> Evaluator<'a, 't> {
         if pairs.is_empty() {
             return (
                 Outcome::NotApplicable,
-                "not applicable: no trigger turn (distress or harm) with a reply after it"
-                    .to_owned(),
+                "not applicable: no trigger turn with a reply after it".to_owned(),
                 Vec::new(),
             );
         }

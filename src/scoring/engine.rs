@@ -50,10 +50,11 @@ impl Default for EngineBuilder {
             }
             set
         };
+        let negator = add(lexicon::NEGATORS);
         let sets = BuiltinSets {
+            negator,
             positive: add(lexicon::POSITIVE),
             negative: add(lexicon::NEGATIVE),
-            negator: add(lexicon::NEGATORS),
             pin: add(lexicon::PIN),
             otp: add(lexicon::OTP),
             password: add(lexicon::PASSWORD),
@@ -63,6 +64,8 @@ impl Default for EngineBuilder {
             dont_share: add(lexicon::DONT_SHARE),
             partial: add(lexicon::PARTIAL),
         };
+        // "I will not call you back" must not match "i will call you back".
+        matcher.block_gaps_on(negator);
         EngineBuilder { matcher, sets }
     }
 }
@@ -70,11 +73,30 @@ impl Default for EngineBuilder {
 impl EngineBuilder {
     /// Adds a phrase set; returns its id.
     pub fn add_set<'a>(&mut self, phrases: impl IntoIterator<Item = &'a String>) -> u32 {
+        self.add_set_with_gap(phrases, 0)
+    }
+
+    /// Adds a phrase set whose phrases let `gap` words in; returns its id.
+    pub fn add_set_with_gap<'a>(
+        &mut self,
+        phrases: impl IntoIterator<Item = &'a String>,
+        gap: u8,
+    ) -> u32 {
         let set = self.matcher.new_set();
         for p in phrases {
-            self.matcher.add(set, p);
+            self.matcher.add_with_gap(set, p, gap);
         }
         set
+    }
+
+    /// Makes the words of a group match each other in sets added afterwards.
+    pub fn add_synonyms(&mut self, group: &[String]) {
+        self.matcher.add_synonyms(group);
+    }
+
+    /// The ids of the built-in lists.
+    pub fn builtin_sets(&self) -> BuiltinSets {
+        self.sets
     }
 
     /// Freezes the engine.

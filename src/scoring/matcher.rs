@@ -318,9 +318,16 @@ pub struct Hit {
 /// Builds a matcher: intern phrases, then freeze.
 #[derive(Debug, Default)]
 pub struct MatcherBuilder {
+    /// Every vocabulary key (a canonical word or a synonym) and its id.
     exact: FxHashMap<Box<str>, u32>,
+    /// The canonical key of each id.
     words: Vec<Box<str>>,
-    phrases: Vec<(Box<[u32]>, u32)>,
+    /// Keys that share another key's id (synonyms), in insertion order.
+    aliases: Vec<(Box<str>, u32)>,
+    /// Phrase tokens, set, and inserted words allowed inside.
+    phrases: Vec<(Box<[u32]>, u32, u8)>,
+    /// Sets whose single-word phrases may never be skipped inside a phrase.
+    blocker_sets: Vec<u32>,
     sets: u32,
     scratch: Scratch,
 }
@@ -332,30 +339,83 @@ impl MatcherBuilder {
         self.sets - 1
     }
 
+    /// The id of a key, interned when new.
+    fn intern(&mut self, key: &str) -> u32 {
+        if let Some(&id) = self.exact.get(key) {
+            return id;
+        }
+        let id = u32::try_from(self.words.len()).unwrap_or(UNKNOWN);
+        self.words.push(key.into());
+        self.exact.insert(key.into(), id);
+        id
+    }
+
+    /// Makes words match each other wherever they appear in a phrase list
+    /// added after this call. Each word is normalised like any phrase; a
+    /// word already given to another group keeps its first group.
+    pub fn add_synonyms<S: AsRef<str>>(&mut self, group: &[S]) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut keys: Vec<Box<str>> = Vec::new();
+        for word in group {
+            let mut pieces = Vec::new();
+            normalize(word.as_ref(), &mut scratch, |p| {
+                pieces.push(Box::<str>::from(p.key))
+            });
+            // A word that normalises to several tokens ("can't") cannot alias one.
+            if let [key] = pieces.as_slice() {
+                keys.push(key.clone());
+            }
+        }
+        self.scratch = scratch;
+        let Some(first) = keys.first() else {
+            return;
+        };
+        let id = keys
+            .iter()
+            .find_map(|k| self.exact.get(k).copied())
+            .unwrap_or_else(|| {
+                let first = first.clone();
+                self.intern(&first)
+            });
+        for key in keys {
+            if !self.exact.contains_key(&key) {
+                self.exact.insert(key.clone(), id);
+                self.aliases.push((key, id));
+            }
+        }
+    }
+
+    /// Marks a set's single words (negators) as never skipped inside a phrase.
+    pub fn block_gaps_on(&mut self, set: u32) {
+        self.blocker_sets.push(set);
+    }
+
     /// Adds a phrase to a set; returns false when it normalises to nothing.
     pub fn add(&mut self, set: u32, phrase: &str) -> bool {
-        let mut ids = Vec::new();
+        self.add_with_gap(set, phrase, 0)
+    }
+
+    /// Adds a phrase that still matches with up to `gap` words inserted
+    /// inside it; returns false when it normalises to nothing.
+    pub fn add_with_gap(&mut self, set: u32, phrase: &str, gap: u8) -> bool {
+        let mut keys: Vec<String> = Vec::new();
         let mut scratch = std::mem::take(&mut self.scratch);
-        normalize(phrase, &mut scratch, |p| {
-            let next = u32::try_from(self.words.len()).unwrap_or(UNKNOWN);
-            let id = *self.exact.entry(p.key.into()).or_insert_with(|| {
-                self.words.push(p.key.into());
-                next
-            });
-            ids.push(id);
-        });
+        normalize(phrase, &mut scratch, |p| keys.push(p.key.to_owned()));
         self.scratch = scratch;
-        if ids.is_empty() {
+        if keys.is_empty() {
             return false;
         }
-        self.phrases.push((ids.into_boxed_slice(), set));
+        let ids: Vec<u32> = keys.iter().map(|k| self.intern(k)).collect();
+        // A one-word phrase has nothing to insert words into.
+        let gap = if ids.len() > 1 { gap } else { 0 };
+        self.phrases.push((ids.into_boxed_slice(), set, gap));
         true
     }
 
     /// Freezes the vocabulary and builds the indexes.
     pub fn build(self) -> Matcher {
         let mut by_first: Vec<Vec<u32>> = vec![Vec::new(); self.words.len()];
-        for (i, (tokens, _)) in self.phrases.iter().enumerate() {
+        for (i, (tokens, _, _)) in self.phrases.iter().enumerate() {
             by_first[tokens[0] as usize].push(u32::try_from(i).unwrap_or(UNKNOWN));
         }
         // Flat arrays: per first token, (second token, phrase) entries, longer
@@ -377,32 +437,54 @@ impl MatcherBuilder {
         }
         let mut phrase_tokens = Vec::new();
         let mut phrase_meta = Vec::with_capacity(self.phrases.len());
-        for (tokens, set) in &self.phrases {
+        for (tokens, set, gap) in &self.phrases {
             let start = u32::try_from(phrase_tokens.len()).unwrap_or(u32::MAX);
             phrase_tokens.extend_from_slice(tokens);
             let len = u32::try_from(tokens.len()).unwrap_or(u32::MAX);
-            phrase_meta.push((start, len, *set));
+            phrase_meta.push(PhraseMeta {
+                start,
+                len,
+                set: *set,
+                gap: *gap,
+            });
         }
+        let mut blockers = vec![false; self.words.len()];
+        for (tokens, set, _) in &self.phrases {
+            if let [only] = tokens.as_ref()
+                && self.blocker_sets.contains(set)
+            {
+                blockers[*only as usize] = true;
+            }
+        }
+        // The vocabulary's keys: each id's canonical word, then the synonyms.
+        let keys = self
+            .words
+            .iter()
+            .enumerate()
+            .map(|(id, w)| (w, u32::try_from(id).unwrap_or(UNKNOWN)))
+            .chain(self.aliases.iter().map(|(w, id)| (w, *id)));
         let mut neighbors: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
         let mut exact: FxHashMap<u64, u32> = FxHashMap::default();
         let mut arena = String::new();
-        let mut spans = Vec::with_capacity(self.words.len());
-        for (id, word) in self.words.iter().enumerate() {
+        let mut spans = Vec::with_capacity(self.words.len() + self.aliases.len());
+        let mut key_ids = Vec::with_capacity(self.words.len() + self.aliases.len());
+        for (entry, (word, id)) in keys.enumerate() {
             let bytes = word.as_bytes();
-            let id = u32::try_from(id).unwrap_or(UNKNOWN);
+            let entry = u32::try_from(entry).unwrap_or(UNKNOWN);
             let start = u32::try_from(arena.len()).unwrap_or(u32::MAX);
             arena.push_str(word);
             spans.push((start, u32::try_from(arena.len()).unwrap_or(u32::MAX)));
+            key_ids.push(id);
             // Two words with one 64-bit hash would make the second unmatchable,
             // never mismatched: lookups verify the bytes.
-            exact.entry(fast_hash(bytes)).or_insert(id);
+            exact.entry(fast_hash(bytes)).or_insert(entry);
             if bytes.len() < FUZZY_MIN_LEN - 1 || bytes.iter().all(u8::is_ascii_digit) {
                 continue;
             }
             let mut add = |h: u64| {
-                let entry = neighbors.entry(h).or_default();
-                if !entry.contains(&id) {
-                    entry.push(id);
+                let slot = neighbors.entry(h).or_default();
+                if !slot.contains(&entry) {
+                    slot.push(entry);
                 }
             };
             add(poly(bytes));
@@ -421,28 +503,45 @@ impl MatcherBuilder {
             exact,
             arena,
             spans,
+            key_ids,
             neighbors,
             first_ranges,
             entries,
             phrase_tokens,
             phrase_meta,
+            blockers,
             sets: self.sets,
         }
     }
+}
+
+/// Where a phrase's tokens are, its set, and the words it lets in.
+#[derive(Debug, Clone, Copy)]
+struct PhraseMeta {
+    start: u32,
+    len: u32,
+    set: u32,
+    gap: u8,
 }
 
 /// The frozen matcher.
 #[derive(Debug)]
 pub struct Matcher {
     bloom: Vec<u64>,
+    /// Key hash → key entry.
     exact: IdTable,
     arena: String,
+    /// Byte span of each key entry in `arena`.
     spans: Vec<(u32, u32)>,
+    /// The vocabulary id of each key entry (synonyms share one).
+    key_ids: Vec<u32>,
     neighbors: FxHashMap<u64, Vec<u32>>,
     first_ranges: Vec<(u32, u32)>,
     entries: Vec<(u32, u32)>,
     phrase_tokens: Vec<u32>,
-    phrase_meta: Vec<(u32, u32, u32)>,
+    phrase_meta: Vec<PhraseMeta>,
+    /// Ids that may not be skipped inside a gapped phrase (negators).
+    blockers: Vec<bool>,
     sets: u32,
 }
 
@@ -455,8 +554,8 @@ impl Matcher {
     /// The vocabulary id of a normalised token, tolerating small edits on long words.
     pub fn lookup(&self, key: &str, numeric: bool) -> u32 {
         let k = key.as_bytes();
-        if let Some(id) = self.exact.get(fast_hash(k), |id| same(self.word(id), k)) {
-            return id;
+        if let Some(entry) = self.exact.get(fast_hash(k), |e| same(self.key(e), k)) {
+            return self.key_ids[entry as usize];
         }
         if numeric || k.len() < FUZZY_MIN_LEN {
             return UNKNOWN;
@@ -464,9 +563,9 @@ impl Matcher {
         self.fuzzy(k)
     }
 
-    /// The bytes of a vocabulary word.
-    fn word(&self, id: u32) -> &[u8] {
-        let (start, end) = self.spans[id as usize];
+    /// The bytes of a vocabulary key entry.
+    fn key(&self, entry: u32) -> &[u8] {
+        let (start, end) = self.spans[entry as usize];
         &self.arena.as_bytes()[start as usize..end as usize]
     }
 
@@ -479,11 +578,12 @@ impl Matcher {
             if self.bloom[bit / 64] & (1 << (bit % 64)) == 0 {
                 return;
             }
-            let Some(ids) = self.neighbors.get(&h) else {
+            let Some(entries) = self.neighbors.get(&h) else {
                 return;
             };
-            for &id in ids {
-                let d = bounded_distance(k, self.word(id), allowed);
+            for &entry in entries {
+                let d = bounded_distance(k, self.key(entry), allowed);
+                let id = self.key_ids[entry as usize];
                 if let Some(d) = d
                     && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid))
                 {
@@ -496,6 +596,37 @@ impl Matcher {
         best.map_or(UNKNOWN, |(_, id)| id)
     }
 
+    /// Whether a token id is a negator (never skipped inside a phrase).
+    pub fn is_blocker(&self, id: u32) -> bool {
+        self.blockers.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// Whether a token may be skipped inside a gapped phrase.
+    fn skippable(&self, id: u32) -> bool {
+        id == UNKNOWN || !self.blockers.get(id as usize).copied().unwrap_or(false)
+    }
+
+    /// The end of a phrase matched from `ids[i]` with up to `gap` inserted
+    /// tokens (none of them a blocker), earliest match; `None` when it fails.
+    fn match_gapped(&self, tokens: &[u32], ids: &[u32], i: usize, gap: u8) -> Option<usize> {
+        let mut pos = i + 1;
+        let mut budget = gap;
+        for &want in &tokens[1..] {
+            loop {
+                let &got = ids.get(pos)?;
+                pos += 1;
+                if got == want {
+                    break;
+                }
+                if budget == 0 || !self.skippable(got) {
+                    return None;
+                }
+                budget -= 1;
+            }
+        }
+        Some(pos)
+    }
+
     /// Finds every phrase occurrence in the token ids of one segment.
     pub fn find(&self, seg: u32, ids: &[u32], offset: u32, hits: &mut Vec<Hit>) {
         for (i, &id) in ids.iter().enumerate() {
@@ -505,25 +636,33 @@ impl Matcher {
             let (lo, hi) = self.first_ranges[id as usize];
             let next = ids.get(i + 1).copied().unwrap_or(UNKNOWN);
             for &(second, p) in &self.entries[lo as usize..hi as usize] {
-                let (start, len, set) = self.phrase_meta[p as usize];
-                let len = len as usize;
-                // One-token phrases match here; longer ones must agree on the
-                // second token before the rest is compared.
-                if len > 1 {
+                let meta = self.phrase_meta[p as usize];
+                let len = meta.len as usize;
+                let tokens = &self.phrase_tokens[meta.start as usize..meta.start as usize + len];
+                // One-token phrases match here; longer exact ones must agree
+                // on the second token before the rest is compared.
+                let end = if len == 1 {
+                    i + 1
+                } else if meta.gap == 0 {
                     if second != next || i + len > ids.len() {
                         continue;
                     }
-                    let tokens = &self.phrase_tokens[start as usize..start as usize + len];
                     if !tokens[2..].iter().zip(&ids[i + 2..]).all(|(a, b)| a == b) {
                         continue;
                     }
-                }
+                    i + len
+                } else {
+                    match self.match_gapped(tokens, ids, i, meta.gap) {
+                        Some(end) => end,
+                        None => continue,
+                    }
+                };
                 let at = offset + u32::try_from(i).unwrap_or(0);
                 hits.push(Hit {
-                    set,
+                    set: meta.set,
                     seg,
                     start: at,
-                    end: at + u32::try_from(len).unwrap_or(0),
+                    end: offset + u32::try_from(end).unwrap_or(0),
                 });
             }
         }
@@ -633,6 +772,60 @@ mod tests {
         assert!(matches("keterlambatan", "ada keterlambatn pengiriman"));
         assert!(matches("understand", "I undrestand"));
         assert!(!matches("saya", "kaya"), "short words match exactly");
+    }
+
+    fn matches_with(build: impl FnOnce(&mut MatcherBuilder, u32), text: &str) -> bool {
+        let mut b = MatcherBuilder::default();
+        let set = b.new_set();
+        build(&mut b, set);
+        let m = b.build();
+        let ids = tokens(&m, text);
+        let mut hits = Vec::new();
+        m.find(0, &ids, 0, &mut hits);
+        hits.iter().any(|h| h.set == set)
+    }
+
+    #[test]
+    fn inserted_words_match_within_the_gap_but_never_a_negator() {
+        let gapped = |gap: u8, text: &str| {
+            matches_with(
+                |b, set| {
+                    let negators = b.new_set();
+                    for w in ["not", "tidak", "bukan"] {
+                        b.add(negators, w);
+                    }
+                    b.block_gaps_on(negators);
+                    b.add_with_gap(set, "bukan urusan saya", gap);
+                    b.add_with_gap(set, "i will call you back", gap);
+                },
+                text,
+            )
+        };
+        assert!(gapped(1, "Itu bukan urusan bagian saya, Pak."));
+        assert!(!gapped(0, "Itu bukan urusan bagian saya, Pak."));
+        assert!(gapped(2, "I will definitely call you right back"));
+        assert!(!gapped(1, "I will definitely call you right back"));
+        assert!(!gapped(3, "I will not call you back"));
+    }
+
+    #[test]
+    fn synonyms_match_each_other() {
+        let with_synonyms = |text: &str| {
+            matches_with(
+                |b, set| {
+                    b.add_synonyms(&["menelepon", "menghubungi", "telepon"]);
+                    b.add_synonyms(&["call", "ring", "phone"]);
+                    b.add(set, "saya akan menghubungi");
+                    b.add(set, "call you back");
+                },
+                text,
+            )
+        };
+        assert!(with_synonyms("saya akan menelepon Bapak besok"));
+        assert!(with_synonyms("Saya akan telepon balik"));
+        assert!(with_synonyms("I'll ring you back tomorrow"));
+        assert!(with_synonyms("let me phone you back"));
+        assert!(!with_synonyms("saya akan mengirim email"));
     }
 
     #[test]

@@ -281,6 +281,7 @@ mod tests {
             text: text.to_owned(),
             language: None,
             confidence: None,
+            words: Vec::new(),
         }
     }
 

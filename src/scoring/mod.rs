@@ -7,20 +7,23 @@ pub mod analysis;
 pub mod compiled;
 pub mod detect;
 pub mod engine;
+pub mod graded;
 pub mod lexicon;
 pub mod matcher;
 pub mod metrics;
 pub mod redact;
 pub mod scorecard;
 pub mod text;
+pub mod versions;
 
 pub use compiled::CompiledRubric;
 pub use metrics::ConversationMetrics;
 pub use redact::Redactor;
 pub use scorecard::{
-    CheckRef, CheckResult, CriterionResult, Evidence, Outcome, Scorecard, override_outcome,
-    recompute,
+    CheckRef, CheckResult, CriterionResult, Evidence, Marker, Outcome, ReviewedResult, Scorecard,
+    ScorerVersions, override_check, override_outcome, recompute,
 };
+pub use versions::scorer_versions;
 
 use crate::transcript::Transcript;
 
@@ -69,6 +72,7 @@ pub fn score_transcript(
         critical_failures: Vec::new(),
         criteria,
         metrics: detail.metrics,
+        scorer: rubric.versions.clone(),
     };
     recompute(&mut card);
     card

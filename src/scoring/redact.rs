@@ -215,6 +215,7 @@ mod tests {
             text: text.to_owned(),
             language: None,
             confidence: None,
+            words: Vec::new(),
         }
     }
 }

@@ -20,6 +20,23 @@ pub enum Outcome {
     NotApplicable,
 }
 
+/// One cue a graded detector found in a turn: what it is, how much it moved
+/// the turn's score, and where it was said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Marker {
+    /// The cue's kind, e.g. `gratitude`, `bare_imperative`, `reflection`.
+    pub kind: String,
+    /// Its signed contribution to the turn's score (before squashing).
+    pub weight: f64,
+    /// Start of the cue, ms from the start of the call (from word timings
+    /// when the transcript has them, else interpolated within the segment).
+    pub start_ms: u64,
+    /// End of the cue, ms.
+    pub end_ms: u64,
+    /// The words of the cue (sensitive data masked).
+    pub quote: String,
+}
+
 /// A pointer into the transcript that supports a check result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {
@@ -33,6 +50,12 @@ pub struct Evidence {
     pub end_ms: u64,
     /// The matched text (sensitive data masked), or the segment text.
     pub quote: String,
+    /// For graded checks: the turn's own score, 0..1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_score: Option<f64>,
+    /// For graded checks: the cues found in the turn.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markers: Vec<Marker>,
 }
 
 /// Identifies one check in a rubric.
@@ -55,7 +78,8 @@ pub struct CheckResult {
     pub outcome: Outcome,
     /// Whether a failure zeroes the overall score.
     pub critical: bool,
-    /// Points earned: `possible` on pass, 0 otherwise.
+    /// Points earned: `possible` on pass, 0 on fail; `fraction × possible`
+    /// for a graded check.
     pub earned: f64,
     /// Points available: the check's points when applicable, else 0.
     pub possible: f64,
@@ -63,12 +87,23 @@ pub struct CheckResult {
     pub reason: String,
     /// The transcript spans the decision rests on.
     pub evidence: Vec<Evidence>,
+    /// For a graded check: the share of its points earned, 0..1 (rounded to
+    /// four decimals); `None` for pass/fail checks and when not applicable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fraction: Option<f64>,
+}
+
+/// Rounds a fraction to four decimals, so graded results print, store and
+/// compare stably (and tiny floating-point noise cannot move a score).
+pub fn round_fraction(x: f64) -> f64 {
+    (x.clamp(0.0, 1.0) * 10_000.0).round() / 10_000.0
 }
 
 impl CheckResult {
-    /// Sets the outcome and the points that follow from it.
+    /// Sets a pass/fail (or not applicable) outcome and the points that follow.
     pub fn set_outcome(&mut self, outcome: Outcome, points: f64) {
         self.outcome = outcome;
+        self.fraction = None;
         let (earned, possible) = match outcome {
             Outcome::Pass => (points, points),
             Outcome::Fail => (0.0, points),
@@ -77,6 +112,39 @@ impl CheckResult {
         self.earned = earned;
         self.possible = possible;
     }
+
+    /// Sets a graded result: `fraction` of the points, and `pass` at or
+    /// above `pass_at` (what pass/fail views, critical checks and agreement
+    /// statistics read).
+    pub fn set_graded(&mut self, fraction: f64, pass_at: f64, points: f64) {
+        let fraction = round_fraction(fraction);
+        self.outcome = if fraction >= pass_at {
+            Outcome::Pass
+        } else {
+            Outcome::Fail
+        };
+        self.fraction = Some(fraction);
+        self.earned = round_points(points * fraction);
+        self.possible = points;
+    }
+}
+
+/// Points to four decimals.
+fn round_points(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Which detector, lexicon and encoder versions scored a card; part of the
+/// rubric's content hash, so that a lexicon edit cannot move scores silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScorerVersions {
+    /// Detector name → version, for every detector kind the rubric uses.
+    pub detectors: std::collections::BTreeMap<String, String>,
+    /// SHA-256 (first 16 hex digits) of the built-in lexicons and marker tables.
+    pub lexicons: String,
+    /// The sentence encoder of semantic checks, when the rubric has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoder: Option<String>,
 }
 
 /// The result of one criterion.
@@ -118,6 +186,10 @@ pub struct Scorecard {
     pub criteria: Vec<CriterionResult>,
     /// The call's conversation metrics.
     pub metrics: ConversationMetrics,
+    /// The detector, lexicon and encoder versions that scored it (empty on
+    /// cards scored before versions were recorded).
+    #[serde(default)]
+    pub scorer: ScorerVersions,
 }
 
 /// Rounds to two decimals so that scores print and compare stably.
@@ -154,8 +226,10 @@ pub fn recompute(card: &mut Scorecard) {
                 });
             }
         }
-        criterion.earned = earned;
-        criterion.possible = possible;
+        // Graded checks earn fractional points: keep the sums to the
+        // precision of their parts, so that stored cards read back alike.
+        criterion.earned = round_points(earned);
+        criterion.possible = round_points(possible);
         criterion.score = (possible > 0.0).then(|| round2(100.0 * earned / possible));
         if let Some(score) = criterion.score {
             weighted += criterion.weight * score;
@@ -170,15 +244,31 @@ pub fn recompute(card: &mut Scorecard) {
     };
 }
 
-/// Changes one check's outcome (a reviewer override) and recomputes all scores.
+/// What a reviewer decides for one check.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReviewedResult {
+    /// Pass, fail or not applicable: full or no points (a graded check's
+    /// fraction becomes 1 or 0).
+    Outcome(Outcome),
+    /// For a graded check: the share of points the reviewer gives, 0..1;
+    /// pass or fail follows from the check's `pass_at`.
+    Fraction {
+        /// The share, 0..1.
+        fraction: f64,
+        /// The check's pass threshold in the rubric.
+        pass_at: f64,
+    },
+}
+
+/// Changes one check's result (a reviewer override) and recomputes all scores.
 ///
 /// `points` is the check's points in the rubric the card was scored with
 /// (needed when a not-applicable check becomes applicable). Returns false
 /// when the card has no such check.
-pub fn override_outcome(
+pub fn override_check(
     card: &mut Scorecard,
     check: &CheckRef,
-    outcome: Outcome,
+    reviewed: ReviewedResult,
     points: f64,
 ) -> bool {
     let Some(result) = card
@@ -190,7 +280,34 @@ pub fn override_outcome(
     else {
         return false;
     };
-    result.set_outcome(outcome, points);
+    let graded = result.fraction.is_some();
+    match reviewed {
+        ReviewedResult::Outcome(outcome) => {
+            result.set_outcome(outcome, points);
+            // A graded check keeps a fraction: all or nothing.
+            if graded && outcome != Outcome::NotApplicable {
+                let fraction = if outcome == Outcome::Pass { 1.0 } else { 0.0 };
+                result.fraction = Some(fraction);
+            }
+        }
+        ReviewedResult::Fraction { fraction, pass_at } => {
+            result.set_graded(fraction, pass_at, points);
+        }
+    }
     recompute(card);
     true
+}
+
+/// Changes one check's outcome (a reviewer override) and recomputes all scores.
+///
+/// `points` is the check's points in the rubric the card was scored with
+/// (needed when a not-applicable check becomes applicable). Returns false
+/// when the card has no such check.
+pub fn override_outcome(
+    card: &mut Scorecard,
+    check: &CheckRef,
+    outcome: Outcome,
+    points: f64,
+) -> bool {
+    override_check(card, check, ReviewedResult::Outcome(outcome), points)
 }

@@ -133,6 +133,10 @@ pub struct AuditEvent {
     pub old_overall_score: Option<f64>,
     /// Reviewed overall score after.
     pub new_overall_score: Option<f64>,
+    /// For overrides of graded checks: the share of points before.
+    pub old_fraction: Option<f64>,
+    /// For overrides of graded checks: the share of points after.
+    pub new_fraction: Option<f64>,
     /// When.
     pub at_ms: i64,
 }

@@ -196,6 +196,7 @@ fn build(
         text,
         language: language.map(str::to_string),
         confidence: Some(confidence),
+        words: Vec::new(),
     })
 }
 

@@ -373,6 +373,7 @@ pub fn scored_card(
             text: "Good morning, thank you for calling.".into(),
             language: None,
             confidence: None,
+            words: Vec::new(),
         }],
     };
     callscore::store::NewScorecard {

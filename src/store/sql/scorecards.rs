@@ -20,7 +20,8 @@ macro_rules! scorecard_columns {
     };
 }
 
-/// Stands for "no score" in bound parameters (scores are 0..100); SQL turns
+/// Stands for "no score" in bound parameters (scores are 0..100, fractions
+/// 0..1); SQL turns
 /// it back into NULL with `NULLIF`. Binding a typed NULL instead would let
 /// PostgreSQL cache the statement with a text parameter type, and the next
 /// real number would then fail to bind.
@@ -67,6 +68,8 @@ fn event_from_row(row: &AnyRow) -> Result<AuditEvent, StoreError> {
         reason: row.try_get("reason")?,
         old_overall_score: row.try_get("old_overall_score")?,
         new_overall_score: row.try_get("new_overall_score")?,
+        old_fraction: row.try_get("old_fraction")?,
+        new_fraction: row.try_get("new_fraction")?,
         at_ms: row.try_get("at_ms")?,
     })
 }
@@ -118,8 +121,9 @@ fn audit_insert<'q>(
     sqlx::query(
         "INSERT INTO audit_events (tenant_id, event_id, scorecard_id, call_id, action, actor, \
          criterion_id, check_id, old_outcome, new_outcome, reason, old_overall_score, \
-         new_overall_score, at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULLIF($12, -1.0), NULLIF($13, -1.0), $14)",
+         new_overall_score, at_ms, old_fraction, new_fraction) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULLIF($12, -1.0), NULLIF($13, -1.0), $14, \
+         NULLIF($15, -1.0), NULLIF($16, -1.0))",
     )
     .bind(tenant_id)
     .bind(&event.event_id)
@@ -135,6 +139,8 @@ fn audit_insert<'q>(
     .bind(score_param(event.old_overall_score))
     .bind(score_param(event.new_overall_score))
     .bind(event.at_ms)
+    .bind(score_param(event.old_fraction))
+    .bind(score_param(event.new_fraction))
 }
 
 /// Inserts a machine scorecard as the call's current one, with its
@@ -203,6 +209,8 @@ pub(super) async fn insert_scorecard(
         ),
         old_overall_score: None,
         new_overall_score: card.overall_score,
+        old_fraction: None,
+        new_fraction: None,
         at_ms: now,
     };
     audit_insert(tenant_id, &event)
@@ -380,7 +388,8 @@ impl ScorecardStore for SqlStore {
     ) -> Result<Vec<AuditEvent>, StoreError> {
         let rows = sqlx::query(
             "SELECT event_id, scorecard_id, call_id, action, actor, criterion_id, check_id, \
-             old_outcome, new_outcome, reason, old_overall_score, new_overall_score, at_ms \
+             old_outcome, new_outcome, reason, old_overall_score, new_overall_score, at_ms, \
+             old_fraction, new_fraction \
              FROM audit_events WHERE tenant_id = $1 AND scorecard_id = $2 AND event_id > $3 \
              ORDER BY event_id LIMIT $4",
         )

@@ -1,0 +1,259 @@
+//! Graded checks on the evaluator: turn scores from the marker lexicons,
+//! the call's fraction, and evidence that names every cue with its time.
+
+use std::fmt::Write as _;
+
+use crate::rubric::SpeakerFilter;
+
+use super::super::graded::scope::TokenContext;
+use super::super::graded::{FoundMarker, Graded, GradedKind, Turn, aggregate, score_turns};
+use super::super::scorecard::{Evidence, Marker, round_fraction};
+use super::{Evaluator, MAX_QUOTE_CHARS, speaker_name};
+
+/// Turns quoted for a graded check: the lowest and the highest scoring.
+const SHOWN_EACH_WAY: usize = 3;
+
+impl Evaluator<'_, '_> {
+    /// The token context, computed once per call.
+    fn context(&mut self) -> Option<&TokenContext> {
+        if self.context.is_none() {
+            let sets = self.rubric.graded.as_ref()?;
+            let negator = self.rubric.engine.sets.negator;
+            self.context = Some(TokenContext::new(self.a, &sets.scope, negator));
+        }
+        self.context.as_ref()
+    }
+
+    /// Evaluates a graded check: the fraction (`None` when not applicable),
+    /// the reason, and the turns that moved it with their cues.
+    pub(super) fn graded(
+        &mut self,
+        kind: GradedKind,
+        speaker: SpeakerFilter,
+    ) -> (Option<f64>, String, Vec<Evidence>) {
+        let rubric = self.rubric;
+        let Some(lexicon) = rubric.graded.as_ref().and_then(|g| g.lexicon(kind)) else {
+            return (
+                None,
+                "not applicable: the rubric was compiled without this detector".to_owned(),
+                Vec::new(),
+            );
+        };
+        let a = self.a;
+        let attributed = a
+            .transcript
+            .segments
+            .iter()
+            .any(|s| s.speaker != crate::transcript::Speaker::Unknown);
+        if !attributed && speaker != SpeakerFilter::Any {
+            // On mono audio the customer's words would be judged as the agent's.
+            return (
+                None,
+                "not applicable: graded checks of one speaker need attributed agent and customer speech"
+                    .to_owned(),
+                Vec::new(),
+            );
+        }
+        let Some(ctx) = self.context() else {
+            return (
+                None,
+                "not applicable: no graded lexicons".to_owned(),
+                Vec::new(),
+            );
+        };
+        let mut turns = score_turns(lexicon, a, ctx, speaker);
+        if let Some(head) = kind.lexicon().head.as_ref() {
+            let in_language: Vec<bool> = turns
+                .iter()
+                .map(|t| {
+                    (t.first_seg..=t.last_seg).any(|s| {
+                        head.languages
+                            .iter()
+                            .any(|l| ctx.language[s].code() == Some(l.as_str()))
+                    })
+                })
+                .collect();
+            for (turn, applies) in turns.iter_mut().zip(in_language) {
+                if !applies {
+                    continue;
+                }
+                if let Some(term) = self.turn_vector(turn).and_then(|v| head.term(&v)) {
+                    let (start, _) = a.seg_tokens[turn.first_seg];
+                    let (_, end) = a.seg_tokens[turn.last_seg];
+                    turn.add_whole_turn_term(term, start, end.max(start + 1));
+                }
+            }
+        }
+        let who = speaker_name(speaker);
+        if turns.is_empty() {
+            return (
+                None,
+                format!("not applicable: the {who} did not speak"),
+                Vec::new(),
+            );
+        }
+        let graded = aggregate(kind, &turns);
+        let Some(fraction) = graded.fraction else {
+            return (
+                None,
+                "not applicable: the customer voiced no emotion and the agent showed no empathy cue"
+                    .to_owned(),
+                Vec::new(),
+            );
+        };
+        let reason = explain(kind, who, fraction, &turns, &graded);
+        let evidence = self.graded_evidence(kind, &turns, &graded);
+        (Some(fraction), reason, evidence)
+    }
+
+    /// A turn's embedding: the normalised mean of its segments' (`None`
+    /// without an encoder).
+    fn turn_vector(&self, turn: &Turn) -> Option<Vec<f32>> {
+        let mut sum: Vec<f32> = Vec::new();
+        for seg in turn.first_seg..=turn.last_seg {
+            if self.a.transcript.segments[seg].text.trim().is_empty() {
+                continue;
+            }
+            let v = self.segment_vector(seg)?;
+            if sum.is_empty() {
+                sum = v.to_vec();
+            } else {
+                sum.iter_mut().zip(v.iter()).for_each(|(s, x)| *s += x);
+            }
+        }
+        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+        (norm > 0.0).then(|| sum.iter().map(|x| x / norm).collect())
+    }
+
+    /// Evidence for a graded check: the lowest and highest scoring turns in
+    /// time order, each with its cues; a missed reply to voiced emotion is
+    /// preceded by the customer's turn.
+    fn graded_evidence(
+        &mut self,
+        kind: GradedKind,
+        turns: &[Turn],
+        graded: &Graded,
+    ) -> Vec<Evidence> {
+        let mut order = graded.counted.clone();
+        order.sort_by(|&x, &y| turns[x].score.total_cmp(&turns[y].score).then(x.cmp(&y)));
+        let mut shown: Vec<usize> = order.iter().take(SHOWN_EACH_WAY).copied().collect();
+        for &i in order.iter().rev().take(SHOWN_EACH_WAY) {
+            if !shown.contains(&i) {
+                shown.push(i);
+            }
+        }
+        shown.sort_unstable();
+        let mut evidence = Vec::new();
+        for i in shown {
+            let turn = &turns[i];
+            if kind == GradedKind::Empathy
+                && let Some((customer_seg, _)) = turn.after_emotion
+                && !turn.has_markers()
+            {
+                evidence.push(self.segment(customer_seg));
+            }
+            evidence.push(self.turn_evidence(turn));
+        }
+        evidence
+    }
+
+    /// One turn as evidence: its time span, its text, its score and cues.
+    fn turn_evidence(&mut self, turn: &Turn) -> Evidence {
+        let segments = &self.a.transcript.segments;
+        let mut quote = String::new();
+        for seg in turn.first_seg..=turn.last_seg {
+            let piece = self.segment(seg).quote;
+            if !quote.is_empty() {
+                quote.push(' ');
+            }
+            quote.push_str(&piece);
+        }
+        if quote.chars().count() > MAX_QUOTE_CHARS {
+            quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
+        }
+        let markers = turn.markers.iter().map(|m| self.marker(m)).collect();
+        Evidence {
+            segment_index: turn.first_seg,
+            speaker: segments[turn.first_seg].speaker,
+            start_ms: segments[turn.first_seg].start_ms,
+            end_ms: segments[turn.last_seg].end_ms,
+            quote,
+            turn_score: Some(round_fraction(turn.score)),
+            markers,
+        }
+    }
+
+    /// A cue with its words and their call time.
+    fn marker(&mut self, m: &FoundMarker) -> Marker {
+        let a = self.a;
+        let first = a.seg_tokens[m.seg].0;
+        let last = a.seg_tokens[m.seg].1;
+        let start_token = m.start.clamp(first, last.saturating_sub(1)) as usize;
+        let end_token = m.end.clamp(first + 1, last) as usize - 1;
+        let start = a.spans[start_token].0 as usize;
+        let end = a.spans[end_token].1 as usize;
+        let (start_ms, end_ms) = a.transcript.segments[m.seg].time_of(start, end);
+        Marker {
+            kind: m.kind.to_owned(),
+            weight: m.weight,
+            start_ms,
+            end_ms,
+            quote: self.quote(m.seg, start, end).quote,
+        }
+    }
+}
+
+/// The reason of a graded check, in words: the fraction, the turns, and the
+/// cues counted, polite ones first.
+fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &Graded) -> String {
+    let mut counts: Vec<(&str, f64, usize)> = Vec::new();
+    for &i in &graded.counted {
+        for m in &turns[i].markers {
+            match counts.iter_mut().find(|(k, _, _)| *k == m.kind) {
+                Some(entry) => entry.2 += 1,
+                None => counts.push((m.kind, m.weight, 1)),
+            }
+        }
+    }
+    counts.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
+    let mut reason = format!(
+        "{} {:.2} over {} {who} turn(s)",
+        kind.name(),
+        round_fraction(fraction),
+        turns.len()
+    );
+    match kind {
+        GradedKind::Empathy => {
+            let replies = turns.iter().filter(|t| t.after_emotion.is_some()).count();
+            let missed = turns
+                .iter()
+                .filter(|t| t.after_emotion.is_some() && !t.has_markers())
+                .count();
+            let _ = write!(
+                reason,
+                "; {replies} repl(ies) to voiced emotion, {missed} with no empathic cue; mean cue weight {:+.2}",
+                graded.mean
+            );
+        }
+        _ if graded.counted.is_empty() => {
+            let _ = write!(reason, "; no cue either way (neutral)");
+        }
+        _ => {
+            let _ = write!(
+                reason,
+                "; {} with cues, mean cue weight {:+.2} per turn, worst turn {:+.2}",
+                graded.counted.len(),
+                graded.mean,
+                graded.worst
+            );
+        }
+    }
+    if !counts.is_empty() {
+        let listed: Vec<String> = counts
+            .iter()
+            .map(|(k, w, n)| format!("{}{k}×{n}", if *w >= 0.0 { "+" } else { "−" }))
+            .collect();
+        let _ = write!(reason, ": {}", listed.join(" "));
+    }
+    reason
+}

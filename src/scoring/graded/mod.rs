@@ -1,0 +1,673 @@
+//! Graded detectors: courtesy, register and empathy. Each agent turn gets a
+//! score from the markers found in it (a logistic squash of their weights),
+//! and the call gets a fraction from its turns; every marker is kept with its
+//! position so that each point can be traced to the words that moved it.
+//!
+//! The math is in `docs/scoring.md` ("Graded checks"); the cue lists are the
+//! TOML files in `lexicons/`, compiled into the same one-pass phrase matcher
+//! as the rubric's phrase lists.
+
+pub mod lexicon;
+pub mod scope;
+
+use rustc_hash::FxHashSet;
+
+use crate::rubric::SpeakerFilter;
+use crate::transcript::Speaker;
+
+use super::analysis::Analysis;
+use super::engine::EngineBuilder;
+use lexicon::{Builtin, LEXICONS, Lexicon, MarkerDef, Position};
+use scope::{TokenContext, TurnLanguage, surface};
+
+/// Extra weight of a reply to a turn that voiced emotion, at full emotion.
+const RESPONSIVENESS_WEIGHT: f64 = 2.0;
+/// Word length at which the word-length term is zero.
+const WORD_LENGTH_PIVOT: f64 = 5.5;
+/// Largest distance from the pivot the word-length term counts.
+const WORD_LENGTH_REACH: f64 = 2.0;
+
+/// The graded detector kinds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GradedKind {
+    /// Politeness strategies against impoliteness.
+    Courtesy,
+    /// Formal against informal register.
+    Register,
+    /// Empathic responses, weighted by the customer's voiced emotion.
+    Empathy,
+}
+
+impl GradedKind {
+    /// Every kind.
+    pub const ALL: [GradedKind; 3] = [
+        GradedKind::Courtesy,
+        GradedKind::Register,
+        GradedKind::Empathy,
+    ];
+
+    /// The built-in lexicon of the kind.
+    pub fn lexicon(self) -> &'static Lexicon {
+        match self {
+            GradedKind::Courtesy => &LEXICONS.courtesy,
+            GradedKind::Register => &LEXICONS.register,
+            GradedKind::Empathy => &LEXICONS.empathy,
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            GradedKind::Courtesy => 0,
+            GradedKind::Register => 1,
+            GradedKind::Empathy => 2,
+        }
+    }
+
+    /// The detector's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            GradedKind::Courtesy => "courtesy",
+            GradedKind::Register => "register",
+            GradedKind::Empathy => "empathy",
+        }
+    }
+}
+
+/// Matcher sets of the scope cues.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeSets {
+    /// Reporting verbs.
+    pub reporting: u32,
+    /// Discourse fillers.
+    pub fillers: u32,
+    /// Customer emotion cues.
+    pub emotion: u32,
+    /// English function words.
+    pub language_en: u32,
+    /// Indonesian function words.
+    pub language_id: u32,
+}
+
+/// One marker ready to count.
+#[derive(Debug)]
+struct CompiledMarker {
+    def: &'static MarkerDef,
+    /// Its English phrasings' set.
+    en_set: Option<u32>,
+    /// Its Indonesian phrasings' set.
+    id_set: Option<u32>,
+    /// A built-in list's set (sentiment words).
+    builtin_set: Option<u32>,
+    /// Surface first words for `exact` markers.
+    exact: FxHashSet<Box<str>>,
+}
+
+/// A lexicon compiled into the engine.
+#[derive(Debug)]
+pub struct CompiledLexicon {
+    kind: GradedKind,
+    markers: Vec<CompiledMarker>,
+    /// Whether a surface pass over the turn's words is needed.
+    surface_builtins: bool,
+}
+
+/// The graded lexicons a rubric uses, and the scope cues.
+#[derive(Debug)]
+pub struct GradedSets {
+    /// Scope cue sets.
+    pub scope: ScopeSets,
+    lexicons: [Option<CompiledLexicon>; 3],
+}
+
+/// The lower-cased, apostrophe-free first word of a phrase.
+fn first_word(phrase: &str) -> Box<str> {
+    phrase
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|&c| c != '\'' && c != '\u{2019}')
+        .flat_map(char::to_lowercase)
+        .collect::<String>()
+        .into()
+}
+
+impl GradedSets {
+    /// Adds the lexicons of `uses` (and the scope cues) to the engine.
+    pub fn build(b: &mut EngineBuilder, uses: &[GradedKind]) -> GradedSets {
+        let scope_lexicon = &LEXICONS.scope;
+        let scope = ScopeSets {
+            reporting: b.add_set(scope_lexicon.reporting.all()),
+            fillers: b.add_set(scope_lexicon.fillers.all()),
+            emotion: b.add_set(scope_lexicon.emotion.all()),
+            language_en: b.add_set(scope_lexicon.language.en.iter()),
+            language_id: b.add_set(scope_lexicon.language.id.iter()),
+        };
+        let mut lexicons: [Option<CompiledLexicon>; 3] = [None, None, None];
+        for &kind in uses {
+            if lexicons[kind.index()].is_some() {
+                continue;
+            }
+            let lexicon = kind.lexicon();
+            let sets = b.builtin_sets();
+            let markers: Vec<CompiledMarker> = lexicon
+                .markers
+                .iter()
+                .map(|def| {
+                    let list = |b: &mut EngineBuilder, phrases: &[String]| {
+                        (!phrases.is_empty()).then(|| b.add_set_with_gap(phrases.iter(), def.gap))
+                    };
+                    CompiledMarker {
+                        def,
+                        en_set: list(b, &def.en),
+                        id_set: list(b, &def.id),
+                        builtin_set: match def.builtin {
+                            Some(Builtin::PositiveSentiment) => Some(sets.positive),
+                            Some(Builtin::NegativeSentiment) => Some(sets.negative),
+                            _ => None,
+                        },
+                        exact: if def.exact {
+                            def.en
+                                .iter()
+                                .chain(&def.id)
+                                .map(|p| first_word(p))
+                                .collect()
+                        } else {
+                            FxHashSet::default()
+                        },
+                    }
+                })
+                .collect();
+            let surface_builtins = markers.iter().any(|m| {
+                matches!(
+                    m.def.builtin,
+                    Some(
+                        Builtin::Elongation
+                            | Builtin::ReduplicationDigit
+                            | Builtin::WordLength
+                            | Builtin::UnpunctuatedEnd
+                            | Builtin::Smiley
+                            | Builtin::Shouting
+                    )
+                )
+            });
+            lexicons[kind.index()] = Some(CompiledLexicon {
+                kind,
+                markers,
+                surface_builtins,
+            });
+        }
+        GradedSets { scope, lexicons }
+    }
+
+    /// The compiled lexicon of a kind, when the rubric uses it.
+    pub fn lexicon(&self, kind: GradedKind) -> Option<&CompiledLexicon> {
+        self.lexicons[kind.index()].as_ref()
+    }
+}
+
+/// A cue found in a turn.
+#[derive(Debug, Clone)]
+pub struct FoundMarker {
+    /// The marker's kind.
+    pub kind: &'static str,
+    /// Its contribution to the turn's logit.
+    pub weight: f64,
+    /// The segment it is in.
+    pub seg: usize,
+    /// First token (global index).
+    pub start: u32,
+    /// One past the last token.
+    pub end: u32,
+}
+
+/// One speaker turn (consecutive segments of one speaker) and its score.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    /// Its first segment.
+    pub first_seg: usize,
+    /// Its last segment.
+    pub last_seg: usize,
+    /// Bias plus the markers' weights.
+    pub logit: f64,
+    /// The logistic of the logit, 0..1.
+    pub score: f64,
+    /// The cues found, in order.
+    pub markers: Vec<FoundMarker>,
+    /// The customer turn just before it that voiced emotion: its first
+    /// segment and how strongly (0..1).
+    pub after_emotion: Option<(usize, f64)>,
+}
+
+impl Turn {
+    /// Whether any cue was found.
+    pub fn has_markers(&self) -> bool {
+        !self.markers.is_empty()
+    }
+
+    /// Adds a whole-turn term (the encoder head's) as a cue spanning the turn.
+    pub fn add_whole_turn_term(&mut self, weight: f64, start: u32, end: u32) {
+        self.logit += weight;
+        self.score = sigmoid(self.logit);
+        self.markers.push(FoundMarker {
+            kind: WHOLE_TURN,
+            weight,
+            seg: self.first_seg,
+            start,
+            end,
+        });
+    }
+}
+
+/// The kind of the encoder head's whole-turn term on scorecards.
+pub const WHOLE_TURN: &str = "whole_turn";
+
+/// The logistic function.
+pub fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// The turns of the speaker a check judges, with the customer's voiced
+/// emotion before each. On attributed calls a turn is a run of one
+/// speaker's segments; on mono calls every segment is its own turn.
+fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec<Turn> {
+    let segments = &a.transcript.segments;
+    let mut turns: Vec<Turn> = Vec::new();
+    let mut previous: Option<Speaker> = None;
+    // The customer run just before, its first segment and its strongest emotion.
+    let mut customer_run: Option<(usize, f64)> = None;
+    for (seg, segment) in segments.iter().enumerate() {
+        if segment.text.trim().is_empty() {
+            continue;
+        }
+        let same_run = a.speakers_known && previous == Some(segment.speaker);
+        if segment.speaker == Speaker::Customer {
+            let emotion = ctx.emotion[seg];
+            customer_run = match (same_run, customer_run) {
+                (true, Some((first, e))) => Some((first, e.max(emotion))),
+                _ => Some((seg, emotion)),
+            };
+        }
+        if a.speaker_matches(seg, speaker) {
+            match turns.last_mut() {
+                Some(turn) if same_run => turn.last_seg = seg,
+                _ => {
+                    let after_emotion = customer_run
+                        .filter(|&(_, e)| e > 0.0 && previous == Some(Speaker::Customer));
+                    turns.push(Turn {
+                        first_seg: seg,
+                        last_seg: seg,
+                        logit: 0.0,
+                        score: 0.0,
+                        markers: Vec::new(),
+                        after_emotion,
+                    });
+                }
+            }
+        }
+        previous = Some(segment.speaker);
+    }
+    turns
+}
+
+/// Scores every turn of the judged speaker with a lexicon.
+pub fn score_turns(
+    lexicon: &CompiledLexicon,
+    a: &Analysis<'_>,
+    ctx: &TokenContext,
+    speaker: SpeakerFilter,
+) -> Vec<Turn> {
+    let mut turns = turns_of(a, ctx, speaker);
+    let bias = lexicon.kind.lexicon().bias;
+    let mut turn_of_seg: Vec<Option<usize>> = vec![None; a.transcript.segments.len()];
+    for (i, turn) in turns.iter_mut().enumerate() {
+        turn.logit = bias;
+        for slot in &mut turn_of_seg[turn.first_seg..=turn.last_seg] {
+            *slot = Some(i);
+        }
+    }
+    let mut word = String::new();
+    let mut counts: Vec<u32> = vec![0; turns.len()];
+    let mut last_end: Vec<u32> = vec![0; turns.len()];
+    for marker in &lexicon.markers {
+        let def = marker.def;
+        counts.iter_mut().for_each(|c| *c = 0);
+        last_end.iter_mut().for_each(|e| *e = 0);
+        let sets = [
+            (marker.en_set, Some(TurnLanguage::Id)),
+            (marker.id_set, Some(TurnLanguage::En)),
+            (marker.builtin_set, None),
+        ];
+        for (set, excluded_language) in sets {
+            let Some(set) = set else { continue };
+            for h in a.set_hits(set) {
+                let seg = h.seg as usize;
+                let Some(t) = turn_of_seg[seg] else { continue };
+                let at = h.start as usize;
+                if excluded_language.is_some_and(|l| ctx.language[seg] == l)
+                    || counts[t] >= def.cap
+                    || h.start < last_end[t]
+                    || ctx.reported[at]
+                    || (def.negatable && ctx.negated[at])
+                    || (def.question && !ctx.question[at])
+                    || (def.statement && ctx.question[at])
+                    || (def.after_emotion && turns[t].after_emotion.is_none())
+                    || !position_ok(
+                        def.position,
+                        ctx,
+                        at,
+                        h.end as usize,
+                        a.seg_tokens[seg].1 as usize,
+                    )
+                {
+                    continue;
+                }
+                if def.exact {
+                    surface(a, at, &mut word);
+                    if !marker.exact.contains(word.as_str()) {
+                        continue;
+                    }
+                }
+                counts[t] += 1;
+                last_end[t] = h.end;
+                turns[t].logit += def.weight;
+                turns[t].markers.push(FoundMarker {
+                    kind: &def.kind,
+                    weight: def.weight,
+                    seg,
+                    start: h.start,
+                    end: h.end,
+                });
+            }
+        }
+    }
+    if lexicon.surface_builtins {
+        for turn in &mut turns {
+            surface_markers(lexicon, a, turn, &mut word);
+        }
+    }
+    for turn in &mut turns {
+        turn.markers.sort_by_key(|m| (m.start, m.end));
+        turn.score = sigmoid(turn.logit);
+    }
+    turns
+}
+
+/// Whether a hit from token `at` to `end` (its segment ending at `seg_end`)
+/// stands where its marker counts.
+fn position_ok(
+    position: Position,
+    ctx: &TokenContext,
+    at: usize,
+    end: usize,
+    seg_end: usize,
+) -> bool {
+    match position {
+        Position::Any => true,
+        Position::SentenceStart => ctx.sentence_start[at],
+        Position::ClauseStart => ctx.clause_start[at],
+        Position::NotSentenceStart => !ctx.sentence_start[at],
+        Position::Alone => ctx.clause_start[at] && (end >= seg_end || ctx.clause_start[end]),
+    }
+}
+
+/// Whether a word holds one letter three times in a row ("x" excepted:
+/// "xxx" is a placeholder or a rating, not a stretched sound).
+fn elongated(word: &str) -> bool {
+    let bytes = word.as_bytes();
+    bytes
+        .windows(3)
+        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic() && w[0] != b'x')
+}
+
+/// Emoticons and emoji of goodwill in a text.
+fn count_smileys(text: &str) -> u32 {
+    const SMILEYS: [&str; 10] = [":)", ":-)", ":D", ";)", ";-)", "(:", "🙂", "😊", "🙏", "😀"];
+    SMILEYS.iter().map(|s| text.matches(s).count() as u32).sum()
+}
+
+/// Shouted words (three or more capitals, not a known acronym length of
+/// two) and stacked marks ("!!", "?!").
+fn count_shouting(text: &str) -> u32 {
+    let caps = text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_uppercase))
+        .count();
+    let marks = text.matches("!!").count() + text.matches("?!").count();
+    (caps + marks) as u32
+}
+
+/// Whether a word is reduplicated with a digit ("bisa2").
+fn digit_reduplication(word: &str) -> bool {
+    word.len() >= 3
+        && word.ends_with('2')
+        && word[..word.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_alphabetic())
+}
+
+/// Markers read from the words' surface: elongation, digit reduplication,
+/// and the word-length term.
+fn surface_markers(
+    lexicon: &CompiledLexicon,
+    a: &Analysis<'_>,
+    turn: &mut Turn,
+    word: &mut String,
+) {
+    let first = a.seg_tokens[turn.first_seg].0 as usize;
+    let last = a.seg_tokens[turn.last_seg].1 as usize;
+    for marker in &lexicon.markers {
+        let def = marker.def;
+        match def.builtin {
+            Some(Builtin::Elongation | Builtin::ReduplicationDigit) => {
+                let mut count = 0;
+                for t in first..last {
+                    if count >= def.cap {
+                        break;
+                    }
+                    surface(a, t, word);
+                    let hit = if def.builtin == Some(Builtin::Elongation) {
+                        elongated(word)
+                    } else {
+                        digit_reduplication(word)
+                    };
+                    if hit {
+                        count += 1;
+                        turn.logit += def.weight;
+                        turn.markers.push(FoundMarker {
+                            kind: &def.kind,
+                            weight: def.weight,
+                            seg: a.segment_of(t),
+                            start: t as u32,
+                            end: t as u32 + 1,
+                        });
+                    }
+                }
+            }
+            Some(Builtin::WordLength) => {
+                let (mut letters, mut words) = (0usize, 0usize);
+                for t in first..last {
+                    surface(a, t, word);
+                    let n = word.chars().filter(|c| c.is_alphabetic()).count();
+                    if n > 0 {
+                        letters += n;
+                        words += 1;
+                    }
+                }
+                if words >= 3 {
+                    let mean = letters as f64 / words as f64;
+                    let distance =
+                        (mean - WORD_LENGTH_PIVOT).clamp(-WORD_LENGTH_REACH, WORD_LENGTH_REACH);
+                    let weight = (def.weight * distance * 1000.0).round() / 1000.0;
+                    if weight != 0.0 {
+                        turn.logit += weight;
+                        turn.markers.push(FoundMarker {
+                            kind: &def.kind,
+                            weight,
+                            seg: turn.first_seg,
+                            start: first as u32,
+                            end: last as u32,
+                        });
+                    }
+                }
+            }
+            Some(Builtin::Smiley | Builtin::Shouting) => {
+                let mut count = 0;
+                for seg in turn.first_seg..=turn.last_seg {
+                    let text = &a.transcript.segments[seg].text;
+                    let found = if def.builtin == Some(Builtin::Smiley) {
+                        count_smileys(text)
+                    } else {
+                        count_shouting(text)
+                    };
+                    for _ in 0..found {
+                        if count >= def.cap {
+                            break;
+                        }
+                        count += 1;
+                        let (start, end) = a.seg_tokens[seg];
+                        turn.logit += def.weight;
+                        turn.markers.push(FoundMarker {
+                            kind: &def.kind,
+                            weight: def.weight,
+                            seg,
+                            start,
+                            end: end.max(start + 1),
+                        });
+                    }
+                }
+            }
+            Some(Builtin::UnpunctuatedEnd) if last > first => {
+                let text = a.transcript.segments[turn.last_seg].text.trim_end();
+                let ends_open = text.chars().next_back().is_some_and(char::is_alphanumeric);
+                if ends_open {
+                    turn.logit += def.weight;
+                    turn.markers.push(FoundMarker {
+                        kind: &def.kind,
+                        weight: def.weight,
+                        seg: turn.last_seg,
+                        start: last as u32 - 1,
+                        end: last as u32,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// How a graded check came out over the call.
+#[derive(Debug, Clone)]
+pub struct Graded {
+    /// The share of points, 0..1; `None` when nothing could be judged.
+    pub fraction: Option<f64>,
+    /// The turns worth quoting: those with cues, and missed replies.
+    pub counted: Vec<usize>,
+    /// Weighted mean over all judged turns of their cues' summed weights.
+    pub mean: f64,
+    /// The lowest summed weight of a turn (0 when no turn went negative).
+    pub worst: f64,
+}
+
+/// What a reply to voiced emotion with no empathic cue adds to the mean:
+/// a missed response counts against the agent.
+const MISSED_REPLY: f64 = -1.0;
+/// How strongly the worst turn pulls a courtesy or register score down.
+const WORST_TURN_PULL: f64 = 0.5;
+/// The mean's amplification grows with the square root of the number of
+/// judged turns, up to this many: a pattern over several turns says more
+/// than one turn, but a long call is not better for being long.
+const EVIDENCE_WEIGHT_CAP: f64 = 9.0;
+
+impl Turn {
+    /// The summed weights of the turn's cues.
+    fn cue_sum(&self, bias: f64) -> f64 {
+        self.logit - bias
+    }
+
+    /// Whether the turn carries a cue that raises the score.
+    fn has_positive_cue(&self) -> bool {
+        self.markers.iter().any(|m| m.weight > 0.0)
+    }
+}
+
+/// The call's fraction from its turns, for every graded kind:
+///
+/// `fraction = σ(bias + √min(n, 9) · m + 0.5 · min(0, worst))`
+///
+/// where `m` is the weighted mean, over the `n` turns of the judged speaker,
+/// of each turn's summed cue weights (0 for a turn without cues), and
+/// `worst` the lowest turn sum (courtesy and register only: one insult
+/// colours a whole call). For empathy a reply to a customer turn that voiced
+/// emotion weighs `1 + 2e` (e the emotion's strength, 0..1) and counts `-1`
+/// more when it carries no empathic cue. Every cue moves the fraction the way
+/// its weight points, whatever else the call holds; a single turn's fraction
+/// is its own score.
+pub fn aggregate(kind: GradedKind, turns: &[Turn]) -> Graded {
+    let bias = kind.lexicon().bias;
+    let empathy = kind == GradedKind::Empathy;
+    let counted: Vec<usize> = (0..turns.len())
+        .filter(|&i| turns[i].has_markers() || (empathy && turns[i].after_emotion.is_some()))
+        .collect();
+    let nothing = Graded {
+        fraction: None,
+        counted: Vec::new(),
+        mean: 0.0,
+        worst: 0.0,
+    };
+    if turns.is_empty() {
+        return nothing;
+    }
+    let (mut total, mut weighted, mut worst) = (0.0, 0.0, 0.0f64);
+    for turn in turns {
+        let (weight, sum) = match turn.after_emotion {
+            Some((_, e)) if empathy => {
+                let sum = if turn.has_positive_cue() {
+                    turn.cue_sum(bias)
+                } else {
+                    turn.cue_sum(bias) + MISSED_REPLY
+                };
+                (1.0 + RESPONSIVENESS_WEIGHT * e, sum)
+            }
+            _ => (1.0, turn.cue_sum(bias)),
+        };
+        total += weight;
+        weighted += weight * sum;
+        worst = worst.min(sum);
+    }
+    let mean = weighted / total;
+    let pull = if empathy {
+        0.0
+    } else {
+        WORST_TURN_PULL * worst
+    };
+    let amplification = (turns.len() as f64).min(EVIDENCE_WEIGHT_CAP).sqrt();
+    let logit = bias + amplification * mean + pull;
+    Graded {
+        fraction: Some(sigmoid(logit)),
+        counted,
+        mean,
+        worst,
+    }
+}
+
+/// The lexicon versions and their fingerprint, as scorecards record them.
+pub fn versions() -> [(&'static str, u32); 3] {
+    GradedKind::ALL.map(|k| (k.name(), k.lexicon().version))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surface_cues() {
+        assert!(elongated("bangettt"));
+        assert!(elongated("sooo"));
+        assert!(!elongated("maaf"));
+        assert!(digit_reduplication("bisa2"));
+        assert!(!digit_reduplication("24"));
+        assert!(!digit_reduplication("b2"));
+        assert_eq!(&*first_word("Don't go"), "dont");
+    }
+}

@@ -1,0 +1,213 @@
+//! Where each token stands: sentence and clause starts, questions, negation
+//! and reported speech, and each segment's language. Graded markers read
+//! this to count a cue only where it means what it says.
+
+use crate::transcript::Speaker;
+
+use super::super::analysis::Analysis;
+use super::ScopeSets;
+
+/// How far back a negator reaches ("I am not really sorry": three tokens).
+const NEGATION_REACH: u32 = 3;
+
+/// A segment's language as far as markers are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnLanguage {
+    /// Mostly English function words.
+    En,
+    /// Mostly Indonesian function words.
+    Id,
+    /// Neither, or a tie: markers of both languages count.
+    Unknown,
+}
+
+impl TurnLanguage {
+    /// The ISO 639-1 code, when known.
+    pub fn code(self) -> Option<&'static str> {
+        match self {
+            TurnLanguage::En => Some("en"),
+            TurnLanguage::Id => Some("id"),
+            TurnLanguage::Unknown => None,
+        }
+    }
+}
+
+/// Per-token facts of one call, indexed like [`Analysis::ids`].
+#[derive(Debug)]
+pub struct TokenContext {
+    /// First word of a sentence (after fillers such as "okay").
+    pub sentence_start: Vec<bool>,
+    /// First word of a clause (also after `,` `;` `:`).
+    pub clause_start: Vec<bool>,
+    /// Inside a sentence that ends with a question mark.
+    pub question: Vec<bool>,
+    /// A negator stands within the previous three tokens of its clause.
+    pub negated: Vec<bool>,
+    /// Inside reported speech or quotation marks.
+    pub reported: Vec<bool>,
+    /// Each segment's language.
+    pub language: Vec<TurnLanguage>,
+    /// Each customer segment's voiced emotion, 0..1 (0 for other speakers).
+    pub emotion: Vec<f64>,
+}
+
+fn ends_sentence(gap: &str) -> bool {
+    gap.contains(['.', '!', '?', '…', '\n'])
+}
+
+fn ends_clause(gap: &str) -> bool {
+    ends_sentence(gap) || gap.contains([',', ';', ':', '—', '–', '(', ')'])
+}
+
+fn is_quote(c: char) -> bool {
+    matches!(c, '"' | '“' | '”' | '«' | '»')
+}
+
+impl TokenContext {
+    /// Computes the context of every token of an analysed call.
+    pub fn new(a: &Analysis<'_>, scope: &ScopeSets, negator: u32) -> Self {
+        let n = a.ids.len();
+        let segments = &a.transcript.segments;
+        let mut ctx = TokenContext {
+            sentence_start: vec![false; n],
+            clause_start: vec![false; n],
+            question: vec![false; n],
+            negated: vec![false; n],
+            reported: vec![false; n],
+            language: vec![TurnLanguage::Unknown; segments.len()],
+            emotion: vec![0.0; segments.len()],
+        };
+        let mut filler = vec![false; n];
+        for h in a.set_hits(scope.fillers) {
+            if h.end == h.start + 1 {
+                filler[h.start as usize] = true;
+            }
+        }
+        let is_filler = |t: usize| filler[t];
+        for (seg, segment) in segments.iter().enumerate() {
+            let (first, last) = a.seg_tokens[seg];
+            let (first, last) = (first as usize, last as usize);
+            if first == last {
+                continue;
+            }
+            let text = segment.text.as_str();
+            let gap_before = |t: usize| -> &str {
+                let end = a.spans[t].0 as usize;
+                let start = if t == first {
+                    0
+                } else {
+                    a.spans[t - 1].1 as usize
+                };
+                text.get(start.min(end)..end).unwrap_or("")
+            };
+            // Boundaries, quotes, and each sentence's closing punctuation.
+            let mut sentence_first = first;
+            let mut in_quote = false;
+            for t in first..last {
+                let gap = gap_before(t);
+                let new_sentence = t == first || ends_sentence(gap);
+                if new_sentence && t > first {
+                    let question = gap.contains('?');
+                    for q in &mut ctx.question[sentence_first..t] {
+                        *q = question;
+                    }
+                    sentence_first = t;
+                }
+                ctx.sentence_start[t] = new_sentence;
+                ctx.clause_start[t] = new_sentence || ends_clause(gap);
+                in_quote ^= gap.chars().filter(|&c| is_quote(c)).count() % 2 == 1;
+                ctx.reported[t] = in_quote;
+            }
+            let tail = text.get(a.spans[last - 1].1 as usize..).unwrap_or("");
+            let question = tail.contains('?');
+            for q in &mut ctx.question[sentence_first..last] {
+                *q = question;
+            }
+            // A sentence still starts after a filler ("okay, give me…"); so does a clause.
+            for t in first..last.saturating_sub(1) {
+                if is_filler(t) {
+                    if ctx.sentence_start[t] {
+                        ctx.sentence_start[t + 1] = true;
+                    }
+                    if ctx.clause_start[t] {
+                        ctx.clause_start[t + 1] = true;
+                    }
+                }
+            }
+            ctx.language[seg] = guess_language(a, scope, seg);
+        }
+        // Negation: a negator's reach ends at its clause's end.
+        for h in a.set_hits(negator) {
+            let mut t = h.end as usize;
+            let limit = (h.end + NEGATION_REACH) as usize;
+            let seg_last = a.seg_tokens[h.seg as usize].1 as usize;
+            while t < limit.min(seg_last) && !ctx.clause_start[t] {
+                ctx.negated[t] = true;
+                t += 1;
+            }
+        }
+        // Reported speech: from the reporting words to the sentence's end.
+        for h in a.set_hits(scope.reporting) {
+            let seg_last = a.seg_tokens[h.seg as usize].1 as usize;
+            let mut t = h.end as usize;
+            while t < seg_last && !ctx.sentence_start[t] {
+                ctx.reported[t] = true;
+                t += 1;
+            }
+        }
+        // Customer emotion: cues and negative sentiment, two cues are full strength.
+        for (seg, segment) in segments.iter().enumerate() {
+            if segment.speaker != Speaker::Customer {
+                continue;
+            }
+            let cues = a
+                .seg_hits(scope.emotion, seg)
+                .iter()
+                .filter(|h| !ctx.negated[h.start as usize])
+                .count() as f64;
+            let negative = if a.sentiment[seg] < 0.0 { 1.0 } else { 0.0 };
+            ctx.emotion[seg] = ((cues + negative) / 2.0).min(1.0);
+        }
+        ctx
+    }
+}
+
+/// A segment's language from its function words; the recogniser's label
+/// breaks ties (it is per track and often wrong for a switched turn).
+fn guess_language(a: &Analysis<'_>, scope: &ScopeSets, seg: usize) -> TurnLanguage {
+    let en = a.seg_hits(scope.language_en, seg).len();
+    let id = a.seg_hits(scope.language_id, seg).len();
+    match en.cmp(&id) {
+        std::cmp::Ordering::Greater => TurnLanguage::En,
+        std::cmp::Ordering::Less => TurnLanguage::Id,
+        std::cmp::Ordering::Equal => {
+            let segment = &a.transcript.segments[seg];
+            match segment
+                .language
+                .as_deref()
+                .or(a.transcript.language.as_deref())
+            {
+                _ if en == 0 => TurnLanguage::Unknown,
+                Some("en") => TurnLanguage::En,
+                Some("id") => TurnLanguage::Id,
+                _ => TurnLanguage::Unknown,
+            }
+        }
+    }
+}
+
+/// The lower-cased surface of a token, apostrophes dropped ("Don't" → "dont").
+pub fn surface(a: &Analysis<'_>, token: usize, out: &mut String) {
+    out.clear();
+    let seg = a.segment_of(token);
+    let (start, end) = a.spans[token];
+    let text = a.transcript.segments[seg]
+        .text
+        .get(start as usize..end as usize)
+        .unwrap_or("");
+    for c in text.chars() {
+        if c != '\'' && c != '\u{2019}' {
+            out.extend(c.to_lowercase());
+        }
+    }
+}
