@@ -39,6 +39,10 @@ pub struct Settings {
     pub max_call_seconds: u64,
     /// The ggml Whisper model file.
     pub model_path: PathBuf,
+    /// The sentence encoder's folder (scripts/provision-encoder.sh fills it);
+    /// empty: run without it. A folder without the encoder is not an error:
+    /// semantic checks then do not apply and graded checks use cues alone.
+    pub encoder_dir: PathBuf,
     /// CPU threads per transcription.
     pub whisper_threads: usize,
     /// Calls transcribed at once by this process.

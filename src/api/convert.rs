@@ -314,6 +314,7 @@ pub fn metrics(metrics: &ConversationMetrics) -> pb::ConversationMetrics {
         interruption_count: metrics.interruptions.unwrap_or(0),
         agent_words_per_minute: metrics.agent_words_per_minute.unwrap_or(0.0),
         time_to_greeting_ms: metrics.time_to_greeting_ms,
+        unexplained_amount_changes: metrics.unexplained_amount_changes,
     }
 }
 

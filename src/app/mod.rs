@@ -28,6 +28,7 @@ use crate::proto::review_service_server::ReviewServiceServer;
 use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
 use crate::scoring::Redactor;
+use crate::semantic::Encoder;
 use crate::store::{self, Store, StoreError};
 use crate::transcribe::{Engine, EngineConfig, TranscribeError};
 
@@ -101,11 +102,29 @@ impl Application {
         } else {
             None
         };
+        let encoder = if settings.encoder_dir.as_os_str().is_empty() {
+            None
+        } else {
+            let dir = settings.encoder_dir.clone();
+            let loaded = tokio::task::spawn_blocking(move || Encoder::open(&dir))
+                .await
+                .map_err(|error| TranscribeError::Config(error.to_string()))?;
+            match loaded {
+                Ok(encoder) => {
+                    tracing::info!(encoder = %encoder.id(), "sentence encoder loaded");
+                    Some(Arc::new(encoder))
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "running without the sentence encoder");
+                    None
+                }
+            }
+        };
         let pipeline = Arc::new(Pipeline {
             store: store.clone(),
             blobs: BlobStore::local(&settings.blob_dir)?,
             engine,
-            rubrics: RubricCache::new(store.clone()),
+            rubrics: RubricCache::new(store.clone(), encoder),
             redactor: Redactor::new(),
             audio_limits: AudioLimits {
                 max_duration_s: settings.max_call_seconds as f64,

@@ -116,20 +116,39 @@ pub fn render_scorecard(card: &pb::Scorecard) -> String {
             } else {
                 ""
             };
+            let share = check
+                .fraction
+                .map(|f| format!(" {:.0}%", f * 100.0))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "  [{mark}] {}{reviewed}: {}",
+                "  [{mark}]{share} {}{reviewed}: {}",
                 check.check_id, check.reason
             );
-            if check.outcome == pb::CheckOutcome::Fail as i32 {
+            // Graded checks always show the turns that moved them.
+            if check.outcome == pb::CheckOutcome::Fail as i32 || check.fraction.is_some() {
                 for evidence in &check.evidence {
+                    let turn = evidence
+                        .turn_score
+                        .map(|s| format!(" (turn {s:.2})"))
+                        .unwrap_or_default();
                     let _ = writeln!(
                         out,
-                        "         {}-{} \"{}\"",
+                        "         {}-{}{turn} \"{}\"",
                         mm_ss(evidence.start_ms),
                         mm_ss(evidence.end_ms),
                         evidence.quote
                     );
+                    for marker in &evidence.markers {
+                        let _ = writeln!(
+                            out,
+                            "           {:+.2} {} at {}: \"{}\"",
+                            marker.weight,
+                            marker.kind,
+                            mm_ss(marker.start_ms),
+                            marker.quote
+                        );
+                    }
                 }
             }
         }

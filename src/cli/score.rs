@@ -194,21 +194,35 @@ pub fn render_text(card: &Scorecard) -> String {
                 check.check_id, check.earned, check.possible, check.description
             );
             let _ = writeln!(out, "        why: {}", check.reason);
-            let shown = if check.outcome == Outcome::Fail { 5 } else { 1 };
+            let shown = if check.outcome == Outcome::Fail || check.fraction.is_some() {
+                6
+            } else {
+                1
+            };
             for e in check.evidence.iter().take(shown) {
-                let speaker = serde_json::to_value(e.speaker)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
+                let turn = e
+                    .turn_score
+                    .map(|s| format!(" (turn {s:.2})"))
                     .unwrap_or_default();
                 let _ = writeln!(
                     out,
-                    "        @ {}–{} #{} {}: \"{}\"",
+                    "        @ {}–{} #{} {}{turn}: \"{}\"",
                     clock(e.start_ms),
                     clock(e.end_ms),
                     e.segment_index,
-                    speaker,
+                    e.speaker.as_str(),
                     e.quote
                 );
+                for m in &e.markers {
+                    let _ = writeln!(
+                        out,
+                        "            {:+.2} {} @ {}: \"{}\"",
+                        m.weight,
+                        m.kind,
+                        clock(m.start_ms),
+                        m.quote
+                    );
+                }
             }
         }
     }

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::rubric::{Rubric, parse_rubric};
 use crate::scoring::CompiledRubric;
+use crate::semantic::Encoder;
 use crate::store::{Store, StoreError};
 
 /// A rubric version ready to score with.
@@ -35,14 +36,16 @@ type CacheKey = (String, String, String);
 /// Resolves and caches rubrics.
 pub struct RubricCache {
     store: Arc<dyn Store>,
+    encoder: Option<Arc<Encoder>>,
     compiled: Mutex<HashMap<CacheKey, Arc<ResolvedRubric>>>,
 }
 
 impl RubricCache {
-    /// An empty cache over `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// An empty cache over `store`; rubrics compile with `encoder` when given.
+    pub fn new(store: Arc<dyn Store>, encoder: Option<Arc<Encoder>>) -> Self {
         Self {
             store,
+            encoder,
             compiled: Mutex::new(HashMap::new()),
         }
     }
@@ -74,8 +77,16 @@ impl RubricCache {
         let name = format!("{} version {}", key.1, key.2);
         let rubric = parse_rubric(&record.document)
             .map_err(|errors| RubricLookupError::Unusable(name.clone(), format!("{errors:?}")))?;
-        let compiled = CompiledRubric::compile(&rubric)
-            .map_err(|error| RubricLookupError::Unusable(name, error.to_string()))?;
+        // Embedding a semantic check's exemplars takes a while: off the runtime.
+        let encoder = self.encoder.clone();
+        let (rubric, compiled) = tokio::task::spawn_blocking(move || {
+            let compiled = CompiledRubric::compile_with(&rubric, encoder);
+            (rubric, compiled)
+        })
+        .await
+        .map_err(|error| RubricLookupError::Unusable(name.clone(), error.to_string()))?;
+        let compiled =
+            compiled.map_err(|error| RubricLookupError::Unusable(name, error.to_string()))?;
         let resolved = Arc::new(ResolvedRubric { rubric, compiled });
         self.lock().insert(key, resolved.clone());
         Ok(resolved)

@@ -306,11 +306,13 @@ pub enum MetricName {
     AgentWordsPerMinute,
     /// Seconds from the start of the call to the agent's greeting.
     TimeToGreetingSeconds,
+    /// Charged amounts that differ from every quoted one, unexplained.
+    UnexplainedAmountChanges,
 }
 
 impl MetricName {
     /// Every metric name, for validation messages.
-    pub const ALL: [MetricName; 7] = [
+    pub const ALL: [MetricName; 8] = [
         MetricName::AgentTalkRatio,
         MetricName::LongestSilenceSeconds,
         MetricName::HoldCount,
@@ -318,6 +320,7 @@ impl MetricName {
         MetricName::Interruptions,
         MetricName::AgentWordsPerMinute,
         MetricName::TimeToGreetingSeconds,
+        MetricName::UnexplainedAmountChanges,
     ];
 
     /// The name as written in a rubric.
@@ -330,6 +333,7 @@ impl MetricName {
             MetricName::Interruptions => "interruptions",
             MetricName::AgentWordsPerMinute => "agent_words_per_minute",
             MetricName::TimeToGreetingSeconds => "time_to_greeting_seconds",
+            MetricName::UnexplainedAmountChanges => "unexplained_amount_changes",
         }
     }
 }

@@ -21,6 +21,20 @@ pub struct DigitRun {
     pub luhn: bool,
 }
 
+/// An amount of money said in a segment ("seventy-five thousand", "150,000").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Amount {
+    /// Segment index.
+    pub seg: usize,
+    /// Token index (global).
+    pub token: usize,
+    /// The value.
+    pub value: u64,
+}
+
+/// Smallest value read as an amount of money (a "fifty" is not a price).
+const MIN_AMOUNT: u64 = 1_000;
+
 /// The analysed transcript.
 #[derive(Debug)]
 pub struct Analysis<'t> {
@@ -40,6 +54,8 @@ pub struct Analysis<'t> {
     set_ranges: Vec<(u32, u32)>,
     /// Runs of number tokens.
     pub digit_runs: Vec<DigitRun>,
+    /// Amounts of money, in order.
+    pub amounts: Vec<Amount>,
     /// Per-segment sentiment in -1..1 (0 when no sentiment word).
     pub sentiment: Vec<f32>,
     /// Whether both agent and customer speech are attributed.
@@ -75,6 +91,7 @@ impl<'t> Analysis<'t> {
             hits: Vec::new(),
             set_ranges: Vec::new(),
             digit_runs: Vec::new(),
+            amounts: Vec::new(),
             sentiment: vec![0.0; n],
             speakers_known: false,
         };
@@ -91,6 +108,7 @@ impl<'t> Analysis<'t> {
             let ids = &mut a.ids;
             let spans = &mut a.spans;
             let runs = &mut a.digit_runs;
+            let amounts = &mut a.amounts;
             let mut close_run = |run: &mut Option<(usize, usize)>, digits: &mut Vec<u8>| {
                 if let Some((start, end)) = run.take() {
                     runs.push(DigitRun {
@@ -105,6 +123,16 @@ impl<'t> Analysis<'t> {
             };
             normalize(&segment.text, &mut scratch, |p| {
                 words += 1;
+                if p.amount {
+                    let value = p.key.parse::<u64>().unwrap_or(0);
+                    if value >= MIN_AMOUNT {
+                        amounts.push(Amount {
+                            seg,
+                            token: ids.len(),
+                            value,
+                        });
+                    }
+                }
                 ids.push(engine.matcher.lookup(p.key, p.numeric));
                 spans.push((
                     u32::try_from(p.start).unwrap_or(u32::MAX),
@@ -214,6 +242,19 @@ impl<'t> Analysis<'t> {
             after = before;
         }
         false
+    }
+
+    /// Whether two tokens of a segment stand in one sentence (no `.`, `!`
+    /// or `?` between them).
+    pub fn same_sentence(&self, seg: usize, a: usize, b: usize) -> bool {
+        let (first, second) = (a.min(b), a.max(b));
+        let text = &self.transcript.segments[seg].text;
+        let (Some(&(_, from)), Some(&(to, _))) = (self.spans.get(first), self.spans.get(second))
+        else {
+            return false;
+        };
+        let between = text.get(from as usize..to as usize).unwrap_or("");
+        !between.contains(['.', '!', '?'])
     }
 
     /// Byte range of a hit in its segment's text.

@@ -188,6 +188,8 @@ impl CompiledRubric {
             hold_thanks: b.add_set_with_gap(&flat(&settings.hold_thanks), gap),
             hold_min_ms: seconds_to_ms(settings.hold_min_seconds),
             interruption_min_overlap_ms: settings.interruption_min_overlap_ms,
+            charge: b.builtin_sets().charge,
+            correction: b.builtin_sets().correction,
         };
         let mut checks = Vec::with_capacity(rubric.criteria.len());
         for criterion in &rubric.criteria {

@@ -496,6 +496,20 @@ impl<'a, 't> Evaluator<'a, 't> {
                 (m.interruptions.map(f64::from), "")
             }
             MetricName::AgentWordsPerMinute => (m.agent_words_per_minute, " words/min"),
+            MetricName::UnexplainedAmountChanges => {
+                let Some(count) = m.unexplained_amount_changes else {
+                    return (
+                        Outcome::NotApplicable,
+                        "not applicable: the agent charged no amount after quoting one".to_owned(),
+                        Vec::new(),
+                    );
+                };
+                for &(quoted, charged) in d.amount_changes.iter().take(MAX_EVIDENCE / 2) {
+                    evidence.push(self.segment(quoted));
+                    evidence.push(self.segment(charged));
+                }
+                (Some(f64::from(count)), "")
+            }
             MetricName::TimeToGreetingSeconds => match d.greeting_seg {
                 Some(s) => {
                     evidence.push(self.segment(s));

@@ -31,6 +31,10 @@ pub struct BuiltinSets {
     pub dont_share: u32,
     /// Partial card number cues ("last four").
     pub partial: u32,
+    /// Charging or totalling an amount.
+    pub charge: u32,
+    /// The speaker correcting themselves.
+    pub correction: u32,
 }
 
 /// Adds phrase lists to the engine before it is frozen.
@@ -63,6 +67,8 @@ impl Default for EngineBuilder {
             ask: add(lexicon::ASK),
             dont_share: add(lexicon::DONT_SHARE),
             partial: add(lexicon::PARTIAL),
+            charge: add(lexicon::CHARGE),
+            correction: add(lexicon::CORRECTION),
         };
         // "I will not call you back" must not match "i will call you back".
         matcher.block_gaps_on(negator);

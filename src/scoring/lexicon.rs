@@ -241,3 +241,49 @@ pub const PARTIAL: &[&str] = &[
     "belakang",
     "6 digit pertama",
 ];
+
+/// An amount being charged, deducted or totalled (the amount-consistency metric).
+pub const CHARGE: &[&str] = &[
+    "charged",
+    "charge",
+    "deducted",
+    "debited",
+    "billed",
+    "you will pay",
+    "you pay",
+    "total",
+    "in total",
+    "comes to",
+    "amount due",
+    "payment of",
+    "dipotong",
+    "terpotong",
+    "didebet",
+    "ditagihkan",
+    "ditagih",
+    "totalnya",
+    "yang perlu dibayar",
+    "dibayar",
+    "sebesar",
+];
+
+/// The speaker correcting what they said before.
+pub const CORRECTION: &[&str] = &[
+    "correct myself",
+    "let me correct",
+    "correction",
+    "i misspoke",
+    "i made a mistake",
+    "i read the wrong",
+    "i gave you the wrong",
+    "i was wrong",
+    "sorry i meant",
+    "meralat",
+    "ralat",
+    "koreksi",
+    "mengoreksi",
+    "salah sebut",
+    "saya keliru",
+    "salah baca",
+    "salah membaca",
+];

@@ -177,6 +177,10 @@ pub struct Piece<'a> {
     pub key: &'a str,
     /// Whether the token is a number (spoken or written).
     pub numeric: bool,
+    /// Whether the number reads as an amount: said with a scale word
+    /// ("seventy-five thousand", "dua belas juta") or written with digit
+    /// groups or a currency prefix ("150,000", "Rp75.000").
+    pub amount: bool,
 }
 
 /// Reusable buffers for normalisation, so scoring allocates little per call.
@@ -187,7 +191,25 @@ pub struct Scratch {
     number: String,
 }
 
-/// Splits `text` into normalised tokens, combining spoken numbers.
+/// A written number that a following digit group may still extend.
+#[derive(Debug, Clone, Copy)]
+struct Written {
+    start: usize,
+    end: usize,
+    value: u64,
+    /// Digit groups were joined: the key is the value, not the digits as written.
+    joined: bool,
+    /// Where the digits as written are in the text (leading zeros matter
+    /// for card numbers and PINs).
+    digits: (usize, usize),
+    amount: bool,
+    /// Digit groups ("150,000") can only follow one to three leading digits.
+    extendable: bool,
+}
+
+/// Splits `text` into normalised tokens, combining spoken numbers ("dua
+/// puluh empat", "one hundred and fifty thousand") and written digit groups
+/// ("150,000", "75.000") into one numeric token each.
 pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)) {
     let Scratch {
         word,
@@ -196,33 +218,68 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
     } = scratch;
     let mut builder = NumberBuilder::default();
     let (mut num_start, mut num_end) = (0usize, 0usize);
+    // "and" inside a spoken number, held until the next word shows whether
+    // the number goes on.
+    let mut held_and: Option<(usize, usize)> = None;
+    let mut written: Option<Written> = None;
     for_each_word(text, word, |start, end, w| {
         if let Some(n) = number_word(w) {
             let was_active = builder.active();
             if builder.push(n) {
+                held_and = None;
                 if !was_active {
+                    flush_written(&mut written, text, number, &mut f);
                     num_start = start;
                 }
                 num_end = end;
                 return;
             }
             flush(&mut builder, number, num_start, num_end, &mut f);
+            emit_and(&mut held_and, &mut f);
             if builder.push(n) {
+                flush_written(&mut written, text, number, &mut f);
                 num_start = start;
                 num_end = end;
                 return;
             }
         }
-        flush(&mut builder, number, num_start, num_end, &mut f);
-        if w.bytes().all(|b| b.is_ascii_digit()) {
-            f(Piece {
-                start,
-                end,
-                key: w,
-                numeric: true,
-            });
+        if w == "and" && builder.takes_and() && held_and.is_none() {
+            held_and = Some((start, end));
             return;
         }
+        flush(&mut builder, number, num_start, num_end, &mut f);
+        emit_and(&mut held_and, &mut f);
+        if let Some(digits) = numeric_word(w) {
+            let gap = text
+                .get(written.map_or(start, |p| p.end)..start)
+                .unwrap_or("");
+            match written.as_mut() {
+                // "150,000" / "75.000": a three-digit group joined by one mark.
+                Some(p) if p.extendable && digits.len() == 3 && (gap == "," || gap == ".") => {
+                    p.value = p
+                        .value
+                        .saturating_mul(1000)
+                        .saturating_add(parse_digits(digits));
+                    p.end = end;
+                    p.joined = true;
+                    p.amount = true;
+                }
+                _ => {
+                    flush_written(&mut written, text, number, &mut f);
+                    written = Some(Written {
+                        start,
+                        end,
+                        value: parse_digits(digits),
+                        joined: false,
+                        digits: (end - digits.len(), end),
+                        amount: digits.len() < w.len(),
+                        extendable: (1..=3).contains(&digits.len()),
+                    });
+                }
+            }
+            return;
+        }
+        flush_written(&mut written, text, number, &mut f);
         // ASR splits the passive prefix ("di tunggu" for "ditunggu"), so a
         // lone "di" is dropped on both sides, like the prefix itself.
         if w == "di" {
@@ -236,6 +293,7 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
                     end,
                     key,
                     numeric: false,
+                    amount: false,
                 });
             }
             return;
@@ -245,9 +303,68 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             end,
             key: stem(w, &mut *stem_buf),
             numeric: false,
+            amount: false,
         });
     });
     flush(&mut builder, number, num_start, num_end, &mut f);
+    emit_and(&mut held_and, &mut f);
+    flush_written(&mut written, text, number, &mut f);
+}
+
+/// The digits of a written number: all digits, or digits after a currency
+/// prefix ("rp75", "usd20").
+fn numeric_word(w: &str) -> Option<&str> {
+    let digits = ["rp", "usd", "idr"]
+        .iter()
+        .find_map(|p| w.strip_prefix(p))
+        .filter(|rest| !rest.is_empty())
+        .unwrap_or(w);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// The value of a digit string, saturating (a phone number is no amount).
+fn parse_digits(digits: &str) -> u64 {
+    digits.bytes().fold(0u64, |v, b| {
+        v.saturating_mul(10).saturating_add(u64::from(b - b'0'))
+    })
+}
+
+/// Emits a held "and" that turned out not to join a number.
+fn emit_and(held: &mut Option<(usize, usize)>, f: &mut impl FnMut(Piece<'_>)) {
+    if let Some((start, end)) = held.take() {
+        f(Piece {
+            start,
+            end,
+            key: "and",
+            numeric: false,
+            amount: false,
+        });
+    }
+}
+
+/// Emits a pending written number.
+fn flush_written(
+    written: &mut Option<Written>,
+    text: &str,
+    number: &mut String,
+    f: &mut impl FnMut(Piece<'_>),
+) {
+    if let Some(p) = written.take() {
+        number.clear();
+        match text.get(p.digits.0..p.digits.1).filter(|_| !p.joined) {
+            Some(digits) => number.push_str(digits),
+            None => {
+                let _ = write!(number, "{}", p.value);
+            }
+        }
+        f(Piece {
+            start: p.start,
+            end: p.end,
+            key: number,
+            numeric: true,
+            amount: p.amount,
+        });
+    }
 }
 
 /// English contractions that cannot be mistaken for another word once the
@@ -297,6 +414,7 @@ fn flush(
             end,
             key: number,
             numeric: true,
+            amount: builder.scaled(),
         });
         builder.reset();
     }
@@ -765,6 +883,38 @@ mod tests {
         assert!(matches("within 24 hours", "within twenty four hours"));
         assert!(matches("dalam dua puluh empat jam", "dalam 24 jam"));
         assert!(matches("100 persen pasti", "seratus persen pasti"));
+    }
+
+    fn numbers_in(text: &str) -> Vec<(String, bool)> {
+        let mut scratch = Scratch::default();
+        let mut out = Vec::new();
+        normalize(text, &mut scratch, |p| {
+            if p.numeric {
+                out.push((p.key.to_owned(), p.amount));
+            }
+        });
+        out
+    }
+
+    #[test]
+    fn amounts_spoken_or_written_are_one_number() {
+        let amount = |v: &str| (v.to_owned(), true);
+        assert_eq!(
+            numbers_in("one hundred and fifty thousand rupiah"),
+            [amount("150000")]
+        );
+        assert_eq!(
+            numbers_in("dua belas juta lima ratus ribu"),
+            [amount("12500000")]
+        );
+        assert_eq!(numbers_in("charged 150,000 today"), [amount("150000")]);
+        assert_eq!(numbers_in("Rp75.000 saja"), [amount("75000")]);
+        assert_eq!(
+            numbers_in("card 4532 0151"),
+            [("4532".to_owned(), false), ("0151".to_owned(), false)]
+        );
+        // "and" that joins no number is a word again.
+        assert!(matches("one hundred and then", "100 and then"));
     }
 
     #[test]

@@ -49,6 +49,11 @@ pub struct ConversationMetrics {
     pub customer_sentiment_end: Option<f64>,
     /// Customer turns with more negative than positive words.
     pub negative_customer_turns: u32,
+    /// Amounts the agent charged or totalled that match no amount the agent
+    /// quoted before (nor a sum of two), with no correction said between;
+    /// `None` when no charged amount followed a quoted one.
+    #[serde(default)]
+    pub unexplained_amount_changes: Option<u32>,
 }
 
 /// A silence between speech, with the segments around it.
@@ -100,6 +105,9 @@ pub struct MetricDetail {
     pub sentiment_end_segs: Vec<usize>,
     /// Customer segments of negative sentiment.
     pub negative_turns: Vec<usize>,
+    /// Unexplained amount changes: the segment that quoted the first amount
+    /// and the one that charged a different one.
+    pub amount_changes: Vec<(usize, usize)>,
 }
 
 /// Phrase sets and thresholds the metrics need.
@@ -115,6 +123,10 @@ pub struct MetricSettings {
     pub hold_min_ms: u64,
     /// Minimum overlap of an interruption.
     pub interruption_min_overlap_ms: u64,
+    /// Charging or totalling cues.
+    pub charge: u32,
+    /// Self-correction cues.
+    pub correction: u32,
 }
 
 /// Computes the metrics of an analysed transcript.
@@ -254,6 +266,8 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
             m.customer_sentiment_end = Some(round3(mean(&d.sentiment_end_segs)));
         }
     }
+    amount_consistency(a, s, &mut d);
+    let m = &mut d.metrics;
     if let Some(r) = m.agent_talk_ratio {
         m.agent_talk_ratio = Some(round3(r));
     }
@@ -261,6 +275,45 @@ pub fn compute(a: &Analysis<'_>, s: &MetricSettings) -> MetricDetail {
         m.agent_words_per_minute = Some(round3(w));
     }
     d
+}
+
+/// Amounts the agent charges or totals against the amounts the agent quoted
+/// before: a charged amount that matches none of them (nor the sum of two)
+/// without a correction in between is an unexplained change ("the package
+/// costs seventy-five thousand" … "one hundred and fifty thousand has been
+/// deducted").
+fn amount_consistency(a: &Analysis<'_>, s: &MetricSettings, d: &mut MetricDetail) {
+    let agent = |seg: usize| a.speaker_matches(seg, crate::rubric::SpeakerFilter::Agent);
+    let mut quoted: Vec<(u64, usize)> = Vec::new();
+    let mut corrected = false;
+    let mut compared = false;
+    let mut changes = Vec::new();
+    for amount in a.amounts.iter().filter(|x| agent(x.seg)) {
+        corrected |= a
+            .set_hits(s.correction)
+            .iter()
+            .any(|h| (h.seg as usize) <= amount.seg && agent(h.seg as usize) && !quoted.is_empty());
+        let charged = a
+            .seg_hits(s.charge, amount.seg)
+            .iter()
+            .any(|h| a.same_sentence(amount.seg, h.start as usize, amount.token));
+        if charged && !quoted.is_empty() {
+            compared = true;
+            let known = quoted.iter().any(|&(v, _)| v == amount.value)
+                || quoted.iter().enumerate().any(|(i, &(x, _))| {
+                    quoted[i + 1..]
+                        .iter()
+                        .any(|&(y, _)| x.saturating_add(y) == amount.value)
+                });
+            if !known && !corrected {
+                changes.push((quoted[0].1, amount.seg));
+            }
+        }
+        quoted.push((amount.value, amount.seg));
+    }
+    d.metrics.unexplained_amount_changes =
+        compared.then(|| u32::try_from(changes.len()).unwrap_or(u32::MAX));
+    d.amount_changes = changes;
 }
 
 fn round3(x: f64) -> f64 {

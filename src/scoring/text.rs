@@ -76,8 +76,14 @@ pub enum NumberWord {
     OneHundred,
     /// "thousand" / "ribu": multiplies what came before by a thousand.
     Thousand,
+    /// "million" / "juta": multiplies what came before by a million.
+    Million,
+    /// "billion" / "miliar": multiplies what came before by a billion.
+    Billion,
     /// "seribu": one thousand.
     OneThousand,
+    /// "sejuta": one million.
+    OneMillion,
 }
 
 /// Classifies a lower-cased word as a number word, English or Indonesian.
@@ -145,7 +151,7 @@ static NUMBER_WORDS: std::sync::LazyLock<Vec<(u128, NumberWord)>> =
         v
     });
 
-const NUMBER_WORD_LIST: [&str; 49] = [
+const NUMBER_WORD_LIST: [&str; 55] = [
     "zero",
     "nol",
     "kosong",
@@ -195,6 +201,12 @@ const NUMBER_WORD_LIST: [&str; 49] = [
     "thousand",
     "ribu",
     "seribu",
+    "million",
+    "juta",
+    "sejuta",
+    "billion",
+    "miliar",
+    "milyar",
 ];
 
 fn number_word_slow(word: &str) -> Option<NumberWord> {
@@ -234,6 +246,9 @@ fn number_word_slow(word: &str) -> Option<NumberWord> {
         "seratus" => OneHundred,
         "thousand" | "ribu" => Thousand,
         "seribu" => OneThousand,
+        "million" | "juta" => Million,
+        "sejuta" => OneMillion,
+        "billion" | "miliar" | "milyar" => Billion,
         _ => return None,
     })
 }
@@ -249,6 +264,11 @@ pub struct NumberBuilder {
     open_units: bool,
     open_tens: bool,
     active: bool,
+    /// The last scale applied (1000, a million, a billion); a later scale
+    /// must be smaller ("eight million two hundred thousand").
+    scale: u64,
+    /// Whether a scale word was used: the number is an amount, not a code.
+    scaled: bool,
 }
 
 impl NumberBuilder {
@@ -260,6 +280,16 @@ impl NumberBuilder {
     /// The value so far.
     pub fn value(&self) -> u64 {
         self.total.saturating_add(self.group)
+    }
+
+    /// Whether a scale word ("thousand", "juta") was said: an amount.
+    pub fn scaled(&self) -> bool {
+        self.scaled
+    }
+
+    /// Whether "and" may continue the number ("one hundred and fifty").
+    pub fn takes_and(&self) -> bool {
+        self.active && self.open_tens && self.group % 100 == 0 && (self.group > 0 || self.total > 0)
     }
 
     /// Tries to extend the number; `false` means the word starts a new number
@@ -318,9 +348,24 @@ impl NumberBuilder {
                 }
                 None => false,
             },
-            Thousand if self.group > 0 && self.total == 0 => {
-                self.total = self.group.saturating_mul(1000);
+            Thousand | Million | Billion => {
+                let scale = match word {
+                    Thousand => 1_000,
+                    Million => 1_000_000,
+                    _ => 1_000_000_000,
+                };
+                let before = if self.scale == 0 {
+                    u64::MAX
+                } else {
+                    self.scale
+                };
+                if self.group == 0 || scale >= before {
+                    return false;
+                }
+                self.total = self.total.saturating_add(self.group.saturating_mul(scale));
                 self.group = 0;
+                self.scale = scale;
+                self.scaled = true;
                 self.last_unit = None;
                 self.open_units = true;
                 self.open_tens = true;
@@ -353,10 +398,19 @@ impl NumberBuilder {
             }
             OneThousand => {
                 self.total = 1000;
+                self.scale = 1000;
+                self.scaled = true;
                 self.open_units = true;
                 self.open_tens = true;
             }
-            Puluh | Belas | Hundred | Thousand => {
+            OneMillion => {
+                self.total = 1_000_000;
+                self.scale = 1_000_000;
+                self.scaled = true;
+                self.open_units = true;
+                self.open_tens = true;
+            }
+            Puluh | Belas | Hundred | Thousand | Million | Billion => {
                 self.active = false;
                 return false;
             }
@@ -550,5 +604,9 @@ mod tests {
         assert_eq!(numbers("four five three two"), [4, 5, 3, 2]);
         assert_eq!(numbers("empat lima tiga dua"), [4, 5, 3, 2]);
         assert_eq!(numbers("forty five thirty two"), [45, 32]);
+        assert_eq!(numbers("eight million two hundred thousand"), [8_200_000]);
+        assert_eq!(numbers("dua belas juta lima ratus ribu"), [12_500_000]);
+        assert_eq!(numbers("seventy five thousand"), [75_000]);
+        assert_eq!(numbers("sejuta dua ratus ribu"), [1_200_000]);
     }
 }

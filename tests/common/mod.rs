@@ -157,6 +157,9 @@ pub fn test_settings(database_url: &str, blob_dir: &Path) -> Settings {
     };
     let mut settings = Settings::load(None, &overrides).expect("test settings");
     settings.blob_dir = blob_dir.to_path_buf();
+    // Scoring with cues alone keeps the many test servers quick; the tests
+    // of the encoder turn it on.
+    settings.encoder_dir = PathBuf::new();
     settings
 }
 

@@ -206,11 +206,15 @@ impl Evaluator<'_, '_> {
 /// The reason of a graded check, in words: the fraction, the turns, and the
 /// cues counted, polite ones first.
 fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &Graded) -> String {
+    // Per kind: summed weight and count, shown with the sign of the mean.
     let mut counts: Vec<(&str, f64, usize)> = Vec::new();
     for &i in &graded.counted {
         for m in &turns[i].markers {
             match counts.iter_mut().find(|(k, _, _)| *k == m.kind) {
-                Some(entry) => entry.2 += 1,
+                Some(entry) => {
+                    entry.1 += m.weight;
+                    entry.2 += 1;
+                }
                 None => counts.push((m.kind, m.weight, 1)),
             }
         }

@@ -407,7 +407,7 @@ fn position_ok(
         Position::SentenceStart => ctx.sentence_start[at],
         Position::ClauseStart => ctx.clause_start[at],
         Position::NotSentenceStart => !ctx.sentence_start[at],
-        Position::Alone => ctx.clause_start[at] && (end >= seg_end || ctx.clause_start[end]),
+        Position::Alone => ctx.bounded[at] && (end >= seg_end || ctx.bounded[end]),
     }
 }
 

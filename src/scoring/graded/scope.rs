@@ -39,6 +39,9 @@ pub struct TokenContext {
     pub sentence_start: Vec<bool>,
     /// First word of a clause (also after `,` `;` `:`).
     pub clause_start: Vec<bool>,
+    /// First word after a punctuation mark or the turn's start, fillers not
+    /// skipped: what a marker standing alone must be bounded by.
+    pub bounded: Vec<bool>,
     /// Inside a sentence that ends with a question mark.
     pub question: Vec<bool>,
     /// A negator stands within the previous three tokens of its clause.
@@ -71,6 +74,7 @@ impl TokenContext {
         let mut ctx = TokenContext {
             sentence_start: vec![false; n],
             clause_start: vec![false; n],
+            bounded: vec![false; n],
             question: vec![false; n],
             negated: vec![false; n],
             reported: vec![false; n],
@@ -115,6 +119,7 @@ impl TokenContext {
                 }
                 ctx.sentence_start[t] = new_sentence;
                 ctx.clause_start[t] = new_sentence || ends_clause(gap);
+                ctx.bounded[t] = ctx.clause_start[t];
                 in_quote ^= gap.chars().filter(|&c| is_quote(c)).count() % 2 == 1;
                 ctx.reported[t] = in_quote;
             }
