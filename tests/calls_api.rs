@@ -604,7 +604,7 @@ async fn rescoring_keeps_the_old_scorecard(backend: Backend) {
         .await
         .publish_rubric_version(PublishRubricVersionRequest {
             rubric_id: "default".into(),
-            document: common::rubric_document("default", 2).replacen("weight: 25", "weight: 50", 1),
+            document: common::rubric_document("default", 3).replacen("weight: 25", "weight: 50", 1),
         })
         .await
         .expect("publish v2");
@@ -613,14 +613,14 @@ async fn rescoring_keeps_the_old_scorecard(backend: Backend) {
         .rescore_call(RescoreCallRequest {
             call_id: call_id.clone(),
             rubric_id: String::new(),
-            rubric_version: "2".into(),
+            rubric_version: "3".into(),
         })
         .await
         .expect("rescore")
         .into_inner()
         .scorecard
         .expect("scorecard");
-    assert_eq!(rescored.rubric_version, "2");
+    assert_eq!(rescored.rubric_version, "3");
     assert_ne!(rescored.scorecard_id, submitted.scorecard_id);
     let listed = scorecards
         .list_scorecards(ListScorecardsRequest {
@@ -633,7 +633,7 @@ async fn rescoring_keeps_the_old_scorecard(backend: Backend) {
         .scorecards;
     let mut versions: Vec<String> = listed.iter().map(|s| s.rubric_version.clone()).collect();
     versions.sort();
-    assert_eq!(versions, vec!["1", "2"]);
+    assert_eq!(versions, vec!["2", "3"]);
     let call = app
         .calls(&admin)
         .await

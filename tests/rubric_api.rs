@@ -35,7 +35,7 @@ async fn a_new_tenant_starts_with_the_built_in_default(backend: Backend) {
     let default = &listed.rubrics[0];
     assert_eq!(default.rubric_id, "default");
     assert!(default.is_default);
-    assert_eq!(default.versions, vec!["1".to_string()]);
+    assert_eq!(default.versions, vec!["2".to_string()]);
     let fetched = client
         .get_rubric(GetRubricRequest {
             rubric_id: "default".into(),
@@ -329,7 +329,7 @@ async fn bad_requests_name_the_field_and_store_nothing(backend: Backend) {
         .map(|r| r.rubric_id.as_str())
         .collect();
     assert_eq!(ids, vec!["default"]);
-    assert_eq!(listed.rubrics[0].versions, vec!["1".to_string()]);
+    assert_eq!(listed.rubrics[0].versions, vec!["2".to_string()]);
     assert!(listed.rubrics[0].is_default);
     app.stop().await;
 }
@@ -402,7 +402,7 @@ async fn roles_are_enforced_on_every_rubric_rpc(backend: Backend) {
             client
                 .publish_rubric_version(PublishRubricVersionRequest {
                     rubric_id: "default".into(),
-                    document: rubric_document("default", 2 + role as u32),
+                    document: rubric_document("default", 3 + role as u32),
                 })
                 .await
                 .map(|_| ()),

@@ -22,7 +22,7 @@ fn find<'a>(errors: &'a [RubricError], path: &str) -> &'a RubricError {
 fn default_rubric_is_valid_and_bilingual() {
     let rubric = parse_rubric(default_rubric_source()).expect("default rubric must validate");
     assert_eq!(rubric.id(), "default");
-    assert_eq!(rubric.version(), 1);
+    assert_eq!(rubric.version(), 2);
     assert_eq!(rubric.languages, vec![Language::En, Language::Id]);
     let ids: Vec<&str> = rubric.criteria.iter().map(|c| c.id.as_str()).collect();
     for wanted in [
@@ -218,7 +218,12 @@ fn windows_parse() {
         .iter()
         .find(|c| c.id == "empathy")
         .expect("empathy");
-    let Detector::Phrases(p) = &empathy.checks[0].detector else {
+    let check = empathy
+        .checks
+        .iter()
+        .find(|c| c.id == "no_cheerful_script_after_distress")
+        .expect("cheerful-script check");
+    let Detector::Phrases(p) = &check.detector else {
         panic!("phrases expected");
     };
     let Some(Window::AfterTrigger(t)) = &p.window else {
@@ -265,4 +270,78 @@ fn type_errors_name_what_was_found() {
         "criteria[0].checks[0].phrases.window.first_seconds",
     );
     assert_eq!(e.line, 14);
+}
+
+#[test]
+fn graded_semantic_gap_and_synonym_settings_parse_and_are_checked() {
+    let rubric = parse_rubric(default_rubric_source()).expect("valid");
+    assert_eq!(rubric.settings.phrase_gap, 2);
+    assert!(
+        rubric
+            .settings
+            .synonyms
+            .iter()
+            .any(|g| g.iter().any(|w| w == "menelepon"))
+    );
+    let courtesy = rubric
+        .check("professionalism", "courtesy")
+        .expect("courtesy");
+    assert!(courtesy.detector.is_graded());
+    assert_eq!(courtesy.detector.pass_at(), Some(0.6));
+    assert_eq!(courtesy.speaker, callscore::rubric::SpeakerFilter::Agent);
+
+    let base = "id: x\nversion: 1\nname: n\nlanguages: [en]\n";
+    let check = |detector: &str| {
+        format!(
+            "{base}criteria:\n  - id: c\n    name: C\n    weight: 1\n    checks:\n      - id: k\n        description: d\n        points: 1\n        {detector}\n"
+        )
+    };
+    assert!(parse_rubric(&check("courtesy: {}")).is_ok());
+    assert!(parse_rubric(&check("empathy:")).is_ok());
+    let e = errors(&check("register: {pass_at: 1.5}"));
+    assert!(
+        find(&e, "criteria[0].checks[0].register.pass_at")
+            .message
+            .contains("at most 1")
+    );
+    let e = errors(&check("semantic: {exemplars: {en: [\"hi\"]}}"));
+    assert!(
+        find(&e, "criteria[0].checks[0].semantic.threshold")
+            .message
+            .contains("missing")
+    );
+    let e = errors(&check(
+        "semantic: {threshold: 1.2, exemplars: {en: [\"hi\"]}}",
+    ));
+    find(&e, "criteria[0].checks[0].semantic.threshold");
+    let e = errors(&check("phrases: {max_gap: 9, en: [\"a b\"]}"));
+    find(&e, "criteria[0].checks[0].phrases.max_gap");
+    let e = errors(&format!(
+        "{base}settings:\n  synonyms: [[alone]]\ncriteria:\n  - id: c\n    name: C\n    weight: 1\n    checks:\n      - id: k\n        description: d\n        points: 1\n        courtesy: {{}}\n"
+    ));
+    find(&e, "settings.synonyms[0]");
+    let e = errors(&format!(
+        "{base}criteria:\n  - id: c\n    name: C\n    weight: 1\n    checks:\n      - id: k\n        description: d\n        points: 1\n        speaker: customer\n        courtesy: {{}}\n"
+    ));
+    find(&e, "criteria[0].checks[0].speaker");
+}
+
+#[test]
+fn regex_patterns_are_validated_as_scoring_compiles_them() {
+    // Each pattern fits the limit alone; together they would not.
+    let patterns: Vec<String> = (0..8).map(|i| format!("\"\\\\w{{20}}q{i}\"")).collect();
+    let src = format!(
+        "id: x\nversion: 1\nname: n\nlanguages: [en]\ncriteria:\n  - id: c\n    name: C\n    weight: 1\n    checks:\n      - id: k\n        description: d\n        points: 1\n        regex: {{patterns: [{}]}}\n",
+        patterns.join(", ")
+    );
+    match parse_rubric(&src) {
+        Ok(rubric) => {
+            callscore::scoring::CompiledRubric::compile(&rubric)
+                .expect("a rubric that validates compiles");
+        }
+        Err(errors) => {
+            let e = find(&errors, "criteria[0].checks[0].regex.patterns");
+            assert!(e.message.contains("together"), "{e:?}");
+        }
+    }
 }

@@ -604,6 +604,17 @@ fn applicability(
             None => ok = false,
         }
     }
+    if let Some(n) = map.optional("min_agent_turns") {
+        let p = map.path("min_agent_turns");
+        match unsigned(ctx, n, &p) {
+            Some(v) if (1..=1000).contains(&v) => out.min_agent_turns = u32::try_from(v).ok(),
+            Some(_) => {
+                ctx.error(n.pos, &p, "must be from 1 to 1000");
+                ok = false;
+            }
+            None => ok = false,
+        }
+    }
     if out == Applicability::default() && ok {
         ctx.error(map.pos(), path, "applies_when lists no condition");
         ok = false;

@@ -144,6 +144,10 @@ pub struct Applicability {
     pub speakers_known: Option<bool>,
     /// The call lasted at least this long.
     pub min_duration_seconds: Option<f64>,
+    /// The agent took at least this many turns: a whole conversation, not a
+    /// snippet (openings and closings belong to whole calls).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_agent_turns: Option<u32>,
 }
 
 /// The detector kinds.

@@ -244,6 +244,25 @@ impl<'t> Analysis<'t> {
         false
     }
 
+    /// The agent's turns: runs of consecutive agent segments on attributed
+    /// calls, every spoken segment on mono ones.
+    pub fn agent_turns(&self) -> usize {
+        let mut turns = 0;
+        let mut previous_agent = false;
+        for (seg, segment) in self.transcript.segments.iter().enumerate() {
+            if segment.text.trim().is_empty() {
+                continue;
+            }
+            let agent = self.speaker_matches(seg, crate::rubric::SpeakerFilter::Agent);
+            let attributed = segment.speaker != Speaker::Unknown;
+            if agent && (!previous_agent || !attributed) {
+                turns += 1;
+            }
+            previous_agent = agent;
+        }
+        turns
+    }
+
     /// Whether two tokens of a segment stand in one sentence (no `.`, `!`
     /// or `?` between them).
     pub fn same_sentence(&self, seg: usize, a: usize, b: usize) -> bool {

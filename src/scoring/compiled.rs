@@ -117,6 +117,8 @@ pub struct CompiledApplies {
     pub speakers_known: Option<bool>,
     /// Minimum call length, ms.
     pub min_duration_ms: Option<u64>,
+    /// Minimum number of agent turns.
+    pub min_agent_turns: Option<u32>,
 }
 
 /// One check, compiled.
@@ -303,6 +305,7 @@ fn compile_applies(b: &mut EngineBuilder, a: &Applicability, gap: u8) -> Compile
         has_hold: a.has_hold,
         speakers_known: a.speakers_known,
         min_duration_ms: a.min_duration_seconds.map(seconds_to_ms),
+        min_agent_turns: a.min_agent_turns,
     }
 }
 

@@ -181,6 +181,14 @@ impl<'a, 't> Evaluator<'a, 't> {
                 "agent and customer speech are attributed".to_owned()
             });
         }
+        if let Some(min) = c.min_agent_turns {
+            let turns = self.a.agent_turns();
+            if turns < min as usize {
+                return Some(format!(
+                    "the agent took {turns} turn(s), fewer than {min}: not a whole call"
+                ));
+            }
+        }
         if let Some(min) = c.min_duration_ms
             && m.duration_ms < min
         {

@@ -348,6 +348,8 @@ mod tests {
             hold_thanks: b.add_set(&none),
             hold_min_ms: 20_000,
             interruption_min_overlap_ms: 500,
+            charge: b.builtin_sets().charge,
+            correction: b.builtin_sets().correction,
         };
         let engine = b.build();
         // A long customer turn covers a short agent turn inside it.

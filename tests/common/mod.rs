@@ -292,7 +292,7 @@ pub fn rubric_document(id: &str, version: u32) -> String {
         .lines()
         .map(|line| match line {
             "id: default" => format!("id: {id}"),
-            "version: 1" => format!("version: {version}"),
+            "version: 2" => format!("version: {version}"),
             other => other.to_string(),
         })
         .collect::<Vec<_>>()
