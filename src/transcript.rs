@@ -85,12 +85,12 @@ impl Segment {
         if let Some(span) = self.word_time_of(start, end) {
             return span;
         }
-        let total = self.text.chars().count().max(1) as f64;
-        let chars_before = |byte: usize| {
-            self.text
-                .get(..byte.min(self.text.len()))
-                .map_or(0, |s| s.chars().count()) as f64
-        };
+        // Byte offsets are character offsets in ASCII text (the usual case).
+        let ascii = self.text.is_ascii();
+        let count = |s: &str| if ascii { s.len() } else { s.chars().count() };
+        let total = count(&self.text).max(1) as f64;
+        let chars_before =
+            |byte: usize| self.text.get(..byte.min(self.text.len())).map_or(0, count) as f64;
         let length = self.end_ms.saturating_sub(self.start_ms) as f64;
         let at = |chars: f64| self.start_ms + (length * (chars / total)).round() as u64;
         (at(chars_before(start)), at(chars_before(end)))

@@ -155,10 +155,7 @@ async fn a_deeply_nested_rubric_is_refused_and_the_server_keeps_serving() {
         response.errors
     );
     let status = rubrics
-        .create_rubric(CreateRubricRequest {
-            document: nested,
-            ..Default::default()
-        })
+        .create_rubric(CreateRubricRequest { document: nested })
         .await
         .expect_err("refused");
     assert_eq!(status.code(), Code::InvalidArgument);

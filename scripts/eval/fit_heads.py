@@ -2,16 +2,22 @@
 """Fits the courtesy lexicon's whole-turn head (docs/eval.md).
 
 Embeds every request of the Stanford Politeness Corpus's Stack Exchange part
-with the provisioned sentence encoder (the same engine and weights callscore
-loads), fits an L2 logistic regression of top against bottom quartile of the
-normalised politeness score, centres its intercept on the training requests,
-prints 5-fold cross-validated agreement, and prints the `[head]` block for
+and of the non-English TyDiP test sets with the provisioned sentence encoder
+(the same engine and weights callscore loads), fits a ridge regression
+(alpha 3) of the standardised politeness score (standardised per corpus),
+centres its intercept on the training requests, prints 5-fold
+cross-validated agreement on Stack Exchange and leave-one-language-out
+agreement on TyDiP, and prints the `[head]` block for
 src/scoring/graded/lexicons/courtesy.toml.
+
+Never fit on the reserved corpora (the Stanford corpus's Wikipedia part,
+English TyDiP, which is built from it, STIF test, ESConv, EPITOME).
 
 Not part of the build or the tests. Needs numpy, scipy and scikit-learn
 (pip install numpy scipy scikit-learn) and scripts/provision-encoder.sh.
 
-    scripts/eval/fit_heads.py CORPORA/politeness-stackexchange/stack-exchange.annotated.csv
+    scripts/eval/fit_heads.py STACK_EXCHANGE_CSV TYDIP_DIR
+    (TYDIP_DIR holds xx_test.csv files with sentence,score; English excluded)
 """
 import csv
 import ctypes
@@ -20,7 +26,7 @@ import sys
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.linear_model import LogisticRegression
+from sklearn.linear_model import Ridge
 from sklearn.model_selection import KFold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,31 +59,49 @@ def quartile_accuracy(pred, y):
     return float(np.mean(np.where(p == median, 0.5, (p > median) == truth)))
 
 
-def main(path):
-    rows = list(csv.DictReader(open(path, encoding="utf-8")))
-    texts = [r["Request"] for r in rows]
-    y = np.array([float(r["Normalized Score"]) for r in rows])
+def standardised(values):
+    values = np.asarray(values, dtype=float)
+    return (values - values.mean()) / values.std()
+
+
+def main(stack_exchange, tydip_dir):
+    rows = list(csv.DictReader(open(stack_exchange, encoding="utf-8")))
+    y_se = np.array([float(r["Normalized Score"]) for r in rows])
     embed = encoder()
-    X = np.stack([embed(t) for t in texts])
-    low, high = np.quantile(y, 0.25), np.quantile(y, 0.75)
-    keep = (y <= low) | (y >= high)
+    x_se = np.stack([embed(r["Request"]) for r in rows])
+    x_ty, y_ty, lang = [], [], []
+    for name in sorted(os.listdir(tydip_dir)):
+        if not name.endswith("_test.csv") or name.startswith("en"):
+            continue
+        for r in csv.DictReader(open(os.path.join(tydip_dir, name), encoding="utf-8")):
+            x_ty.append(embed(r["sentence"]))
+            y_ty.append(float(r["score"]))
+            lang.append(name.split("_")[0])
+    x_ty, lang = np.stack(x_ty), np.array(lang)
+    t_se, t_ty = standardised(y_se), standardised(y_ty)
 
-    def fit(idx):
-        k = keep[idx]
-        return LogisticRegression(C=1.0, max_iter=5000).fit(X[idx][k], (y[idx][k] >= high).astype(int))
+    pred = np.zeros(len(y_se))
+    for train, test in KFold(5, shuffle=True, random_state=0).split(x_se):
+        model = Ridge(alpha=3).fit(np.vstack([x_se[train], x_ty]), np.concatenate([t_se[train], t_ty]))
+        pred[test] = model.predict(x_se[test])
+    print(f"# Stack Exchange, 5-fold CV: spearman {spearmanr(pred, y_se).statistic:.3f}, "
+          f"quartile accuracy {quartile_accuracy(pred, y_se):.3f}", file=sys.stderr)
+    for held in sorted(set(lang)):
+        keep = lang != held
+        model = Ridge(alpha=3).fit(np.vstack([x_se, x_ty[keep]]), np.concatenate([t_se, t_ty[keep]]))
+        p = model.predict(x_ty[~keep])
+        print(f"# TyDiP {held} held out: spearman {spearmanr(p, y_ty[~keep]).statistic:.3f}, "
+              f"quartile accuracy {quartile_accuracy(p, y_ty[~keep]):.3f}", file=sys.stderr)
 
-    pred = np.zeros(len(y))
-    for train, test in KFold(5, shuffle=True, random_state=0).split(X):
-        pred[test] = fit(train).decision_function(X[test])
-    print(f"# 5-fold CV on {len(y)} requests: spearman {spearmanr(pred, y).statistic:.3f}, "
-          f"quartile accuracy {quartile_accuracy(pred, y):.3f}", file=sys.stderr)
-    model = fit(np.arange(len(y)))
-    coef = np.round(model.coef_[0], 4)
-    intercept = float(model.intercept_[0])
-    centred = round(intercept - float(np.mean(X @ coef + intercept)), 4)
-    print("[head]\nweight = 2.0")
+    x, t = np.vstack([x_se, x_ty]), np.concatenate([t_se, t_ty])
+    model = Ridge(alpha=3).fit(x, t)
+    coef = np.round(model.coef_, 4)
+    intercept = float(model.intercept_)
+    centred = round(intercept - float(np.mean(x @ coef + intercept)), 4)
+    print("[head]\nweight = 4.5")
     print(f"intercept = {centred}")
-    print('trained_on = "Stanford Politeness Corpus, Stack Exchange part: top vs bottom quartile"')
+    print('trained_on = "Stanford Politeness Corpus (Stack Exchange part) and TyDiP '
+          '(non-English test sets): standardised politeness score"')
     print('languages = ["en"]')
     print("coefficients = [")
     for i in range(0, len(coef), 8):
@@ -86,6 +110,6 @@ def main(path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
+    if len(sys.argv) != 3:
         sys.exit(__doc__)
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

@@ -159,7 +159,7 @@ impl EvalArgs {
             out_file.as_mut().map(|f| f as &mut dyn std::io::Write),
         )?;
         let encoder = rubric.encoder.as_ref().map_or("none", |e| e.id());
-        print!("{report}encoder: {encoder}\n");
+        println!("{report}encoder: {encoder}");
         Ok(())
     }
 }

@@ -60,6 +60,8 @@ pub struct Analysis<'t> {
     pub sentiment: Vec<f32>,
     /// Whether both agent and customer speech are attributed.
     pub speakers_known: bool,
+    /// Per segment: English and Indonesian function words (tagged words).
+    pub function_words: Vec<(u16, u16)>,
 }
 
 /// Luhn checksum over ASCII digits.
@@ -88,12 +90,14 @@ impl<'t> Analysis<'t> {
             spans: Vec::with_capacity(n * 16),
             seg_tokens: Vec::with_capacity(n),
             words: Vec::with_capacity(n),
-            hits: Vec::new(),
+            // Calls typically find one to two hits per token.
+            hits: Vec::with_capacity(n * 24),
             set_ranges: Vec::new(),
             digit_runs: Vec::new(),
             amounts: Vec::new(),
             sentiment: vec![0.0; n],
             speakers_known: false,
+            function_words: vec![(0, 0); n],
         };
         let mut scratch = Scratch::default();
         let mut run_digits: Vec<u8> = Vec::new();
@@ -147,6 +151,13 @@ impl<'t> Analysis<'t> {
             });
             close_run(&mut run, &mut run_digits);
             let last = a.ids.len();
+            let (mut en, mut id) = (0u16, 0u16);
+            for &token in &a.ids[first..last] {
+                let bits = engine.matcher.language_bits(token);
+                en = en.saturating_add(u16::from(bits & 1));
+                id = id.saturating_add(u16::from(bits >> 1 & 1));
+            }
+            a.function_words[seg] = (en, id);
             let (first32, last32) = (
                 u32::try_from(first).unwrap_or(u32::MAX),
                 u32::try_from(last).unwrap_or(u32::MAX),
@@ -158,6 +169,7 @@ impl<'t> Analysis<'t> {
                 u32::try_from(seg).unwrap_or(u32::MAX),
                 &a.ids[first..last],
                 first32,
+                segment.speaker == Speaker::Customer,
                 &mut a.hits,
             );
         }
@@ -227,21 +239,19 @@ impl<'t> Analysis<'t> {
     /// tomorrow" or "tidak ada biaya". A negator inside the phrase is its own.
     pub fn negated(&self, hit: &Hit, engine: &Engine) -> bool {
         let (first, _) = self.seg_tokens[hit.seg as usize];
+        let from = first.max(hit.start.saturating_sub(2));
+        // Negators are rare: look for one before reading any text.
+        let Some(negator) = (from..hit.start)
+            .rev()
+            .find(|&t| engine.matcher.is_blocker(self.ids[t as usize]))
+        else {
+            return false;
+        };
         let text = &self.transcript.segments[hit.seg as usize].text;
-        let mut after = hit.start;
-        for before in (first.max(hit.start.saturating_sub(2))..hit.start).rev() {
-            let gap = text
-                .get(self.spans[before as usize].1 as usize..self.spans[after as usize].0 as usize)
-                .unwrap_or("");
-            if gap.contains([',', '.', ';', ':', '!', '?']) {
-                return false;
-            }
-            if engine.matcher.is_blocker(self.ids[before as usize]) {
-                return true;
-            }
-            after = before;
-        }
-        false
+        let gap = text
+            .get(self.spans[negator as usize].1 as usize..self.spans[hit.start as usize].0 as usize)
+            .unwrap_or("");
+        !gap.contains([',', '.', ';', ':', '!', '?'])
     }
 
     /// The agent's turns: runs of consecutive agent segments on attributed

@@ -264,15 +264,28 @@ impl CompiledRubric {
             }
             checks.push(compiled);
         }
-        let uses: Vec<GradedKind> = checks
+        let graded_checks: Vec<(GradedKind, SpeakerFilter)> = checks
             .iter()
             .flatten()
             .filter_map(|c| match c.detector {
-                CompiledDetector::Graded { kind, .. } => Some(kind),
+                CompiledDetector::Graded { kind, .. } => Some((kind, c.speaker)),
                 _ => None,
             })
             .collect();
-        let graded = (!uses.is_empty()).then(|| GradedSets::build(&mut b, &uses));
+        let uses: Vec<GradedKind> = graded_checks.iter().map(|(k, _)| *k).collect();
+        // A lexicon only the agent's turns are judged by need not be matched
+        // on the customer's.
+        let agent_only: Vec<GradedKind> = uses
+            .iter()
+            .copied()
+            .filter(|k| {
+                graded_checks
+                    .iter()
+                    .filter(|(kind, _)| kind == k)
+                    .all(|(_, speaker)| *speaker == SpeakerFilter::Agent)
+            })
+            .collect();
+        let graded = (!uses.is_empty()).then(|| GradedSets::build(&mut b, &uses, &agent_only));
         let versions = scorer_versions(rubric, encoder.as_deref().map(Encoder::id));
         Ok(CompiledRubric {
             rubric: rubric.clone(),

@@ -95,9 +95,19 @@ impl EngineBuilder {
         set
     }
 
+    /// Marks a set as read on the agent's segments only.
+    pub fn agent_only(&mut self, set: u32) {
+        self.matcher.agent_only(set);
+    }
+
     /// Makes the words of a group match each other in sets added afterwards.
     pub fn add_synonyms(&mut self, group: &[String]) {
         self.matcher.add_synonyms(group);
+    }
+
+    /// Tags words as function words of a language (bit 0 English, bit 1 Indonesian).
+    pub fn tag_language(&mut self, words: &[String], bit: u8) {
+        self.matcher.tag_language(words, bit);
     }
 
     /// The ids of the built-in lists.

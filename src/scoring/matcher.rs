@@ -74,12 +74,14 @@ impl IdTable {
     }
 }
 
-/// Bits in the Bloom filter in front of the fuzzy index (8 KiB: stays in L1).
-const BLOOM_BITS: usize = 1 << 16;
+/// Bits in the Bloom filter in front of the fuzzy index (64 KiB: the
+/// default rubric with its graded lexicons puts about 40,000 deletion hashes
+/// in it, so it stays about 6 % full and a miss is one bit test).
+const BLOOM_BITS: usize = 1 << 19;
 
 /// The Bloom filter bit of a hash.
 fn bloom_bit(h: u64) -> usize {
-    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize
+    (h.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 19)) as usize
 }
 
 /// Multiplier of the polynomial string hash.
@@ -314,6 +316,11 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
 /// The digits of a written number: all digits, or digits after a currency
 /// prefix ("rp75", "usd20").
 fn numeric_word(w: &str) -> Option<&str> {
+    // Most words start with neither a digit nor a currency prefix's letter.
+    let first = *w.as_bytes().first()?;
+    if !(first.is_ascii_digit() || matches!(first, b'r' | b'u' | b'i')) {
+        return None;
+    }
     let digits = ["rp", "usd", "idr"]
         .iter()
         .find_map(|p| w.strip_prefix(p))
@@ -446,6 +453,10 @@ pub struct MatcherBuilder {
     phrases: Vec<(Box<[u32]>, u32, u8)>,
     /// Sets whose single-word phrases may never be skipped inside a phrase.
     blocker_sets: Vec<u32>,
+    /// Language tags of words (bit 0 English, bit 1 Indonesian).
+    languages: FxHashMap<u32, u8>,
+    /// Sets only ever read on the agent's segments.
+    agent_only_sets: Vec<u32>,
     sets: u32,
     scratch: Scratch,
 }
@@ -503,6 +514,28 @@ impl MatcherBuilder {
         }
     }
 
+    /// Tags words as function words of a language (bit 0 English, bit 1
+    /// Indonesian), so that a segment's language can be read off its token
+    /// ids without a phrase set.
+    pub fn tag_language<S: AsRef<str>>(&mut self, words: &[S], bit: u8) {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        for word in words {
+            let mut keys = Vec::new();
+            normalize(word.as_ref(), &mut scratch, |p| keys.push(p.key.to_owned()));
+            if let [key] = keys.as_slice() {
+                let id = self.intern(key);
+                *self.languages.entry(id).or_insert(0) |= bit;
+            }
+        }
+        self.scratch = scratch;
+    }
+
+    /// Marks a set as read on the agent's segments only: it is not matched
+    /// on the customer's (the graded lexicons judge the agent).
+    pub fn agent_only(&mut self, set: u32) {
+        self.agent_only_sets.push(set);
+    }
+
     /// Marks a set's single words (negators) as never skipped inside a phrase.
     pub fn block_gaps_on(&mut self, set: u32) {
         self.blocker_sets.push(set);
@@ -532,26 +565,53 @@ impl MatcherBuilder {
 
     /// Freezes the vocabulary and builds the indexes.
     pub fn build(self) -> Matcher {
-        let mut by_first: Vec<Vec<u32>> = vec![Vec::new(); self.words.len()];
-        for (i, (tokens, _, _)) in self.phrases.iter().enumerate() {
-            by_first[tokens[0] as usize].push(u32::try_from(i).unwrap_or(UNKNOWN));
-        }
-        // Flat arrays: per first token, (second token, phrase) entries, longer
-        // phrases first so evidence quotes the fullest match.
-        let mut first_ranges = Vec::with_capacity(by_first.len());
-        let mut entries = Vec::with_capacity(self.phrases.len());
-        for mut list in by_first {
-            list.sort_by_key(|&p| std::cmp::Reverse(self.phrases[p as usize].0.len()));
-            let start = u32::try_from(entries.len()).unwrap_or(u32::MAX);
-            for p in list {
-                let second = self.phrases[p as usize]
-                    .0
-                    .get(1)
-                    .copied()
-                    .unwrap_or(UNKNOWN);
-                entries.push((second, p));
+        // One-word phrases by their word; longer ones by their first two
+        // words, longer phrases first so evidence quotes the fullest match.
+        let mut singles_by_first: Vec<Vec<u32>> = vec![Vec::new(); self.words.len()];
+        let mut by_pair: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
+        let mut starts_multi = vec![false; self.words.len()];
+        let mut max_gap = 0u8;
+        for (i, (tokens, _, gap)) in self.phrases.iter().enumerate() {
+            let p = u32::try_from(i).unwrap_or(UNKNOWN);
+            match tokens.as_ref() {
+                [only] => singles_by_first[*only as usize].push(p),
+                [first, second, ..] => {
+                    by_pair
+                        .entry(pair_key(*first, *second))
+                        .or_default()
+                        .push(p);
+                    starts_multi[*first as usize] = true;
+                    max_gap = max_gap.max(*gap);
+                }
+                [] => {}
             }
-            first_ranges.push((start, u32::try_from(entries.len()).unwrap_or(u32::MAX)));
+        }
+        let mut first_ranges = Vec::with_capacity(singles_by_first.len());
+        let mut singles = Vec::new();
+        for list in singles_by_first {
+            let start = u32::try_from(singles.len()).unwrap_or(u32::MAX);
+            singles.extend(list);
+            first_ranges.push((start, u32::try_from(singles.len()).unwrap_or(u32::MAX)));
+        }
+        // Per first word: its second words, sorted, each with its phrases.
+        let mut pair_keys: Vec<(u64, Vec<u32>)> = by_pair.into_iter().collect();
+        pair_keys.sort_unstable_by_key(|(k, _)| *k);
+        let mut pair_list = Vec::new();
+        let mut seconds_by_first: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); self.words.len()];
+        for (key, mut list) in pair_keys {
+            list.sort_by_key(|&p| (std::cmp::Reverse(self.phrases[p as usize].0.len()), p));
+            let start = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
+            pair_list.extend(list);
+            let end = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
+            let (first, second) = ((key >> 32) as u32, key as u32);
+            seconds_by_first[first as usize].push((second, start, end));
+        }
+        let mut second_ranges = Vec::with_capacity(seconds_by_first.len());
+        let mut seconds = Vec::new();
+        for list in seconds_by_first {
+            let start = u32::try_from(seconds.len()).unwrap_or(u32::MAX);
+            seconds.extend(list);
+            second_ranges.push((start, u32::try_from(seconds.len()).unwrap_or(u32::MAX)));
         }
         let mut phrase_tokens = Vec::new();
         let mut phrase_meta = Vec::with_capacity(self.phrases.len());
@@ -564,7 +624,12 @@ impl MatcherBuilder {
                 len,
                 set: *set,
                 gap: *gap,
+                agent_only: self.agent_only_sets.contains(set),
             });
+        }
+        let mut languages = vec![0u8; self.words.len()];
+        for (&id, &bits) in &self.languages {
+            languages[id as usize] = bits;
         }
         let mut blockers = vec![false; self.words.len()];
         for (tokens, set, _) in &self.phrases {
@@ -624,7 +689,13 @@ impl MatcherBuilder {
             key_ids,
             neighbors,
             first_ranges,
-            entries,
+            singles,
+            starts_multi,
+            second_ranges,
+            seconds,
+            pair_list,
+            max_gap,
+            languages,
             phrase_tokens,
             phrase_meta,
             blockers,
@@ -640,6 +711,7 @@ struct PhraseMeta {
     len: u32,
     set: u32,
     gap: u8,
+    agent_only: bool,
 }
 
 /// The frozen matcher.
@@ -654,8 +726,21 @@ pub struct Matcher {
     /// The vocabulary id of each key entry (synonyms share one).
     key_ids: Vec<u32>,
     neighbors: FxHashMap<u64, Vec<u32>>,
+    /// Per word id: its range of one-word phrases in `singles`.
     first_ranges: Vec<(u32, u32)>,
-    entries: Vec<(u32, u32)>,
+    singles: Vec<u32>,
+    /// Per word id: whether a longer phrase starts with it.
+    starts_multi: Vec<bool>,
+    /// Per first word id: its range in `seconds`.
+    second_ranges: Vec<(u32, u32)>,
+    /// (second word, range of phrases in `pair_list`), sorted by second word
+    /// within each first word's range.
+    seconds: Vec<(u32, u32, u32)>,
+    pair_list: Vec<u32>,
+    /// The largest gap any phrase allows.
+    max_gap: u8,
+    /// Per word id: language tag bits (bit 0 English, bit 1 Indonesian).
+    languages: Vec<u8>,
     phrase_tokens: Vec<u32>,
     phrase_meta: Vec<PhraseMeta>,
     /// Ids that may not be skipped inside a gapped phrase (negators).
@@ -664,6 +749,11 @@ pub struct Matcher {
 }
 
 impl Matcher {
+    /// Number of vocabulary keys (words and synonyms).
+    pub fn vocabulary_len(&self) -> usize {
+        self.key_ids.len()
+    }
+
     /// Number of phrase sets.
     pub fn set_count(&self) -> usize {
         self.sets as usize
@@ -714,6 +804,11 @@ impl Matcher {
         best.map_or(UNKNOWN, |(_, id)| id)
     }
 
+    /// The language tag bits of a word id (0 when untagged or unknown).
+    pub fn language_bits(&self, id: u32) -> u8 {
+        self.languages.get(id as usize).copied().unwrap_or(0)
+    }
+
     /// Whether a token id is a negator (never skipped inside a phrase).
     pub fn is_blocker(&self, id: u32) -> bool {
         self.blockers.get(id as usize).copied().unwrap_or(false)
@@ -724,12 +819,16 @@ impl Matcher {
         id == UNKNOWN || !self.blockers.get(id as usize).copied().unwrap_or(false)
     }
 
-    /// The end of a phrase matched from `ids[i]` with up to `gap` inserted
-    /// tokens (none of them a blocker), earliest match; `None` when it fails.
-    fn match_gapped(&self, tokens: &[u32], ids: &[u32], i: usize, gap: u8) -> Option<usize> {
-        let mut pos = i + 1;
-        let mut budget = gap;
-        for &want in &tokens[1..] {
+    /// Where the rest of a phrase ends, matched from `ids[pos]` with up to
+    /// `budget` inserted tokens (none a blocker), earliest match.
+    fn match_rest(
+        &self,
+        rest: &[u32],
+        ids: &[u32],
+        mut pos: usize,
+        mut budget: u8,
+    ) -> Option<usize> {
+        for &want in rest {
             loop {
                 let &got = ids.get(pos)?;
                 pos += 1;
@@ -746,45 +845,79 @@ impl Matcher {
     }
 
     /// Finds every phrase occurrence in the token ids of one segment.
-    pub fn find(&self, seg: u32, ids: &[u32], offset: u32, hits: &mut Vec<Hit>) {
+    ///
+    /// A phrase is found from its first word: one-word phrases at once,
+    /// longer ones through the (first, second word) index, the second word
+    /// looked for in the next `gap + 1` tokens, so the work per token does
+    /// not grow with the number of phrases that start with its word.
+    pub fn find(&self, seg: u32, ids: &[u32], offset: u32, customer: bool, hits: &mut Vec<Hit>) {
+        let mut found: Vec<u32> = Vec::new();
         for (i, &id) in ids.iter().enumerate() {
             if id == UNKNOWN {
                 continue;
             }
+            let at = offset + u32::try_from(i).unwrap_or(0);
             let (lo, hi) = self.first_ranges[id as usize];
-            let next = ids.get(i + 1).copied().unwrap_or(UNKNOWN);
-            for &(second, p) in &self.entries[lo as usize..hi as usize] {
+            for &p in &self.singles[lo as usize..hi as usize] {
                 let meta = self.phrase_meta[p as usize];
-                let len = meta.len as usize;
-                let tokens = &self.phrase_tokens[meta.start as usize..meta.start as usize + len];
-                // One-token phrases match here; longer exact ones must agree
-                // on the second token before the rest is compared.
-                let end = if len == 1 {
-                    i + 1
-                } else if meta.gap == 0 {
-                    if second != next || i + len > ids.len() {
-                        continue;
-                    }
-                    if !tokens[2..].iter().zip(&ids[i + 2..]).all(|(a, b)| a == b) {
-                        continue;
-                    }
-                    i + len
-                } else {
-                    match self.match_gapped(tokens, ids, i, meta.gap) {
-                        Some(end) => end,
-                        None => continue,
-                    }
-                };
-                let at = offset + u32::try_from(i).unwrap_or(0);
+                if customer && meta.agent_only {
+                    continue;
+                }
                 hits.push(Hit {
                     set: meta.set,
                     seg,
                     start: at,
-                    end: offset + u32::try_from(end).unwrap_or(0),
+                    end: at + 1,
                 });
+            }
+            if !self.starts_multi[id as usize] {
+                continue;
+            }
+            found.clear();
+            let (slo, shi) = self.second_ranges[id as usize];
+            let candidates = &self.seconds[slo as usize..shi as usize];
+            for k in 1..=usize::from(self.max_gap) + 1 {
+                let Some(&second) = ids.get(i + k) else {
+                    break;
+                };
+                let pair = candidates
+                    .binary_search_by_key(&second, |&(s, _, _)| s)
+                    .ok()
+                    .map(|j| (candidates[j].1, candidates[j].2));
+                if let Some((lo, hi)) = pair {
+                    for &p in &self.pair_list[lo as usize..hi as usize] {
+                        let meta = self.phrase_meta[p as usize];
+                        let skipped = u8::try_from(k - 1).unwrap_or(u8::MAX);
+                        if skipped > meta.gap || (customer && meta.agent_only) || found.contains(&p)
+                        {
+                            continue;
+                        }
+                        let start = meta.start as usize;
+                        let rest = &self.phrase_tokens[start + 2..start + meta.len as usize];
+                        if let Some(end) = self.match_rest(rest, ids, i + k + 1, meta.gap - skipped)
+                        {
+                            found.push(p);
+                            hits.push(Hit {
+                                set: meta.set,
+                                seg,
+                                start: at,
+                                end: offset + u32::try_from(end).unwrap_or(0),
+                            });
+                        }
+                    }
+                }
+                // A negator is never skipped to reach a phrase's second word.
+                if !self.skippable(second) {
+                    break;
+                }
             }
         }
     }
+}
+
+/// The index key of a phrase's first two words.
+fn pair_key(first: u32, second: u32) -> u64 {
+    (u64::from(first) << 32) | u64::from(second)
 }
 
 /// Byte equality without a call into memcmp (words are short).
@@ -847,7 +980,7 @@ mod tests {
         let m = b.build();
         let ids = tokens(&m, text);
         let mut hits = Vec::new();
-        m.find(0, &ids, 0, &mut hits);
+        m.find(0, &ids, 0, false, &mut hits);
         !hits.is_empty()
     }
 
@@ -931,7 +1064,7 @@ mod tests {
         let m = b.build();
         let ids = tokens(&m, text);
         let mut hits = Vec::new();
-        m.find(0, &ids, 0, &mut hits);
+        m.find(0, &ids, 0, false, &mut hits);
         hits.iter().any(|h| h.set == set)
     }
 

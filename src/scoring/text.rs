@@ -289,7 +289,10 @@ impl NumberBuilder {
 
     /// Whether "and" may continue the number ("one hundred and fifty").
     pub fn takes_and(&self) -> bool {
-        self.active && self.open_tens && self.group % 100 == 0 && (self.group > 0 || self.total > 0)
+        self.active
+            && self.open_tens
+            && self.group.is_multiple_of(100)
+            && (self.group > 0 || self.total > 0)
     }
 
     /// Tries to extend the number; `false` means the word starts a new number

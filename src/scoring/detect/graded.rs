@@ -12,6 +12,8 @@ use super::{Evaluator, MAX_QUOTE_CHARS, speaker_name};
 
 /// Turns quoted for a graded check: the lowest and the highest scoring.
 const SHOWN_EACH_WAY: usize = 3;
+/// Cues listed per quoted turn: those that moved it most.
+const SHOWN_CUES: usize = 8;
 
 impl Evaluator<'_, '_> {
     /// The token context, computed once per call.
@@ -171,7 +173,19 @@ impl Evaluator<'_, '_> {
         if quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
-        let markers = turn.markers.iter().map(|m| self.marker(m)).collect();
+        // The cues that moved the turn most, in the order they were said.
+        let mut strongest: Vec<&FoundMarker> = turn.markers.iter().collect();
+        if strongest.len() > SHOWN_CUES {
+            strongest.sort_by(|x, y| {
+                y.weight
+                    .abs()
+                    .total_cmp(&x.weight.abs())
+                    .then(x.start.cmp(&y.start))
+            });
+            strongest.truncate(SHOWN_CUES);
+            strongest.sort_by_key(|m| (m.start, m.end));
+        }
+        let markers = strongest.into_iter().map(|m| self.marker(m)).collect();
         Evidence {
             segment_index: turn.first_seg,
             speaker: segments[turn.first_seg].speaker,

@@ -18,7 +18,7 @@ use crate::transcript::Speaker;
 use super::analysis::Analysis;
 use super::engine::EngineBuilder;
 use lexicon::{Builtin, LEXICONS, Lexicon, MarkerDef, Position};
-use scope::{TokenContext, TurnLanguage, surface};
+use scope::{Surface, TokenContext, TurnLanguage, read_surface, surface_hash};
 
 /// Extra weight of a reply to a turn that voiced emotion, at full emotion.
 const RESPONSIVENESS_WEIGHT: f64 = 2.0;
@@ -82,10 +82,6 @@ pub struct ScopeSets {
     pub fillers: u32,
     /// Customer emotion cues.
     pub emotion: u32,
-    /// English function words.
-    pub language_en: u32,
-    /// Indonesian function words.
-    pub language_id: u32,
 }
 
 /// One marker ready to count.
@@ -98,8 +94,8 @@ struct CompiledMarker {
     id_set: Option<u32>,
     /// A built-in list's set (sentiment words).
     builtin_set: Option<u32>,
-    /// Surface first words for `exact` markers.
-    exact: FxHashSet<Box<str>>,
+    /// Surface hashes of the first words of `exact` markers.
+    exact: FxHashSet<u64>,
 }
 
 /// A lexicon compiled into the engine.
@@ -119,30 +115,28 @@ pub struct GradedSets {
     lexicons: [Option<CompiledLexicon>; 3],
 }
 
-/// The lower-cased, apostrophe-free first word of a phrase.
-fn first_word(phrase: &str) -> Box<str> {
-    phrase
-        .split_whitespace()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .filter(|&c| c != '\'' && c != '\u{2019}')
-        .flat_map(char::to_lowercase)
-        .collect::<String>()
-        .into()
+/// The surface hash of a phrase's first word.
+fn first_word(phrase: &str) -> u64 {
+    surface_hash(phrase.split_whitespace().next().unwrap_or(""))
 }
 
 impl GradedSets {
-    /// Adds the lexicons of `uses` (and the scope cues) to the engine.
-    pub fn build(b: &mut EngineBuilder, uses: &[GradedKind]) -> GradedSets {
+    /// Adds the lexicons of `uses` (and the scope cues) to the engine; a
+    /// lexicon that only judges the agent (`agent_only` holds its kinds) is
+    /// not matched on the customer's segments.
+    pub fn build(
+        b: &mut EngineBuilder,
+        uses: &[GradedKind],
+        agent_only: &[GradedKind],
+    ) -> GradedSets {
         let scope_lexicon = &LEXICONS.scope;
         let scope = ScopeSets {
             reporting: b.add_set(scope_lexicon.reporting.all()),
             fillers: b.add_set(scope_lexicon.fillers.all()),
             emotion: b.add_set(scope_lexicon.emotion.all()),
-            language_en: b.add_set(scope_lexicon.language.en.iter()),
-            language_id: b.add_set(scope_lexicon.language.id.iter()),
         };
+        b.tag_language(&scope_lexicon.language.en, 1);
+        b.tag_language(&scope_lexicon.language.id, 2);
         let mut lexicons: [Option<CompiledLexicon>; 3] = [None, None, None];
         for &kind in uses {
             if lexicons[kind.index()].is_some() {
@@ -154,8 +148,15 @@ impl GradedSets {
                 .markers
                 .iter()
                 .map(|def| {
+                    let only_agent = agent_only.contains(&kind);
                     let list = |b: &mut EngineBuilder, phrases: &[String]| {
-                        (!phrases.is_empty()).then(|| b.add_set_with_gap(phrases.iter(), def.gap))
+                        (!phrases.is_empty()).then(|| {
+                            let set = b.add_set_with_gap(phrases.iter(), def.gap);
+                            if only_agent {
+                                b.agent_only(set);
+                            }
+                            set
+                        })
                     };
                     CompiledMarker {
                         def,
@@ -232,8 +233,9 @@ pub struct Turn {
     pub logit: f64,
     /// The logistic of the logit, 0..1.
     pub score: f64,
-    /// The cues found, in order.
-    pub markers: Vec<FoundMarker>,
+    /// The cues found, in order (inline up to eight: most turns have fewer,
+    /// and scoring a call then allocates nothing per turn).
+    pub markers: smallvec::SmallVec<[FoundMarker; 8]>,
     /// The customer turn just before it that voiced emotion: its first
     /// segment and how strongly (0..1).
     pub after_emotion: Option<(usize, f64)>,
@@ -299,7 +301,7 @@ fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec
                         last_seg: seg,
                         logit: 0.0,
                         score: 0.0,
-                        markers: Vec::new(),
+                        markers: smallvec::SmallVec::new(),
                         after_emotion,
                     });
                 }
@@ -326,13 +328,11 @@ pub fn score_turns(
             *slot = Some(i);
         }
     }
-    let mut word = String::new();
-    let mut counts: Vec<u32> = vec![0; turns.len()];
-    let mut last_end: Vec<u32> = vec![0; turns.len()];
-    for marker in &lexicon.markers {
+    // Per turn: (marker, count, end of its last counted hit); a slot left by
+    // another marker reads as empty, so nothing is reset between markers.
+    let mut slots: Vec<(usize, u32, u32)> = vec![(usize::MAX, 0, 0); turns.len()];
+    for (marker_index, marker) in lexicon.markers.iter().enumerate() {
         let def = marker.def;
-        counts.iter_mut().for_each(|c| *c = 0);
-        last_end.iter_mut().for_each(|e| *e = 0);
         let sets = [
             (marker.en_set, Some(TurnLanguage::Id)),
             (marker.id_set, Some(TurnLanguage::En)),
@@ -344,9 +344,13 @@ pub fn score_turns(
                 let seg = h.seg as usize;
                 let Some(t) = turn_of_seg[seg] else { continue };
                 let at = h.start as usize;
+                if slots[t].0 != marker_index {
+                    slots[t] = (marker_index, 0, 0);
+                }
+                let (_, count, last_end) = slots[t];
                 if excluded_language.is_some_and(|l| ctx.language[seg] == l)
-                    || counts[t] >= def.cap
-                    || h.start < last_end[t]
+                    || count >= def.cap
+                    || h.start < last_end
                     || ctx.reported[at]
                     || (def.negatable && ctx.negated[at])
                     || (def.question && !ctx.question[at])
@@ -362,14 +366,10 @@ pub fn score_turns(
                 {
                     continue;
                 }
-                if def.exact {
-                    surface(a, at, &mut word);
-                    if !marker.exact.contains(word.as_str()) {
-                        continue;
-                    }
+                if def.exact && !marker.exact.contains(&ctx.surface_hash(a, seg, at)) {
+                    continue;
                 }
-                counts[t] += 1;
-                last_end[t] = h.end;
+                slots[t] = (marker_index, count + 1, h.end);
                 turns[t].logit += def.weight;
                 turns[t].markers.push(FoundMarker {
                     kind: &def.kind,
@@ -383,7 +383,7 @@ pub fn score_turns(
     }
     if lexicon.surface_builtins {
         for turn in &mut turns {
-            surface_markers(lexicon, a, turn, &mut word);
+            surface_markers(lexicon, a, turn);
         }
     }
     for turn in &mut turns {
@@ -411,24 +411,27 @@ fn position_ok(
     }
 }
 
-/// Whether a word holds one letter three times in a row ("x" excepted:
-/// "xxx" is a placeholder or a rating, not a stretched sound).
-fn elongated(word: &str) -> bool {
-    let bytes = word.as_bytes();
-    bytes
-        .windows(3)
-        .any(|w| w[0] == w[1] && w[1] == w[2] && w[0].is_ascii_alphabetic() && w[0] != b'x')
-}
-
 /// Emoticons and emoji of goodwill in a text.
 fn count_smileys(text: &str) -> u32 {
+    // Plain speech has none of the marks an emoticon needs.
+    if text.is_ascii() && !text.bytes().any(|b| matches!(b, b':' | b';' | b'(')) {
+        return 0;
+    }
     const SMILEYS: [&str; 10] = [":)", ":-)", ":D", ";)", ";-)", "(:", "🙂", "😊", "🙏", "😀"];
     SMILEYS.iter().map(|s| text.matches(s).count() as u32).sum()
 }
 
-/// Shouted words (three or more capitals, not a known acronym length of
-/// two) and stacked marks ("!!", "?!").
+/// Shouted words (four or more capitals) and stacked marks ("!!", "?!").
 fn count_shouting(text: &str) -> u32 {
+    // Quick exit: no two capitals in a row and no "!!" or "?!".
+    let bytes = text.as_bytes();
+    let suspicious = bytes.windows(2).any(|w| {
+        (w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
+            || (w[1] == b'!' && matches!(w[0], b'!' | b'?'))
+    });
+    if text.is_ascii() && !suspicious {
+        return 0;
+    }
     let caps = text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_uppercase))
@@ -437,39 +440,42 @@ fn count_shouting(text: &str) -> u32 {
     (caps + marks) as u32
 }
 
-/// Whether a word is reduplicated with a digit ("bisa2").
-fn digit_reduplication(word: &str) -> bool {
-    word.len() >= 3
-        && word.ends_with('2')
-        && word[..word.len() - 1]
-            .bytes()
-            .all(|b| b.is_ascii_alphabetic())
-}
-
 /// Markers read from the words' surface: elongation, digit reduplication,
 /// and the word-length term.
-fn surface_markers(
-    lexicon: &CompiledLexicon,
-    a: &Analysis<'_>,
-    turn: &mut Turn,
-    word: &mut String,
-) {
+fn surface_markers(lexicon: &CompiledLexicon, a: &Analysis<'_>, turn: &mut Turn) {
     let first = a.seg_tokens[turn.first_seg].0 as usize;
     let last = a.seg_tokens[turn.last_seg].1 as usize;
+    // Every word of the turn read once, when a word-shape marker needs it:
+    // (token, segment, shape).
+    let needs_shapes = lexicon.markers.iter().any(|m| {
+        matches!(
+            m.def.builtin,
+            Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
+        )
+    });
+    let mut shapes: Vec<(usize, usize, Surface)> = Vec::new();
+    for seg in (turn.first_seg..=turn.last_seg).filter(|_| needs_shapes) {
+        let (lo, hi) = a.seg_tokens[seg];
+        let text = &a.transcript.segments[seg].text;
+        for t in lo as usize..hi as usize {
+            let (start, end) = a.spans[t];
+            let word = text.get(start as usize..end as usize).unwrap_or("");
+            shapes.push((t, seg, read_surface(word)));
+        }
+    }
     for marker in &lexicon.markers {
         let def = marker.def;
         match def.builtin {
             Some(Builtin::Elongation | Builtin::ReduplicationDigit) => {
                 let mut count = 0;
-                for t in first..last {
+                for &(t, seg, surface) in &shapes {
                     if count >= def.cap {
                         break;
                     }
-                    surface(a, t, word);
                     let hit = if def.builtin == Some(Builtin::Elongation) {
-                        elongated(word)
+                        surface.elongated
                     } else {
-                        digit_reduplication(word)
+                        surface.digit_reduplication
                     };
                     if hit {
                         count += 1;
@@ -477,7 +483,7 @@ fn surface_markers(
                         turn.markers.push(FoundMarker {
                             kind: &def.kind,
                             weight: def.weight,
-                            seg: a.segment_of(t),
+                            seg,
                             start: t as u32,
                             end: t as u32 + 1,
                         });
@@ -486,9 +492,8 @@ fn surface_markers(
             }
             Some(Builtin::WordLength) => {
                 let (mut letters, mut words) = (0usize, 0usize);
-                for t in first..last {
-                    surface(a, t, word);
-                    let n = word.chars().filter(|c| c.is_alphabetic()).count();
+                for &(_, _, surface) in &shapes {
+                    let n = usize::from(surface.letters);
                     if n > 0 {
                         letters += n;
                         words += 1;
@@ -661,13 +666,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn surface_cues() {
-        assert!(elongated("bangettt"));
-        assert!(elongated("sooo"));
-        assert!(!elongated("maaf"));
-        assert!(digit_reduplication("bisa2"));
-        assert!(!digit_reduplication("24"));
-        assert!(!digit_reduplication("b2"));
-        assert_eq!(&*first_word("Don't go"), "dont");
+    fn exact_forms_compare_surfaces() {
+        assert_eq!(first_word("Don't go"), surface_hash("dont"));
+        assert_eq!(surface_hash("KIRIM"), surface_hash("kirim"));
+        assert_ne!(surface_hash("dikirim"), surface_hash("kirim"));
     }
 }

@@ -54,16 +54,111 @@ pub struct TokenContext {
     pub emotion: Vec<f64>,
 }
 
-fn ends_sentence(gap: &str) -> bool {
-    gap.contains(['.', '!', '?', '…', '\n'])
+/// What a token looks like as written.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Surface {
+    /// Letters in the word.
+    pub letters: u16,
+    /// One letter three times in a row ("bangettt"; "xxx" excepted).
+    pub elongated: bool,
+    /// Reduplicated with a digit ("bisa2").
+    pub digit_reduplication: bool,
 }
 
-fn ends_clause(gap: &str) -> bool {
-    ends_sentence(gap) || gap.contains([',', ';', ':', '—', '–', '(', ')'])
+/// The hash of a word's surface: lower case, apostrophes dropped ("Don't" and
+/// "dont" hash alike). Exact-form markers compare these.
+pub fn surface_hash(word: &str) -> u64 {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let step = |h: u64, x: u64| (h.rotate_left(5) ^ x).wrapping_mul(K);
+    if word.is_ascii() {
+        return word
+            .bytes()
+            .filter(|&b| b != b'\'')
+            .fold(0u64, |h, b| step(h, u64::from(b.to_ascii_lowercase())));
+    }
+    word.chars()
+        .filter(|&c| c != '\'' && c != '\u{2019}')
+        .flat_map(char::to_lowercase)
+        .fold(0u64, |h, c| step(h, u64::from(u32::from(c))))
 }
 
-fn is_quote(c: char) -> bool {
-    matches!(c, '"' | '“' | '”' | '«' | '»')
+impl TokenContext {
+    /// The surface hash of a token of segment `seg` (computed when asked:
+    /// only tokens that hit an exact-form marker need it).
+    pub fn surface_hash(&self, a: &Analysis<'_>, seg: usize, token: usize) -> u64 {
+        let (start, end) = a.spans[token];
+        surface_hash(
+            a.transcript.segments[seg]
+                .text
+                .get(start as usize..end as usize)
+                .unwrap_or(""),
+        )
+    }
+}
+
+/// Reads a word's surface.
+pub fn read_surface(word: &str) -> Surface {
+    let bytes = word.as_bytes();
+    let mut letters = 0u16;
+    let mut elongated = false;
+    let mut run = (0u8, 0u8);
+    for &b in bytes {
+        if b.is_ascii_alphabetic() {
+            letters = letters.saturating_add(1);
+            let lower = b.to_ascii_lowercase();
+            run = if run.0 == lower {
+                (lower, run.1 + 1)
+            } else {
+                (lower, 1)
+            };
+            elongated |= run.1 >= 3 && lower != b'x';
+        } else {
+            run = (0, 0);
+        }
+    }
+    if !word.is_ascii() {
+        letters =
+            u16::try_from(word.chars().filter(|c| c.is_alphabetic()).count()).unwrap_or(u16::MAX);
+    }
+    let digit_reduplication = bytes.len() >= 3
+        && bytes[bytes.len() - 1] == b'2'
+        && bytes[..bytes.len() - 1].iter().all(u8::is_ascii_alphabetic);
+    Surface {
+        letters,
+        elongated,
+        digit_reduplication,
+    }
+}
+
+/// What the text between two words says about them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Gap {
+    sentence_end: bool,
+    clause_end: bool,
+    question: bool,
+    quotes: u32,
+}
+
+/// Reads the text between two words; a lone space (the usual case) is quick.
+fn read_gap(gap: &str) -> Gap {
+    let mut g = Gap::default();
+    if gap == " " {
+        return g;
+    }
+    for c in gap.chars() {
+        match c {
+            '.' | '!' | '…' | '\n' => g.sentence_end = true,
+            '?' => {
+                g.sentence_end = true;
+                g.question = true;
+            }
+            ',' | ';' | ':' | '—' | '–' | '(' | ')' => g.clause_end = true,
+            '"' | '“' | '”' | '«' | '»' => g.quotes += 1,
+            _ => {}
+        }
+    }
+    g.clause_end |= g.sentence_end;
+    g
 }
 
 impl TokenContext {
@@ -108,19 +203,19 @@ impl TokenContext {
             let mut sentence_first = first;
             let mut in_quote = false;
             for t in first..last {
-                let gap = gap_before(t);
-                let new_sentence = t == first || ends_sentence(gap);
+                let gap = read_gap(gap_before(t));
+                let new_sentence = t == first || gap.sentence_end;
                 if new_sentence && t > first {
-                    let question = gap.contains('?');
+                    let question = gap.question;
                     for q in &mut ctx.question[sentence_first..t] {
                         *q = question;
                     }
                     sentence_first = t;
                 }
                 ctx.sentence_start[t] = new_sentence;
-                ctx.clause_start[t] = new_sentence || ends_clause(gap);
+                ctx.clause_start[t] = new_sentence || gap.clause_end;
                 ctx.bounded[t] = ctx.clause_start[t];
-                in_quote ^= gap.chars().filter(|&c| is_quote(c)).count() % 2 == 1;
+                in_quote ^= gap.quotes % 2 == 1;
                 ctx.reported[t] = in_quote;
             }
             let tail = text.get(a.spans[last - 1].1 as usize..).unwrap_or("");
@@ -139,7 +234,7 @@ impl TokenContext {
                     }
                 }
             }
-            ctx.language[seg] = guess_language(a, scope, seg);
+            ctx.language[seg] = guess_language(a, seg);
         }
         // Negation: a negator's reach ends at its clause's end.
         for h in a.set_hits(negator) {
@@ -179,9 +274,8 @@ impl TokenContext {
 
 /// A segment's language from its function words; the recogniser's label
 /// breaks ties (it is per track and often wrong for a switched turn).
-fn guess_language(a: &Analysis<'_>, scope: &ScopeSets, seg: usize) -> TurnLanguage {
-    let en = a.seg_hits(scope.language_en, seg).len();
-    let id = a.seg_hits(scope.language_id, seg).len();
+fn guess_language(a: &Analysis<'_>, seg: usize) -> TurnLanguage {
+    let (en, id) = a.function_words[seg];
     match en.cmp(&id) {
         std::cmp::Ordering::Greater => TurnLanguage::En,
         std::cmp::Ordering::Less => TurnLanguage::Id,
@@ -201,18 +295,21 @@ fn guess_language(a: &Analysis<'_>, scope: &ScopeSets, seg: usize) -> TurnLangua
     }
 }
 
-/// The lower-cased surface of a token, apostrophes dropped ("Don't" → "dont").
-pub fn surface(a: &Analysis<'_>, token: usize, out: &mut String) {
-    out.clear();
-    let seg = a.segment_of(token);
-    let (start, end) = a.spans[token];
-    let text = a.transcript.segments[seg]
-        .text
-        .get(start as usize..end as usize)
-        .unwrap_or("");
-    for c in text.chars() {
-        if c != '\'' && c != '\u{2019}' {
-            out.extend(c.to_lowercase());
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn surfaces_are_read_once_with_their_shape() {
+        assert!(read_surface("bangettt").elongated);
+        assert!(read_surface("Sooo").elongated);
+        assert!(!read_surface("maaf").elongated);
+        assert!(!read_surface("xxxuserxxx").elongated);
+        assert!(read_surface("bisa2").digit_reduplication);
+        assert!(!read_surface("24").digit_reduplication);
+        assert!(!read_surface("b2").digit_reduplication);
+        assert_eq!(read_surface("Selamat").letters, 7);
+        assert_eq!(read_surface("Ça").letters, 2);
+        assert_eq!(surface_hash("Don't"), surface_hash("dont"));
     }
 }
