@@ -5,7 +5,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use callscore::rubric::{default_rubric_source, parse_rubric};
+use callscore::rubric::{Detector, default_rubric_source, parse_rubric};
 use callscore::scoring::{CompiledRubric, score_transcript};
 use callscore::transcript::{Segment, Speaker, Transcript};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -103,6 +103,29 @@ fn bench(c: &mut Criterion) {
                 let start = thread_cpu_ns().unwrap_or(0);
                 for _ in 0..iters {
                     black_box(score_transcript(&compiled, black_box(&call), "bench"));
+                }
+                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
+            });
+        });
+    }
+    // The same rubric without its graded checks: what the phrase, regex and
+    // metric checks cost on their own.
+    let mut ungraded = rubric.clone();
+    for criterion in &mut ungraded.criteria {
+        criterion.checks.retain(|check| {
+            !matches!(
+                check.detector,
+                Detector::Courtesy(_) | Detector::Register(_) | Detector::Empathy(_)
+            )
+        });
+    }
+    let ungraded = CompiledRubric::compile(&ungraded).expect("ungraded rubric compiles");
+    if thread_cpu_ns().is_some() {
+        group.bench_function("without_graded_checks_cpu_time", |b| {
+            b.iter_custom(|iters| {
+                let start = thread_cpu_ns().unwrap_or(0);
+                for _ in 0..iters {
+                    black_box(score_transcript(&ungraded, black_box(&call), "bench"));
                 }
                 Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
             });

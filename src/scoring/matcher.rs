@@ -288,7 +288,11 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             return;
         }
         // "I'm" and "I am" must meet; the apostrophe is already gone here.
-        if let Some((first, second)) = contraction(w) {
+        let surface = text.get(start..end).unwrap_or("");
+        let with_apostrophe = surface.contains('\'') || surface.contains('\u{2019}');
+        let split =
+            contraction(w).or_else(|| with_apostrophe.then(|| apostrophe_contraction(w)).flatten());
+        if let Some((first, second)) = split {
             for key in [first, second] {
                 f(Piece {
                     start,
@@ -401,6 +405,25 @@ fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
         "whats" => ("what", "is"),
         "youll" => ("you", "will"),
         "theyll" => ("they", "will"),
+        _ => return None,
+    })
+}
+
+/// Contractions that are other words without their apostrophe ("ill",
+/// "well", "id"): split only when the apostrophe was written.
+fn apostrophe_contraction(w: &str) -> Option<(&'static str, &'static str)> {
+    Some(match w {
+        "ill" => ("i", "will"),
+        "well" => ("we", "will"),
+        "hell" => ("he", "will"),
+        "shell" => ("she", "will"),
+        "id" => ("i", "would"),
+        "wed" => ("we", "would"),
+        "its" => ("it", "is"),
+        "hes" => ("he", "is"),
+        "shes" => ("she", "is"),
+        "theyd" => ("they", "would"),
+        "youd" => ("you", "would"),
         _ => return None,
     })
 }
@@ -1009,6 +1032,9 @@ mod tests {
         assert!(matches("i'm sorry", "I am so... I am sorry"));
         assert!(matches("do not share", "Please don't share it"));
         assert!(!matches("i am sorry", "I'm not sorry"));
+        assert!(matches("i will call you", "I'll call you"));
+        assert!(matches("we will call you", "We\u{2019}ll call you"));
+        assert!(!matches("i will", "I feel ill"));
     }
 
     #[test]

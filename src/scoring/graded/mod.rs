@@ -348,9 +348,21 @@ pub fn score_turns(
                     slots[t] = (marker_index, 0, 0);
                 }
                 let (_, count, last_end) = slots[t];
+                // A longer phrase at the same word ("thank you" after
+                // "thanks") widens the cue already counted, not the count.
+                if h.start < last_end {
+                    if let Some(last) = turns[t].markers.last_mut()
+                        && last.kind == def.kind
+                        && last.start == h.start
+                        && h.end > last.end
+                    {
+                        last.end = h.end;
+                        slots[t].2 = h.end;
+                    }
+                    continue;
+                }
                 if excluded_language.is_some_and(|l| ctx.language[seg] == l)
                     || count >= def.cap
-                    || h.start < last_end
                     || ctx.reported[at]
                     || (def.negatable && ctx.negated[at])
                     || (def.question && !ctx.question[at])

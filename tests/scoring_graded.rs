@@ -1,0 +1,300 @@
+//! Graded courtesy, register and empathy with the default rubric: cues
+//! count where they mean what they say (not negated, not reported), each
+//! point is traceable to words and times, and the scripted cases of the
+//! validity issue are caught.
+
+use callscore::rubric::{default_rubric_source, parse_rubric};
+use callscore::scoring::{CheckResult, CompiledRubric, Outcome, Scorecard, score_transcript};
+use callscore::transcript::{Segment, Speaker, Transcript, Word};
+
+const A: Speaker = Speaker::Agent;
+const C: Speaker = Speaker::Customer;
+
+fn rubric() -> CompiledRubric {
+    CompiledRubric::compile(&parse_rubric(default_rubric_source()).expect("valid"))
+        .expect("compiles")
+}
+
+fn call(turns: &[(Speaker, &str)]) -> Transcript {
+    let mut at = 0;
+    let segments = turns
+        .iter()
+        .map(|&(speaker, text)| {
+            let length = 400 * text.split_whitespace().count() as u64;
+            let segment = Segment::new(speaker, at, at + length, text);
+            at += length + 500;
+            segment
+        })
+        .collect();
+    Transcript {
+        language: None,
+        segments,
+    }
+}
+
+fn check<'a>(card: &'a Scorecard, id: &str) -> &'a CheckResult {
+    card.criteria
+        .iter()
+        .flat_map(|c| &c.checks)
+        .find(|c| c.check_id == id)
+        .unwrap_or_else(|| panic!("no check {id}"))
+}
+
+fn kinds(result: &CheckResult) -> Vec<String> {
+    result
+        .evidence
+        .iter()
+        .flat_map(|e| &e.markers)
+        .map(|m| m.kind.clone())
+        .collect()
+}
+
+fn fraction(r: &CompiledRubric, turns: &[(Speaker, &str)], id: &str) -> f64 {
+    check(&score_transcript(r, &call(turns), "t"), id)
+        .fraction
+        .expect("graded")
+}
+
+#[test]
+fn negated_and_reported_cues_do_not_count() {
+    let r = rubric();
+    let card = score_transcript(&r, &call(&[(A, "I'm not sorry, that is the rule.")]), "t");
+    assert!(!kinds(check(&card, "courtesy")).contains(&"apology".to_owned()));
+    let card = score_transcript(&r, &call(&[(A, "I'm sorry, that is the rule.")]), "t");
+    assert!(kinds(check(&card, "courtesy")).contains(&"apology".to_owned()));
+
+    let reported = score_transcript(
+        &r,
+        &call(&[(A, "You said I was useless, sir. Let me check the order.")]),
+        "t",
+    );
+    assert!(!kinds(check(&reported, "courtesy")).contains(&"insult".to_owned()));
+    let insult = score_transcript(
+        &r,
+        &call(&[(A, "You are useless, sir. Let me check the order.")]),
+        "t",
+    );
+    assert!(kinds(check(&insult, "courtesy")).contains(&"insult".to_owned()));
+    assert!(check(&insult, "courtesy").fraction < check(&reported, "courtesy").fraction);
+
+    let id_reported = score_transcript(&r, &call(&[(A, "Katanya saya bodoh, Pak.")]), "t");
+    assert!(!kinds(check(&id_reported, "courtesy")).contains(&"insult".to_owned()));
+    let not_understood = score_transcript(
+        &r,
+        &call(&[
+            (C, "Saya kecewa sekali, paket saya hilang."),
+            (A, "Saya tidak mengerti maksud Bapak."),
+        ]),
+        "t",
+    );
+    assert!(
+        !kinds(check(&not_understood, "empathic_responses"))
+            .contains(&"acknowledgement".to_owned())
+    );
+}
+
+#[test]
+fn courtesy_prefers_softened_requests_to_bare_imperatives() {
+    let r = rubric();
+    let polite = fraction(
+        &r,
+        &[(A, "Mohon maaf, Bu. Boleh saya minta nomor pesanannya?")],
+        "courtesy",
+    );
+    let curt = fraction(&r, &[(A, "Sebutin nomor pesanannya.")], "courtesy");
+    assert!(polite > curt, "{polite} vs {curt}");
+    let en_polite = fraction(
+        &r,
+        &[(A, "Could you please give me your policy number?")],
+        "courtesy",
+    );
+    let en_curt = fraction(&r, &[(A, "Give me your policy number.")], "courtesy");
+    assert!(en_polite > en_curt, "{en_polite} vs {en_curt}");
+    // A passive at the start is no imperative, though it shares the stem.
+    let passive = score_transcript(&r, &call(&[(A, "Dikirim besok pagi, Pak.")]), "t");
+    assert!(!kinds(check(&passive, "courtesy")).contains(&"bare_imperative".to_owned()));
+    let imperative = score_transcript(&r, &call(&[(A, "Kirim fotonya sekarang.")]), "t");
+    assert!(kinds(check(&imperative, "courtesy")).contains(&"bare_imperative".to_owned()));
+}
+
+#[test]
+fn register_moves_with_informal_words_in_both_languages() {
+    let r = rubric();
+    let formal = fraction(
+        &r,
+        &[(
+            A,
+            "Baik, Bapak. Mohon ditunggu sebentar, saya sudah mengecek pesanan Anda.",
+        )],
+        "formal_register",
+    );
+    let informal = fraction(
+        &r,
+        &[(
+            A,
+            "Oke deh, bentar ya, gue udah cek pesenan lo kok, gak ada masalah sih.",
+        )],
+        "formal_register",
+    );
+    assert!(formal > 0.8 && informal < 0.2, "{formal} vs {informal}");
+    let en_formal = fraction(
+        &r,
+        &[(A, "Certainly, sir. I will check your order now.")],
+        "formal_register",
+    );
+    let en_slang = fraction(
+        &r,
+        &[(A, "Yeah dude, gonna check ur order now, no worries.")],
+        "formal_register",
+    );
+    assert!(en_formal > en_slang, "{en_formal} vs {en_slang}");
+}
+
+#[test]
+fn empathy_weighs_replies_to_voiced_emotion_and_names_a_missed_one() {
+    let r = rubric();
+    let customer = "Saya sangat kecewa, sudah tiga kali saya menelepon dan tidak ada yang peduli.";
+    let empathic = score_transcript(
+        &r,
+        &call(&[
+            (C, customer),
+            (
+                A,
+                "Saya memahami kekecewaan Bapak, kedengarannya sangat melelahkan. Mohon maaf, Pak.",
+            ),
+        ]),
+        "t",
+    );
+    let missed = score_transcript(
+        &r,
+        &call(&[(C, customer), (A, "Nomor pelanggannya berapa?")]),
+        "t",
+    );
+    let (e, m) = (
+        check(&empathic, "empathic_responses"),
+        check(&missed, "empathic_responses"),
+    );
+    assert!(e.fraction > m.fraction);
+    assert_eq!(m.outcome, Outcome::Fail);
+    assert!(m.reason.contains("1 with no empathic cue"), "{}", m.reason);
+    // The missed reply's evidence quotes the customer's turn before it.
+    assert_eq!(m.evidence[0].speaker, Speaker::Customer);
+    let found = kinds(e);
+    for kind in ["acknowledgement", "reflection", "apology"] {
+        assert!(found.contains(&kind.to_owned()), "{kind} in {found:?}");
+    }
+}
+
+#[test]
+fn every_cue_is_timed_from_words_when_the_transcript_has_them() {
+    let r = rubric();
+    let mut transcript = call(&[(A, "Thank you so much for waiting, sir.")]);
+    let segment = &mut transcript.segments[0];
+    segment.start_ms = 10_000;
+    segment.end_ms = 13_000;
+    segment.words = ["Thank", "you", "so", "much", "for", "waiting,", "sir."]
+        .iter()
+        .enumerate()
+        .map(|(i, w)| Word {
+            start_ms: 10_000 + 400 * i as u64,
+            end_ms: 10_300 + 400 * i as u64,
+            text: (*w).to_owned(),
+            confidence: None,
+        })
+        .collect();
+    let card = score_transcript(&r, &transcript, "t");
+    let courtesy = check(&card, "courtesy");
+    let gratitude = courtesy
+        .evidence
+        .iter()
+        .flat_map(|e| &e.markers)
+        .find(|m| m.kind == "gratitude")
+        .expect("gratitude cue");
+    assert_eq!((gratitude.start_ms, gratitude.end_ms), (10_000, 10_700));
+    assert_eq!(gratitude.quote, "Thank you");
+    let address = courtesy
+        .evidence
+        .iter()
+        .flat_map(|e| &e.markers)
+        .find(|m| m.kind == "address")
+        .expect("address cue");
+    assert_eq!((address.start_ms, address.end_ms), (12_400, 12_700));
+    // Points are the fraction of the check's points, to four decimals.
+    let f = courtesy.fraction.expect("graded");
+    assert!((courtesy.earned - f * courtesy.possible).abs() < 1e-3);
+}
+
+#[test]
+fn the_scripted_indonesian_credibility_case_is_caught() {
+    let r = rubric();
+    let opening = (
+        C,
+        "Tagihan saya naik tiga kali lipat, siapa yang bisa membetulkan?",
+    );
+    let bad = score_transcript(
+        &r,
+        &call(&[
+            opening,
+            (
+                A,
+                "Itu bukan urusan bagian saya, Pak. Nanti mungkin ada yang menghubungi.",
+            ),
+        ]),
+        "t",
+    );
+    let good = score_transcript(
+        &r,
+        &call(&[
+            opening,
+            (
+                A,
+                "Laporan Bapak saya yang pegang. Saya akan menelepon Bapak besok jam sepuluh pagi.",
+            ),
+        ]),
+        "t",
+    );
+    assert_eq!(check(&bad, "no_blame_shifting").outcome, Outcome::Fail);
+    assert_eq!(check(&bad, "no_vague_promises").outcome, Outcome::Fail);
+    assert_eq!(check(&good, "owned_commitment").outcome, Outcome::Pass);
+    let credibility = |card: &Scorecard| {
+        card.criteria
+            .iter()
+            .find(|c| c.criterion_id == "credibility")
+            .and_then(|c| c.score)
+    };
+    assert!(credibility(&good) > credibility(&bad));
+
+    let en_opening = (C, "My bill tripled, who can fix this?");
+    let en_bad = score_transcript(
+        &r,
+        &call(&[
+            en_opening,
+            (
+                A,
+                "That isn't my section's business, sir. Maybe someone will contact you later.",
+            ),
+        ]),
+        "t",
+    );
+    let en_good = score_transcript(
+        &r,
+        &call(&[
+            en_opening,
+            (
+                A,
+                "I'll ring you myself tomorrow at ten in the morning, sir.",
+            ),
+        ]),
+        "t",
+    );
+    assert_eq!(check(&en_bad, "no_blame_shifting").outcome, Outcome::Fail);
+    assert_eq!(check(&en_bad, "no_vague_promises").outcome, Outcome::Fail);
+    assert_eq!(check(&en_good, "owned_commitment").outcome, Outcome::Pass);
+    // "I will not call you back" is no commitment: a negator is never skipped.
+    let refused = score_transcript(
+        &r,
+        &call(&[en_opening, (A, "I will not call you back, sir.")]),
+        "t",
+    );
+    assert_eq!(check(&refused, "owned_commitment").outcome, Outcome::Fail);
+}
