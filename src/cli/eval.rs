@@ -24,6 +24,11 @@ pub struct EvalArgs {
     /// for empathy).
     #[arg(long, global = true)]
     criterion: Option<String>,
+    /// The graded check whose fraction is also compared (each corpus has a
+    /// default: courtesy for politeness, formal_register for formality and
+    /// STIF, empathic_responses for empathy).
+    #[arg(long, global = true)]
+    check: Option<String>,
     /// Write one JSON line per scored item (id, label, scores, cues) here.
     #[arg(long, global = true)]
     items: Option<PathBuf>,
@@ -144,6 +149,18 @@ impl EvalArgs {
             ),
         };
         let criterion = self.criterion.as_deref().unwrap_or(default_criterion);
+        let default_check = match name {
+            "politeness" => Some("courtesy"),
+            "formality" | "stif" => Some("formal_register"),
+            "csv" | "pairs" => None,
+            _ => Some("empathic_responses"),
+        };
+        // A corpus's default check belongs to its default criterion only.
+        let check = match (&self.check, &self.criterion) {
+            (Some(check), _) => Some(check.as_str()),
+            (None, None) => default_check,
+            (None, Some(_)) => None,
+        };
         let mut out_file = match &self.items {
             Some(path) => Some(std::io::BufWriter::new(
                 std::fs::File::create(path)
@@ -156,6 +173,7 @@ impl EvalArgs {
             name,
             items,
             criterion,
+            check,
             out_file.as_mut().map(|f| f as &mut dyn std::io::Write),
         )?;
         let encoder = rubric.encoder.as_ref().map_or("none", |e| e.id());

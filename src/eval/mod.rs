@@ -28,7 +28,7 @@ pub struct Reading {
 }
 
 /// Reads the criterion score and its graded check off a scorecard.
-pub fn read(card: &Scorecard, criterion_id: &str) -> Reading {
+pub fn read(card: &Scorecard, criterion_id: &str, check_id: Option<&str>) -> Reading {
     let criterion = card
         .criteria
         .iter()
@@ -37,7 +37,13 @@ pub fn read(card: &Scorecard, criterion_id: &str) -> Reading {
         .and_then(|c| c.score)
         .or(card.overall_score)
         .unwrap_or(0.0);
-    let check = criterion.and_then(|c| c.checks.iter().find_map(|k| k.fraction));
+    // The named check, or the criterion's first graded one.
+    let check = criterion.and_then(|c| {
+        c.checks
+            .iter()
+            .filter(|k| check_id.is_none_or(|id| k.check_id == id))
+            .find_map(|k| k.fraction)
+    });
     Reading {
         criterion: score,
         check,
@@ -78,6 +84,7 @@ pub fn evaluate_rated(
     rubric: &CompiledRubric,
     items: &[Rated],
     criterion: &str,
+    check: Option<&str>,
     mut items_out: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<RatedReport> {
     let mut scores = Vec::with_capacity(items.len());
@@ -85,7 +92,7 @@ pub fn evaluate_rated(
     let mut labels = Vec::with_capacity(items.len());
     for item in items {
         let card = score_transcript(rubric, &item.transcript, EVAL_MODEL_ID);
-        let reading = read(&card, criterion);
+        let reading = read(&card, criterion, check);
         if let Some(out) = items_out.as_deref_mut() {
             writeln!(
                 out,
@@ -120,7 +127,7 @@ pub fn evaluate_paired(
         let id = pair.criterion.as_deref().unwrap_or(criterion);
         let better = score_transcript(rubric, &pair.better, EVAL_MODEL_ID);
         let worse = score_transcript(rubric, &pair.worse, EVAL_MODEL_ID);
-        let (b, w) = (read(&better, id), read(&worse, id));
+        let (b, w) = (read(&better, id, None), read(&worse, id, None));
         if let Some(out) = items_out.as_deref_mut() {
             writeln!(
                 out,
@@ -192,14 +199,19 @@ fn item_line(id: &str, label: f64, reading: &Reading, card: &Scorecard, criterio
 }
 
 /// The rated report in words.
-pub fn render_rated(corpus: &str, criterion: &str, r: &RatedReport) -> String {
+pub fn render_rated(corpus: &str, criterion: &str, check: Option<&str>, r: &RatedReport) -> String {
     let mut out = String::new();
     let f = |v: Option<f64>| v.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
     let _ = writeln!(out, "corpus: {corpus}");
     let _ = writeln!(out, "items: {}", r.items);
     let _ = writeln!(out, "criterion: {criterion}");
     let _ = writeln!(out, "spearman_rho: {}", f(r.rho));
-    let _ = writeln!(out, "spearman_rho_graded_check: {}", f(r.rho_check));
+    let _ = writeln!(
+        out,
+        "spearman_rho_graded_check ({}): {}",
+        check.unwrap_or("first graded"),
+        f(r.rho_check)
+    );
     match &r.quartiles {
         Some(q) => {
             let _ = writeln!(out, "quartile_items: {}", q.items);
@@ -253,12 +265,13 @@ pub fn run(
     corpus: &str,
     items: Items,
     criterion: &str,
+    check: Option<&str>,
     items_out: Option<&mut dyn std::io::Write>,
 ) -> anyhow::Result<String> {
     match items {
         Items::Rated(items) => {
-            let report = evaluate_rated(rubric, &items, criterion, items_out)?;
-            Ok(render_rated(corpus, criterion, &report))
+            let report = evaluate_rated(rubric, &items, criterion, check, items_out)?;
+            Ok(render_rated(corpus, criterion, check, &report))
         }
         Items::Paired(pairs) => {
             let report = evaluate_paired(rubric, &pairs, criterion, items_out)?;
