@@ -257,6 +257,12 @@ async fn a_wav_claiming_four_gigahertz_fails_its_call_not_the_server() {
         "{}",
         call.failure_reason
     );
+    // The reason names the recording, never where it is kept.
+    assert!(
+        !call.failure_reason.contains(".audio") && !call.failure_reason.contains('/'),
+        "{}",
+        call.failure_reason
+    );
     assert_eq!(
         call.attempts, 1,
         "bad audio is a permanent failure: no retry"

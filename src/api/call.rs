@@ -82,16 +82,17 @@ impl CallApi {
         tenant_id: &str,
         metadata: Option<&pb::CallMetadata>,
     ) -> Result<Option<CallRecord>, Status> {
-        let Some(key) = metadata
-            .map(|m| m.idempotency_key.trim())
-            .filter(|k| !k.is_empty())
-        else {
-            return Ok(None);
+        let key = match metadata {
+            Some(m) => optional_id("metadata.idempotency_key", &m.idempotency_key)?,
+            None => String::new(),
         };
+        if key.is_empty() {
+            return Ok(None);
+        }
         Ok(self
             .state
             .store
-            .find_call_by_idempotency_key(tenant_id, key)
+            .find_call_by_idempotency_key(tenant_id, &key)
             .await?)
     }
 

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use tonic::Status;
 
-use super::status::invalid;
+use super::status::{invalid, shown, text};
 use super::timestamp;
 use crate::proto as pb;
 use crate::scoring::{ConversationMetrics, Outcome, Scorecard};
@@ -36,6 +36,9 @@ pub fn optional_id(field: &str, value: &str) -> Result<String, Status> {
     let value = value.trim();
     if value.len() > MAX_ID_LEN {
         return Err(invalid(field, format!("longer than {MAX_ID_LEN} bytes")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(field, "contains a control character"));
     }
     Ok(value.to_string())
 }
@@ -226,13 +229,17 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
             format!("more than {MAX_SEGMENTS} segments"),
         ));
     }
+    text("transcript.model_id", &wire.model_id)?;
     let language = match wire.language.trim() {
         "" => None,
         code if is_language_code(code) => Some(code.to_string()),
         other => {
             return Err(invalid(
                 "transcript.language",
-                format!("{other:?} is not an ISO 639-1 code such as \"en\" or \"id\""),
+                format!(
+                    "{} is not an ISO 639-1 code such as \"en\" or \"id\"",
+                    shown(other)
+                ),
             ));
         }
     };
@@ -285,7 +292,7 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
             words.push(Word {
                 start_ms: word.start_ms,
                 end_ms: word.end_ms,
-                text: word.text.clone(),
+                text: text(&format!("{word_field}.text"), &word.text)?.to_owned(),
                 confidence: (word.confidence > 0.0).then_some(word.confidence),
             });
         }
@@ -293,7 +300,7 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
             speaker: who,
             start_ms: segment.start_ms,
             end_ms: segment.end_ms,
-            text: segment.text.clone(),
+            text: text(&format!("{field}.text"), &segment.text)?.to_owned(),
             language: Some(segment_language.to_string()).filter(|l| !l.is_empty()),
             confidence: (segment.confidence > 0.0).then_some(segment.confidence),
             words,

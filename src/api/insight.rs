@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::convert::required_id;
 use super::insight_proto::{
     bucket_width, criterion_means, focus_area, score_mean, trend_point, window,
 };
-use super::status::required;
 use crate::auth::{Action, Principal};
 use crate::insights::{self, DEFAULT_MAX_CRITERIA, EXAMPLES_PER_AREA};
 use crate::proto::insight_service_server::InsightService;
@@ -49,7 +49,7 @@ impl InsightService for InsightApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::Coach)?;
         let message = request.get_ref();
-        let agent_id = required("agent_id", &message.agent_id)?;
+        let agent_id = &required_id("agent_id", &message.agent_id)?;
         let window = window(message.range.as_ref())?;
         let width = bucket_width(message.bucket)?;
         let tenant = &principal.tenant_id;
@@ -72,7 +72,7 @@ impl InsightService for InsightApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::Coach)?;
         let message = request.get_ref();
-        let team_id = required("team_id", &message.team_id)?;
+        let team_id = &required_id("team_id", &message.team_id)?;
         let window = window(message.range.as_ref())?;
         let tenant = &principal.tenant_id;
         let population = Population::Team(team_id);
@@ -104,7 +104,7 @@ impl InsightService for InsightApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::Coach)?;
         let message = request.get_ref();
-        let agent_id = required("agent_id", &message.agent_id)?;
+        let agent_id = &required_id("agent_id", &message.agent_id)?;
         let window = window(message.range.as_ref())?;
         let max_criteria = match message.max_criteria {
             0 => DEFAULT_MAX_CRITERIA,

@@ -32,8 +32,9 @@ impl ReviewApi {
     }
 }
 
+/// Required, bounded free text without NUL bytes.
 fn text(field: &str, value: &str) -> Result<String, Status> {
-    let value = value.trim();
+    let value = super::status::text(field, value)?.trim();
     if value.is_empty() {
         return Err(invalid(field, "is required"));
     }

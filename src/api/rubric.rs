@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::convert::{optional_id, required_id};
 use super::paging::{decode_token, encode_token, page_size};
-use super::status::{invalid, required};
+use super::status::{invalid, shown, text};
 use super::timestamp;
 use crate::auth::{Action, Principal};
 use crate::proto::rubric_service_server::RubricService;
@@ -38,6 +39,7 @@ fn parse_document(document: &str) -> Result<Result<Rubric, Vec<RubricError>>, St
     if document.trim().is_empty() {
         return Err(invalid("document", "is required"));
     }
+    text("document", document)?;
     if document.len() > MAX_RUBRIC_DOCUMENT_BYTES {
         return Err(invalid(
             "document",
@@ -157,14 +159,14 @@ impl RubricService for RubricApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::ManageRubrics)?;
         let message = request.get_ref();
-        let rubric_id = required("rubric_id", &message.rubric_id)?;
+        let rubric_id = &required_id("rubric_id", &message.rubric_id)?;
         let rubric = parse_for_write(&message.document)?;
         if rubric.id() != rubric_id {
             return Err(invalid(
                 "document",
                 format!(
-                    "its id {:?} differs from rubric_id {rubric_id:?}",
-                    rubric.id()
+                    "its id {} differs from rubric_id {rubric_id:?}",
+                    shown(rubric.id())
                 ),
             ));
         }
@@ -204,8 +206,9 @@ impl RubricService for RubricApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::ReadRubrics)?;
         let message = request.get_ref();
-        let rubric_id = required("rubric_id", &message.rubric_id)?;
-        let version = Some(message.version.trim()).filter(|v| !v.is_empty());
+        let rubric_id = &required_id("rubric_id", &message.rubric_id)?;
+        let version = optional_id("version", &message.version)?;
+        let version = Some(version.as_str()).filter(|v| !v.is_empty());
         let tenant = &principal.tenant_id;
         let record = self.store.get_rubric(tenant, rubric_id).await?;
         let version = self
@@ -253,7 +256,7 @@ impl RubricService for RubricApi {
     ) -> Result<Response<pb::SetDefaultRubricResponse>, Status> {
         let principal = Principal::of(&request)?;
         principal.require(Action::ManageRubrics)?;
-        let rubric_id = required("rubric_id", &request.get_ref().rubric_id)?;
+        let rubric_id = &required_id("rubric_id", &request.get_ref().rubric_id)?;
         let record = self
             .store
             .set_default_rubric(&principal.tenant_id, rubric_id)

@@ -31,12 +31,26 @@ pub fn invalid(field: &str, problem: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {problem}"))
 }
 
-/// The field's value, or `INVALID_ARGUMENT` when it is empty.
-pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
-    let value = value.trim();
-    if value.is_empty() {
-        Err(invalid(field, "is required"))
+/// Longest part of a rejected value quoted back in an error.
+const MAX_ECHO_CHARS: usize = 64;
+
+/// A rejected value as quoted in an error: debug-escaped, and cut short so
+/// that a huge value is never echoed back (it would not fit a header).
+pub fn shown(value: &str) -> String {
+    let mut chars = value.chars();
+    let head: String = chars.by_ref().take(MAX_ECHO_CHARS).collect();
+    if chars.next().is_some() {
+        format!("{head:?}… ({} bytes)", value.len())
     } else {
-        Ok(value)
+        format!("{head:?}")
     }
+}
+
+/// `INVALID_ARGUMENT` when free text holds a NUL byte: PostgreSQL cannot
+/// store one, so neither database is given one.
+pub fn text<'a>(field: &str, value: &'a str) -> Result<&'a str, Status> {
+    if value.contains('\0') {
+        return Err(invalid(field, "contains a NUL byte"));
+    }
+    Ok(value)
 }

@@ -130,7 +130,7 @@ impl Workers {
             if let Err(store_error) = self
                 .pipeline
                 .store
-                .fail_attempt(&job, &error.to_string(), permanent, retry_ms)
+                .fail_attempt(&job, &error.public_reason(), permanent, retry_ms)
                 .await
             {
                 tracing::error!(%store_error, "recording the failure failed; the lease will expire");

@@ -42,6 +42,24 @@ pub enum PipelineError {
 }
 
 impl PipelineError {
+    /// What the call's `failure_reason` says: the audio's problem in full,
+    /// the service's own faults without paths or internals (those are in
+    /// the log).
+    pub fn public_reason(&self) -> String {
+        match self {
+            Self::Audio(_) | Self::Rubric(_) | Self::NoEngine => self.to_string(),
+            Self::Transcribe(error @ TranscribeError::LanguageUnsupported { .. }) => {
+                error.to_string()
+            }
+            Self::Transcribe(_) => "transcription failed (see the service log)".to_owned(),
+            Self::Store(_) => "a storage error (see the service log)".to_owned(),
+            Self::Blob(_) => {
+                "the stored recording could not be read (see the service log)".to_owned()
+            }
+            Self::Task(_) => "an internal error (see the service log)".to_owned(),
+        }
+    }
+
     /// Whether a retry cannot change the outcome.
     pub fn is_permanent(&self) -> bool {
         matches!(
@@ -122,7 +140,8 @@ impl Pipeline {
         let engine = self.engine.clone().ok_or(PipelineError::NoEngine)?;
         let bytes = self.blobs.read(audio_key).await?;
         let limits = self.audio_limits.clone();
-        let name = audio_key.to_string();
+        // The name appears in errors that reach the client: never the key.
+        let name = "recording".to_string();
         let decoded = tokio::task::spawn_blocking(move || {
             decode_call(
                 AudioInput::Bytes {

@@ -107,7 +107,7 @@ pub fn read_surface(word: &str) -> Surface {
             letters = letters.saturating_add(1);
             let lower = b.to_ascii_lowercase();
             run = if run.0 == lower {
-                (lower, run.1 + 1)
+                (lower, run.1.saturating_add(1))
             } else {
                 (lower, 1)
             };
