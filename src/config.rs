@@ -8,6 +8,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
+use crate::tls::ServerTlsFiles;
+
 /// The defaults compiled into the binary.
 const DEFAULTS: &str = include_str!("../config.default.toml");
 
@@ -57,6 +59,28 @@ pub struct Settings {
     pub job_poll_ms: u64,
     /// Waiting or running calls a tenant may have.
     pub max_queued_calls_per_tenant: u32,
+    /// PEM certificate chain for the gRPC port; with `tls_key_path`, TLS.
+    pub tls_cert_path: PathBuf,
+    /// PEM private key of `tls_cert_path`.
+    pub tls_key_path: PathBuf,
+    /// PEM CA bundle; set, clients must present a certificate it signed.
+    pub tls_client_ca_path: PathBuf,
+    /// How often the TLS files are checked for a new version, seconds.
+    pub tls_reload_seconds: u64,
+    /// Open connections in all.
+    pub max_connections: usize,
+    /// Open connections from one IP address.
+    pub max_connections_per_address: usize,
+    /// Seconds to finish the TLS handshake (plaintext: send a first byte).
+    pub handshake_timeout_seconds: u64,
+    /// Seconds a connection may send nothing before it is closed.
+    pub idle_timeout_seconds: u64,
+    /// Seconds a request may take until its response starts.
+    pub request_timeout_seconds: u64,
+    /// Seconds an upload may pause between messages before it is dropped.
+    pub upload_stall_seconds: u64,
+    /// Concurrent HTTP/2 streams (RPCs) per connection.
+    pub max_streams_per_connection: u32,
 }
 
 /// Which parts of the service a process runs.
@@ -178,6 +202,7 @@ impl Settings {
             ));
         }
         self.process_role()?;
+        self.server_tls_files()?;
         for (setting, value) in [
             ("max_upload_bytes", self.max_upload_bytes),
             ("max_call_seconds", self.max_call_seconds),
@@ -190,6 +215,20 @@ impl Settings {
                 "max_queued_calls_per_tenant",
                 u64::from(self.max_queued_calls_per_tenant),
             ),
+            ("tls_reload_seconds", self.tls_reload_seconds),
+            ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_address",
+                self.max_connections_per_address as u64,
+            ),
+            ("handshake_timeout_seconds", self.handshake_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+            ("request_timeout_seconds", self.request_timeout_seconds),
+            ("upload_stall_seconds", self.upload_stall_seconds),
+            (
+                "max_streams_per_connection",
+                u64::from(self.max_streams_per_connection),
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(setting, "0", "must be at least 1"));
@@ -199,6 +238,34 @@ impl Settings {
             return Err(invalid("log_level", &self.log_level, &error.to_string()));
         }
         Ok(())
+    }
+
+    /// The gRPC port's TLS files, when TLS is configured.
+    pub fn server_tls_files(&self) -> Result<Option<ServerTlsFiles>, ConfigError> {
+        let set = |path: &Path| !path.as_os_str().is_empty();
+        match (set(&self.tls_cert_path), set(&self.tls_key_path)) {
+            (true, true) => Ok(Some(ServerTlsFiles {
+                certificate: self.tls_cert_path.clone(),
+                private_key: self.tls_key_path.clone(),
+                client_ca: Some(self.tls_client_ca_path.clone()).filter(|path| set(path)),
+            })),
+            (false, false) if set(&self.tls_client_ca_path) => Err(invalid(
+                "tls_client_ca_path",
+                &self.tls_client_ca_path.display().to_string(),
+                "client certificates need TLS: set tls_cert_path and tls_key_path too",
+            )),
+            (false, false) => Ok(None),
+            (true, false) => Err(invalid(
+                "tls_key_path",
+                "",
+                "tls_cert_path is set: give its private key too",
+            )),
+            (false, true) => Err(invalid(
+                "tls_cert_path",
+                "",
+                "tls_key_path is set: give its certificate chain too",
+            )),
+        }
     }
 
     /// The listen address, parsed.

@@ -39,6 +39,8 @@ pub mod store;
 pub mod telemetry;
 /// Tenant provisioning.
 pub mod tenants;
+/// TLS for the server, the CLI and PostgreSQL; one crypto provider.
+pub mod tls;
 /// Whisper transcription: engine, window packing, model import.
 pub mod transcribe;
 /// The transcript type shared by transcription, scoring and storage.

@@ -96,6 +96,22 @@ impl CallApi {
             .await?)
     }
 
+    /// The upload's next message; a client that pauses longer than the stall
+    /// limit loses the upload (its partial file goes with it).
+    async fn next_message(
+        &self,
+        stream: &mut Streaming<pb::SubmitCallRequest>,
+    ) -> Result<Option<pb::SubmitCallRequest>, Status> {
+        let stall = self.state.upload_stall;
+        match tokio::time::timeout(stall, stream.message()).await {
+            Ok(message) => message,
+            Err(_) => Err(Status::deadline_exceeded(format!(
+                "audio_chunk: nothing arrived for {} s; the upload was dropped",
+                stall.as_secs()
+            ))),
+        }
+    }
+
     /// Reads the upload into the blob store, enforcing the size limit;
     /// on any error nothing is kept.
     async fn receive_audio(
@@ -112,7 +128,7 @@ impl CallApi {
             .await
             .map_err(internal)?;
         let outcome: Result<(), Status> = async {
-            while let Some(message) = stream.message().await? {
+            while let Some(message) = self.next_message(stream).await? {
                 match message.payload {
                     Some(Payload::AudioChunk(chunk)) => {
                         if upload.bytes + chunk.len() as u64 > limit {
@@ -166,7 +182,7 @@ impl CallService for CallApi {
         principal.require(Action::SubmitCalls)?;
         let tenant = &principal.tenant_id;
         let mut stream = request.into_inner();
-        let metadata = match stream.message().await? {
+        let metadata = match self.next_message(&mut stream).await? {
             Some(pb::SubmitCallRequest {
                 payload: Some(Payload::Metadata(metadata)),
             }) => metadata,

@@ -34,6 +34,8 @@ pub struct ServiceState {
     pub max_attempts: i64,
     /// Calls a tenant may have waiting.
     pub max_queued: i64,
+    /// How long an upload may pause between messages.
+    pub upload_stall: std::time::Duration,
 }
 
 /// A protobuf timestamp from Unix epoch milliseconds.

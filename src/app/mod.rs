@@ -2,8 +2,10 @@
 //! stop, draining in-flight RPCs.
 
 mod in_flight;
+mod listener;
 
 pub use in_flight::InFlight;
+pub use listener::ConnectionLimits;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,7 +14,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::api::{CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState};
@@ -30,7 +31,15 @@ use crate::proto::scorecard_service_server::ScorecardServiceServer;
 use crate::scoring::Redactor;
 use crate::semantic::Encoder;
 use crate::store::{self, Store, StoreError};
+use crate::tls::{ServerTls, TlsError};
 use crate::transcribe::{Engine, EngineConfig, TranscribeError};
+
+/// How often the server pings a quiet HTTP/2 peer at most; a third of the
+/// idle limit when that is shorter, so a live client always answers within it.
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
+
+/// Largest header block a request may send (keys and ids are far shorter).
+const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// The fully qualified names of the services, as health reports them.
 pub const SERVICE_NAMES: [&str; 5] = [
@@ -67,6 +76,9 @@ pub enum AppError {
     /// The Whisper model could not be loaded.
     #[error(transparent)]
     Engine(#[from] TranscribeError),
+    /// The TLS files could not be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
     /// The reflection service could not be built from the descriptors.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -78,6 +90,7 @@ pub struct Application {
     local_addr: SocketAddr,
     store: Arc<dyn Store>,
     pipeline: Arc<Pipeline>,
+    tls: Option<Arc<ServerTls>>,
     settings: Settings,
 }
 
@@ -85,6 +98,12 @@ impl Application {
     /// Opens (creating and migrating) the database and binds the listener.
     pub async fn build(settings: Settings) -> Result<Self, AppError> {
         settings.validate()?;
+        crate::tls::install_crypto_provider();
+        // Before the database and the model: a wrong file is the quickest to report.
+        let tls = match settings.server_tls_files()? {
+            Some(files) => Some(Arc::new(ServerTls::load(files)?)),
+            None => None,
+        };
         let store = store::open(&settings.database_url, settings.database_max_connections).await?;
         let role = settings.process_role()?;
         let engine = if role.runs_workers() {
@@ -137,11 +156,18 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .map_err(|source| AppError::Bind { address, source })?;
+        if tls.is_none() && !local_addr.ip().is_loopback() {
+            tracing::warn!(
+                address = %local_addr,
+                "serving plaintext on a non-loopback address: API keys cross the network in clear; set tls_cert_path and tls_key_path"
+            );
+        }
         Ok(Self {
             listener,
             local_addr,
             store,
             pipeline,
+            tls,
             settings,
         })
     }
@@ -181,9 +207,17 @@ impl Application {
             max_upload_bytes: self.settings.max_upload_bytes,
             max_attempts: i64::from(self.settings.job_max_attempts),
             max_queued: i64::from(self.settings.max_queued_calls_per_tenant),
+            upload_stall: Duration::from_secs(self.settings.upload_stall_seconds),
         });
         let in_flight = InFlight::default();
+        let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
+        let keepalive = KEEPALIVE_INTERVAL.min(idle_timeout / 3);
         let mut server = Server::builder()
+            .timeout(Duration::from_secs(self.settings.request_timeout_seconds))
+            .http2_keepalive_interval(Some(keepalive))
+            .http2_keepalive_timeout(Some(keepalive))
+            .max_concurrent_streams(Some(self.settings.max_streams_per_connection))
+            .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
             .layer(in_flight.clone())
             .layer(AuthLayer::new(store.clone()));
         let mut router = server
@@ -218,10 +252,25 @@ impl Application {
             let shutdown = shutdown.clone();
             async move { shutdown.cancelled().await }
         };
-        tracing::info!(address = %self.local_addr, database = ?self.store.kind(), "callscore serving");
-        // No Nagle: a response's small trailing frames must not wait ~40 ms for
-        // the peer's delayed ACK.
-        let incoming = TcpIncoming::from(self.listener).with_nodelay(Some(true));
+        if let Some(tls) = &self.tls {
+            let every = Duration::from_secs(self.settings.tls_reload_seconds);
+            tokio::spawn(tls.clone().watch(every, shutdown.clone()));
+        }
+        tracing::info!(
+            address = %self.local_addr,
+            database = ?self.store.kind(),
+            tls = self.tls.is_some(),
+            client_certificates = self.tls.as_ref().is_some_and(|tls| tls.requires_client_certificates()),
+            "callscore serving"
+        );
+        let limits = ConnectionLimits {
+            max_connections: self.settings.max_connections,
+            max_connections_per_address: self.settings.max_connections_per_address,
+            handshake_timeout: Duration::from_secs(self.settings.handshake_timeout_seconds),
+            idle_timeout,
+        };
+        let incoming =
+            listener::incoming(self.listener, self.tls.clone(), limits, shutdown.clone());
         let serve = router.serve_with_incoming_shutdown(incoming, stop_signal);
         let grace = Duration::from_secs(self.settings.shutdown_grace_seconds);
         let drained = async {

@@ -2,6 +2,7 @@
 //! connected channel, and text rendering of scorecards.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
@@ -10,6 +11,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
 use crate::proto::{self as pb};
+use crate::tls::ClientTls;
 
 /// Where the server is and how to authenticate.
 #[derive(Debug, Clone, Args)]
@@ -24,6 +26,21 @@ pub struct ClientArgs {
     /// The API key (prefer the environment variable: flags show in `ps`).
     #[arg(long, env = "CALLSCORE_API_KEY", hide_env_values = true)]
     pub api_key: String,
+    /// PEM CA bundle that signed an `https://` server's certificate
+    /// (default: the public web roots).
+    #[arg(long, env = "CALLSCORE_CA_FILE", value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// PEM client certificate, for a server that requires one (mutual TLS).
+    #[arg(long, env = "CALLSCORE_CLIENT_CERT", value_name = "PEM")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's PEM private key.
+    #[arg(
+        long,
+        env = "CALLSCORE_CLIENT_KEY",
+        value_name = "PEM",
+        requires = "client_cert"
+    )]
+    pub client_key: Option<PathBuf>,
 }
 
 /// Adds the bearer key to every call.
@@ -51,8 +68,36 @@ impl ClientArgs {
         let bearer = format!("Bearer {}", self.api_key.trim())
             .parse()
             .context("--api-key: not a valid header value")?;
-        let channel = Channel::from_shared(self.server.clone())
-            .with_context(|| format!("--server {:?}: not a valid URL", self.server))?
+        let endpoint = Channel::from_shared(self.server.clone())
+            .with_context(|| format!("--server {:?}: not a valid URL", self.server))?;
+        let uri = endpoint.uri().clone();
+        let tls = ClientTls {
+            ca_file: self.ca_file.clone(),
+            certificate: self.client_cert.clone(),
+            private_key: self.client_key.clone(),
+        };
+        let endpoint = match uri.scheme_str() {
+            Some("https") => {
+                let host = uri.host().unwrap_or_default().trim_matches(['[', ']']);
+                endpoint
+                    .tls_config(tls.config(host)?)
+                    .context("TLS configuration")?
+            }
+            Some("http") => {
+                if self.ca_file.is_some() || self.client_cert.is_some() {
+                    anyhow::bail!(
+                        "--server {}: TLS options were given for a plaintext http:// server; use https://",
+                        self.server
+                    );
+                }
+                endpoint
+            }
+            _ => anyhow::bail!(
+                "--server {:?}: expected http://HOST:PORT or https://HOST:PORT",
+                self.server
+            ),
+        };
+        let channel = endpoint
             .connect()
             .await
             .with_context(|| format!("cannot reach the callscore server at {}", self.server))?;

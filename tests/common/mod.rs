@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+pub mod certs;
 pub mod synth;
 pub mod wer;
 
