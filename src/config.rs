@@ -81,6 +81,12 @@ pub struct Settings {
     pub upload_stall_seconds: u64,
     /// Concurrent HTTP/2 streams (RPCs) per connection.
     pub max_streams_per_connection: u32,
+    /// RPCs per second an API key earns (0: no limit).
+    pub rate_limit_per_second: u32,
+    /// RPCs an API key may send at once before the rate applies.
+    pub rate_limit_burst: u32,
+    /// Open WatchCall streams per API key.
+    pub max_watch_streams_per_key: usize,
 }
 
 /// Which parts of the service a process runs.
@@ -228,6 +234,10 @@ impl Settings {
             (
                 "max_streams_per_connection",
                 u64::from(self.max_streams_per_connection),
+            ),
+            (
+                "max_watch_streams_per_key",
+                self.max_watch_streams_per_key as u64,
             ),
         ] {
             if value == 0 {

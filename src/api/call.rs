@@ -18,6 +18,10 @@ use crate::proto::{self as pb, submit_call_request::Payload};
 use crate::store::{CallFilter, CallRecord, NewCall, Stage, StoreError, Submitted, now_ms};
 use crate::transcript::Transcript;
 
+/// Segments × checks one SubmitTranscript may ask to score (a few seconds
+/// of CPU at most; a two-hour call against a 500-check rubric fits).
+const MAX_SCORING_COST: usize = 2_000_000;
+
 /// How often WatchCall looks for progress.
 const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 
@@ -94,6 +98,34 @@ impl CallApi {
             .store
             .find_call_by_idempotency_key(tenant_id, &key)
             .await?)
+    }
+
+    /// What can be refused before the audio is read: a full queue, and a
+    /// recording the platform says is longer or larger than allowed.
+    async fn refuse_before_upload(
+        &self,
+        tenant_id: &str,
+        metadata: &pb::CallMetadata,
+    ) -> Result<(), Status> {
+        let max_seconds = self.state.pipeline.audio_limits.max_duration_s;
+        if metadata.audio_duration_ms as f64 > max_seconds * 1000.0 {
+            return Err(invalid(
+                "metadata.audio_duration_ms",
+                format!("the call is longer than the limit of {max_seconds} s"),
+            ));
+        }
+        let max_bytes = self.state.max_upload_bytes;
+        if metadata.audio_size_bytes > max_bytes {
+            return Err(invalid(
+                "metadata.audio_size_bytes",
+                format!("the upload exceeds the limit of {max_bytes} bytes"),
+            ));
+        }
+        let waiting = self.state.store.waiting_calls(tenant_id).await?;
+        if waiting >= self.state.max_queued {
+            return Err(StoreError::QueueFull(waiting).into());
+        }
+        Ok(())
     }
 
     /// The upload's next message; a client that pauses longer than the stall
@@ -200,6 +232,7 @@ impl CallService for CallApi {
             }));
         }
         let mut call = self.new_call(tenant, Some(&metadata), None).await?;
+        self.refuse_before_upload(tenant, &metadata).await?;
         let key = format!("{tenant}/{}.audio", call.call_id);
         let bytes = self.receive_audio(&mut stream, &key).await?;
         call.audio_key = Some(key.clone());
@@ -268,6 +301,19 @@ impl CallService for CallApi {
             .resolve(tenant, &call.rubric_id, None)
             .await
             .map_err(internal)?;
+        // Rubrics stored before the check limit can still be large: the
+        // request's scoring work is bounded here too.
+        let checks: usize = rubric.compiled.checks.iter().map(Vec::len).sum();
+        let cost = checks.saturating_mul(transcript.segments.len());
+        if cost > MAX_SCORING_COST {
+            return Err(invalid(
+                "transcript.segments",
+                format!(
+                    "{} segments × {checks} checks is more scoring than one request may ask ({MAX_SCORING_COST}); split the call or use a smaller rubric",
+                    transcript.segments.len()
+                ),
+            ));
+        }
         let pipeline = self.state.pipeline.clone();
         let scored = tokio::task::spawn_blocking(move || pipeline.score(&rubric, &transcript, ""))
             .await
@@ -329,9 +375,16 @@ impl CallService for CallApi {
         let tenant = principal.tenant_id.clone();
         // Unknown ids fail the RPC itself, before any stream.
         self.state.store.get_call(&tenant, &call_id).await?;
+        let slot = self.state.watches.take(&principal.key_id).ok_or_else(|| {
+            Status::resource_exhausted(
+                "this API key has its share of WatchCall streams open; end one first",
+            )
+        })?;
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
         let store = self.state.store.clone();
+        let shutdown = self.state.shutdown.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let mut last: Option<(Stage, i32)> = None;
             loop {
                 let record = match store.get_call(&tenant, &call_id).await {
@@ -362,6 +415,13 @@ impl CallService for CallApi {
                 tokio::select! {
                     () = tokio::time::sleep(WATCH_INTERVAL) => {}
                     () = sender.closed() => return,
+                    () = shutdown.cancelled() => {
+                        // A draining server ends its streams; the client watches again elsewhere.
+                        let _ = sender
+                            .send(Err(Status::unavailable("the server is shutting down; watch again")))
+                            .await;
+                        return;
+                    }
                 }
             }
         });

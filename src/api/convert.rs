@@ -169,6 +169,9 @@ pub fn call(record: &CallRecord) -> pb::Call {
             channel_layout: channel_layout_value(&call.channel_layout) as i32,
             rubric_id: call.rubric_id.clone(),
             idempotency_key: call.idempotency_key.clone().unwrap_or_default(),
+            // Declared at upload only; `audio_bytes` below is what arrived.
+            audio_duration_ms: 0,
+            audio_size_bytes: 0,
         }),
         status: call_status(record.status) as i32,
         failure_reason: record.failure_reason.clone(),

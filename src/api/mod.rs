@@ -10,6 +10,7 @@ mod review;
 mod rubric;
 mod scorecard;
 mod status;
+mod watch_slots;
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ pub use insight::InsightApi;
 pub use review::ReviewApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 pub use scorecard::ScorecardApi;
+pub use watch_slots::WatchSlots;
 
 use crate::pipeline::Pipeline;
 use crate::store::Store;
@@ -36,6 +38,10 @@ pub struct ServiceState {
     pub max_queued: i64,
     /// How long an upload may pause between messages.
     pub upload_stall: std::time::Duration,
+    /// Open WatchCall streams per key.
+    pub watches: WatchSlots,
+    /// Cancelled when the server drains: open streams end.
+    pub shutdown: tokio_util::sync::CancellationToken,
 }
 
 /// A protobuf timestamp from Unix epoch milliseconds.

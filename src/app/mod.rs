@@ -16,9 +16,11 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
-use crate::api::{CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState};
+use crate::api::{
+    CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, WatchSlots,
+};
 use crate::audio::AudioLimits;
-use crate::auth::AuthLayer;
+use crate::auth::{AuthLayer, KeyRateLimit};
 use crate::blobs::{BlobError, BlobStore};
 use crate::config::{ConfigError, Settings};
 use crate::jobs::{WorkerConfig, Workers};
@@ -208,6 +210,8 @@ impl Application {
             max_attempts: i64::from(self.settings.job_max_attempts),
             max_queued: i64::from(self.settings.max_queued_calls_per_tenant),
             upload_stall: Duration::from_secs(self.settings.upload_stall_seconds),
+            watches: WatchSlots::new(self.settings.max_watch_streams_per_key),
+            shutdown: shutdown.clone(),
         });
         let in_flight = InFlight::default();
         let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
@@ -219,7 +223,12 @@ impl Application {
             .max_concurrent_streams(Some(self.settings.max_streams_per_connection))
             .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
             .layer(in_flight.clone())
-            .layer(AuthLayer::new(store.clone()));
+            .layer(
+                AuthLayer::new(store.clone()).with_rate_limit(KeyRateLimit::new(
+                    self.settings.rate_limit_per_second,
+                    self.settings.rate_limit_burst,
+                )),
+            );
         let mut router = server
             .add_service(health_service)
             .add_service(reflection_v1)

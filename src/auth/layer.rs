@@ -10,8 +10,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
 use http::HeaderMap;
 use tonic::Status;
+use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
 use super::key;
@@ -87,11 +90,61 @@ fn is_public(path: &str) -> bool {
     path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
 }
 
+/// A token bucket per API key (GCRA, the `governor` crate): a key may
+/// spend `burst` RPCs at once and earns `per_second` back each second.
+pub struct KeyRateLimit {
+    limiter: DefaultKeyedRateLimiter<String>,
+    clock: DefaultClock,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl KeyRateLimit {
+    /// `None` when either number is zero (no limit).
+    pub fn new(per_second: u32, burst: u32) -> Option<Self> {
+        let per_second = std::num::NonZeroU32::new(per_second)?;
+        let burst = std::num::NonZeroU32::new(burst)?;
+        Some(Self {
+            limiter: DefaultKeyedRateLimiter::keyed(
+                Quota::per_second(per_second).allow_burst(burst),
+            ),
+            clock: DefaultClock::default(),
+            checks: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+
+    /// `RESOURCE_EXHAUSTED` with the wait (RetryInfo detail and the message)
+    /// when the key has spent its bucket.
+    fn check(&self, key_id: &str) -> Result<(), Status> {
+        // Buckets of keys quiet long enough to be full again are dropped now and then.
+        let checks = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if checks % 10_000 == 9_999 {
+            self.limiter.retain_recent();
+        }
+        match self.limiter.check_key(&key_id.to_string()) {
+            Ok(()) => Ok(()),
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(self.clock.now());
+                Err(Status::with_error_details(
+                    tonic::Code::ResourceExhausted,
+                    format!(
+                        "rate limit of this API key reached; retry in {} ms",
+                        wait.as_millis().max(1)
+                    ),
+                    ErrorDetails::with_retry_info(Some(wait)),
+                ))
+            }
+        }
+    }
+}
+
 /// Wraps the gRPC services with API-key authentication.
 #[derive(Clone)]
 pub struct AuthLayer {
     store: Arc<dyn Store>,
     cache: Arc<KeyCache>,
+    rate_limit: Option<Arc<KeyRateLimit>>,
 }
 
 impl AuthLayer {
@@ -100,7 +153,14 @@ impl AuthLayer {
         Self {
             store,
             cache: Arc::default(),
+            rate_limit: None,
         }
+    }
+
+    /// Limits each key's request rate.
+    pub fn with_rate_limit(mut self, limit: Option<KeyRateLimit>) -> Self {
+        self.rate_limit = limit.map(Arc::new);
+        self
     }
 }
 
@@ -112,6 +172,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             store: self.store.clone(),
             cache: self.cache.clone(),
+            rate_limit: self.rate_limit.clone(),
         }
     }
 }
@@ -122,6 +183,7 @@ pub struct AuthService<S> {
     inner: S,
     store: Arc<dyn Store>,
     cache: Arc<KeyCache>,
+    rate_limit: Option<Arc<KeyRateLimit>>,
 }
 
 impl<S, B> Service<http::Request<B>> for AuthService<S>
@@ -150,8 +212,15 @@ where
         }
         let store = self.store.clone();
         let cache = self.cache.clone();
+        let rate_limit = self.rate_limit.clone();
         Box::pin(async move {
-            match authenticate(store.as_ref(), &cache, request.headers()).await {
+            let authenticated = authenticate(store.as_ref(), &cache, request.headers())
+                .await
+                .and_then(|principal| match &rate_limit {
+                    Some(limit) => limit.check(&principal.key_id).map(|()| principal),
+                    None => Ok(principal),
+                });
+            match authenticated {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
                     inner.call(request).await

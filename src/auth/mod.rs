@@ -5,5 +5,5 @@ mod layer;
 mod role;
 
 pub use key::{IssuedKey, issue as issue_key, parse as parse_key};
-pub use layer::{AuthLayer, Principal};
+pub use layer::{AuthLayer, KeyRateLimit, Principal};
 pub use role::{Action, Role, UnknownRole};

@@ -93,6 +93,8 @@ impl SubmitArgs {
             } as i32,
             rubric_id: self.rubric.clone(),
             idempotency_key: self.idempotency_key.clone(),
+            // Lets the server refuse an oversize file before it is sent.
+            audio_size_bytes: file.metadata().await.map(|m| m.len()).unwrap_or(0),
             ..Default::default()
         };
         // Read the file as the upload streams, so memory stays at one chunk.

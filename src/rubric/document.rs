@@ -22,6 +22,9 @@ pub const MAX_WITHIN_TURNS: u64 = 10;
 /// Most words that may be inserted inside a phrase: more would match words
 /// that merely occur near each other.
 pub const MAX_PHRASE_GAP: u64 = 3;
+/// Most checks in one rubric: scoring costs checks × segments, and QA
+/// rubrics in use have tens (the built-in one has 19).
+pub const MAX_CHECKS: usize = 500;
 /// Most synonym groups, and words per group, a rubric may list.
 const MAX_SYNONYM_GROUPS: usize = 500;
 const MAX_SYNONYM_WORDS: usize = 50;
@@ -72,9 +75,19 @@ pub fn read_rubric(ctx: &mut Ctx, root: &Node) -> Option<Rubric> {
         Some(n) => settings(ctx, n, "settings", &langs),
         None => Some(default_settings()),
     };
-    let criteria = map
-        .required(ctx, "criteria")
-        .and_then(|n| criteria(ctx, n, "criteria", &langs));
+    let criteria = map.required(ctx, "criteria").and_then(|n| {
+        let criteria = criteria(ctx, n, "criteria", &langs)?;
+        let checks: usize = criteria.iter().map(|c| c.checks.len()).sum();
+        if checks > MAX_CHECKS {
+            ctx.error(
+                n.pos,
+                "criteria",
+                format!("{checks} checks; a rubric may have at most {MAX_CHECKS}"),
+            );
+            return None;
+        }
+        Some(criteria)
+    });
     map.finish(ctx);
     if let Some(settings) = &settings {
         check_metric_settings(ctx, settings);

@@ -171,6 +171,9 @@ pub trait CallStore: Send + Sync {
         max_queued: i64,
     ) -> Result<Submitted, StoreError>;
 
+    /// Calls of the tenant waiting or running (what `max_queued` counts).
+    async fn waiting_calls(&self, tenant_id: &str) -> Result<i64, StoreError>;
+
     /// Stores a call that arrives as a transcript, already scored.
     async fn submit_scored_call(
         &self,

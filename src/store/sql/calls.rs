@@ -238,6 +238,16 @@ impl CallStore for SqlStore {
         row.as_ref().map(call_from_row).transpose()
     }
 
+    async fn waiting_calls(&self, tenant_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query(
+            "SELECT COUNT(*) AS waiting FROM jobs WHERE tenant_id = $1 AND state IN ('queued', 'running')",
+        )
+        .bind(tenant_id)
+        .fetch_one(self.pool())
+        .await?
+        .try_get("waiting")?)
+    }
+
     async fn submit_call(
         &self,
         call: &NewCall,
@@ -247,13 +257,7 @@ impl CallStore for SqlStore {
         if let Some(existing) = self.duplicate_of(call).await? {
             return Ok(Submitted::Duplicate(existing));
         }
-        let waiting: i64 = sqlx::query(
-            "SELECT COUNT(*) AS waiting FROM jobs WHERE tenant_id = $1 AND state IN ('queued', 'running')",
-        )
-        .bind(&call.tenant_id)
-        .fetch_one(self.pool())
-        .await?
-        .try_get("waiting")?;
+        let waiting = self.waiting_calls(&call.tenant_id).await?;
         if waiting >= max_queued {
             return Err(StoreError::QueueFull(waiting));
         }
