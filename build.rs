@@ -9,6 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .filter_map(|entry| entry.ok().map(|e| e.path()))
         .filter(|path| path.extension().is_some_and(|ext| ext == "proto"))
         .collect();
+    // The folder too, so a new .proto file is noticed.
+    println!("cargo:rerun-if-changed=proto/callscore/v1");
     for file in &files {
         println!("cargo:rerun-if-changed={}", file.display());
     }

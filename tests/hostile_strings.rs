@@ -63,6 +63,7 @@ struct Clients {
     reviews: callscore::proto::review_service_client::ReviewServiceClient<Authed>,
     rubrics: callscore::proto::rubric_service_client::RubricServiceClient<Authed>,
     insights: InsightServiceClient<Authed>,
+    keys: callscore::proto::key_service_client::KeyServiceClient<Authed>,
 }
 
 async fn clients(app: &TestApp, key: &str) -> Clients {
@@ -72,6 +73,10 @@ async fn clients(app: &TestApp, key: &str) -> Clients {
         reviews: app.reviews(key).await,
         rubrics: app.rubrics(Some(key)).await,
         insights: InsightServiceClient::with_interceptor(
+            app.channel().await,
+            BearerKey(Some(key.to_owned())),
+        ),
+        keys: callscore::proto::key_service_client::KeyServiceClient::with_interceptor(
             app.channel().await,
             BearerKey(Some(key.to_owned())),
         ),
@@ -428,6 +433,53 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
         get_coaching_focus,
         GetCoachingFocusRequest {
             agent_id: b(),
+            ..Default::default()
+        }
+    );
+    // Keys.
+    case!(
+        "CreateApiKey label",
+        keys,
+        create_api_key,
+        CreateApiKeyRequest {
+            role: KeyRole::Ingest as i32,
+            label: b(),
+            expires_at: None,
+        }
+    );
+    case!(
+        "RevokeApiKey key_id",
+        keys,
+        revoke_api_key,
+        RevokeApiKeyRequest {
+            key_id: b(),
+            reason: String::new(),
+        }
+    );
+    case!(
+        "RevokeApiKey reason",
+        keys,
+        revoke_api_key,
+        RevokeApiKeyRequest {
+            key_id: "0123456789abcdef".into(),
+            reason: b(),
+        }
+    );
+    case!(
+        "RotateApiKey key_id",
+        keys,
+        rotate_api_key,
+        RotateApiKeyRequest {
+            key_id: b(),
+            grace_seconds: None,
+        }
+    );
+    case!(
+        "ListKeyEvents page_token",
+        keys,
+        list_key_events,
+        ListKeyEventsRequest {
+            page_token: b(),
             ..Default::default()
         }
     );

@@ -189,6 +189,8 @@ async fn the_service_runs_on_postgres_over_verified_tls() {
                 secret_sha256: issued.secret_sha256,
                 label: String::new(),
                 revoked: false,
+                expires_at_ms: None,
+                last_used_at_ms: None,
             })
             .await
             .expect("key");

@@ -276,16 +276,8 @@ async fn scoring_work_per_request_is_bounded() {
         .await
         .expect("500 checks are allowed");
 
-    let segments = (0..4_001u64)
-        .map(|n| TranscriptSegment {
-            speaker: Speaker::Agent as i32,
-            start_ms: n * 1_000,
-            end_ms: n * 1_000 + 900,
-            text: format!("word{n} and more"),
-            ..Default::default()
-        })
-        .collect();
-    let request = |segments: Vec<TranscriptSegment>| SubmitTranscriptRequest {
+    // One agent segment a second, each saying one rubric word.
+    let request = |count: u64| SubmitTranscriptRequest {
         metadata: Some(CallMetadata {
             agent_id: "rina".into(),
             rubric_id: "wide".into(),
@@ -293,13 +285,21 @@ async fn scoring_work_per_request_is_bounded() {
         }),
         transcript: Some(Transcript {
             language: "en".into(),
-            segments,
+            segments: (0..count)
+                .map(|n| TranscriptSegment {
+                    speaker: Speaker::Agent as i32,
+                    start_ms: n * 1_000,
+                    end_ms: n * 1_000 + 900,
+                    text: format!("word{n}"),
+                    ..Default::default()
+                })
+                .collect(),
             model_id: String::new(),
         }),
     };
     let mut calls = app.calls(&admin).await;
     let status = calls
-        .submit_transcript(request(segments))
+        .submit_transcript(request(4_001))
         .await
         .expect_err("4,001 segments × 500 checks");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -314,17 +314,8 @@ async fn scoring_work_per_request_is_bounded() {
         .into_inner();
     assert!(listed.calls.is_empty(), "a refused call was stored");
     // Within the budget the same rubric scores.
-    let small: Vec<TranscriptSegment> = (0..100u64)
-        .map(|n| TranscriptSegment {
-            speaker: Speaker::Agent as i32,
-            start_ms: n * 1_000,
-            end_ms: n * 1_000 + 900,
-            text: format!("word{n}"),
-            ..Default::default()
-        })
-        .collect();
     calls
-        .submit_transcript(request(small))
+        .submit_transcript(request(100))
         .await
         .expect("100 segments × 500 checks score");
     app.stop().await;

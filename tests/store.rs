@@ -57,6 +57,8 @@ async fn api_keys_round_trip(backend: Backend) {
         secret_sha256: "ab".repeat(32),
         label: "qa team".into(),
         revoked: false,
+        expires_at_ms: None,
+        last_used_at_ms: None,
     };
     store.insert_api_key(&key).await.expect("insert");
     let found = store

@@ -152,6 +152,8 @@ impl Bench {
                 secret_sha256: issued.secret_sha256,
                 label: "load generator".into(),
                 revoked: false,
+                expires_at_ms: None,
+                last_used_at_ms: None,
             })
             .await?;
         let shutdown = CancellationToken::new();

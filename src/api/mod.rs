@@ -5,6 +5,7 @@ mod call;
 mod convert;
 mod insight;
 mod insight_proto;
+mod key;
 mod paging;
 mod review;
 mod rubric;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 
 pub use call::CallApi;
 pub use insight::InsightApi;
+pub use key::KeyApi;
 pub use review::ReviewApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 pub use scorecard::ScorecardApi;

@@ -17,7 +17,7 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::{
-    CallApi, InsightApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, WatchSlots,
+    CallApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, WatchSlots,
 };
 use crate::audio::AudioLimits;
 use crate::auth::{AuthLayer, KeyRateLimit};
@@ -27,6 +27,7 @@ use crate::jobs::{WorkerConfig, Workers};
 use crate::pipeline::{Pipeline, RubricCache};
 use crate::proto::call_service_server::CallServiceServer;
 use crate::proto::insight_service_server::InsightServiceServer;
+use crate::proto::key_service_server::KeyServiceServer;
 use crate::proto::review_service_server::ReviewServiceServer;
 use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
@@ -44,12 +45,13 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// The fully qualified names of the services, as health reports them.
-pub const SERVICE_NAMES: [&str; 5] = [
+pub const SERVICE_NAMES: [&str; 6] = [
     "callscore.v1.CallService",
     "callscore.v1.ScorecardService",
     "callscore.v1.RubricService",
     "callscore.v1.ReviewService",
     "callscore.v1.InsightService",
+    "callscore.v1.KeyService",
 ];
 
 /// Why the server could not start or stopped abnormally.
@@ -242,7 +244,8 @@ impl Application {
                 )))
                 .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
                 .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
-                .add_service(InsightServiceServer::new(InsightApi::new(store)));
+                .add_service(InsightServiceServer::new(InsightApi::new(store.clone())))
+                .add_service(KeyServiceServer::new(KeyApi::new(store)));
         }
         let workers = role.runs_workers().then(|| {
             let workers = Arc::new(Workers::new(

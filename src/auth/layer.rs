@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
@@ -14,17 +15,25 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
 use http::HeaderMap;
 use tonic::Status;
+use tonic::transport::server::TcpConnectInfo;
 use tonic_types::{ErrorDetails, StatusExt};
 use tower::{Layer, Service};
 
 use super::key;
 use super::role::{Action, Role};
-use crate::store::{ApiKeyRecord, Store};
+use crate::store::{ApiKeyRecord, KeyAction, KeyEvent, Store, now_ms};
 
 /// How long a looked-up key is trusted without reading the store again: a
-/// revoked key keeps working this long at most, and a busy API does one key
-/// read per key and interval instead of one per RPC.
-const KEY_CACHE_TTL: Duration = Duration::from_secs(30);
+/// revoked key keeps working this long at most on any replica, and a busy
+/// API does one key read per key and second instead of one per RPC.
+const KEY_CACHE_TTL: Duration = Duration::from_secs(1);
+/// A key's last use is written at most this often.
+const LAST_USED_RESOLUTION_MS: i64 = 60_000;
+/// Failed authentications from one address are audited at most this often
+/// (the rest are counted into the next audited one).
+const FAILURE_AUDIT_INTERVAL: Duration = Duration::from_secs(10);
+/// Past this many addresses the failure throttle starts over (bounds memory).
+const FAILURE_SOURCES_CAPACITY: usize = 10_000;
 /// Past this many cached keys the cache starts over (bounds memory).
 const KEY_CACHE_CAPACITY: usize = 10_000;
 
@@ -49,6 +58,61 @@ impl KeyCache {
             entries.clear();
         }
         entries.insert(record.key_id.clone(), (record, Instant::now()));
+    }
+}
+
+/// Failed authentications per source address, for the throttled audit.
+#[derive(Default)]
+struct FailureThrottle {
+    sources: Mutex<HashMap<IpAddr, (Instant, u64)>>,
+}
+
+impl FailureThrottle {
+    /// `Some(failures since the last audited one, this one included)` when
+    /// this failure is to be audited.
+    fn admit(&self, source: IpAddr) -> Option<u64> {
+        let mut sources = self.sources.lock().unwrap_or_else(PoisonError::into_inner);
+        if sources.len() >= FAILURE_SOURCES_CAPACITY && !sources.contains_key(&source) {
+            sources.clear();
+        }
+        match sources.get_mut(&source) {
+            Some((last, suppressed)) if last.elapsed() < FAILURE_AUDIT_INTERVAL => {
+                *suppressed += 1;
+                None
+            }
+            Some((last, suppressed)) => {
+                let count = *suppressed + 1;
+                *last = Instant::now();
+                *suppressed = 0;
+                Some(count)
+            }
+            None => {
+                sources.insert(source, (Instant::now(), 0));
+                Some(1)
+            }
+        }
+    }
+}
+
+/// Why a presented key was refused, with what is known of it.
+struct AuthFailure {
+    status: Status,
+    /// The key id, when the token was shaped like a key.
+    key_id: Option<String>,
+    /// The key's tenant, when the id exists.
+    tenant_id: Option<String>,
+    /// A short cause for the audit.
+    cause: &'static str,
+}
+
+impl AuthFailure {
+    fn new(status: Status, cause: &'static str) -> Self {
+        Self {
+            status,
+            key_id: None,
+            tenant_id: None,
+            cause,
+        }
     }
 }
 
@@ -144,6 +208,7 @@ impl KeyRateLimit {
 pub struct AuthLayer {
     store: Arc<dyn Store>,
     cache: Arc<KeyCache>,
+    failures: Arc<FailureThrottle>,
     rate_limit: Option<Arc<KeyRateLimit>>,
 }
 
@@ -153,6 +218,7 @@ impl AuthLayer {
         Self {
             store,
             cache: Arc::default(),
+            failures: Arc::default(),
             rate_limit: None,
         }
     }
@@ -172,6 +238,7 @@ impl<S> Layer<S> for AuthLayer {
             inner,
             store: self.store.clone(),
             cache: self.cache.clone(),
+            failures: self.failures.clone(),
             rate_limit: self.rate_limit.clone(),
         }
     }
@@ -183,6 +250,7 @@ pub struct AuthService<S> {
     inner: S,
     store: Arc<dyn Store>,
     cache: Arc<KeyCache>,
+    failures: Arc<FailureThrottle>,
     rate_limit: Option<Arc<KeyRateLimit>>,
 }
 
@@ -213,13 +281,23 @@ where
         let store = self.store.clone();
         let cache = self.cache.clone();
         let rate_limit = self.rate_limit.clone();
+        let failures = self.failures.clone();
         Box::pin(async move {
-            let authenticated = authenticate(store.as_ref(), &cache, request.headers())
-                .await
-                .and_then(|principal| match &rate_limit {
-                    Some(limit) => limit.check(&principal.key_id).map(|()| principal),
-                    None => Ok(principal),
-                });
+            let authenticated = match authenticate(&store, &cache, request.headers()).await {
+                Ok(principal) => Ok(principal),
+                Err(failure) => {
+                    let source = request
+                        .extensions()
+                        .get::<TcpConnectInfo>()
+                        .and_then(TcpConnectInfo::remote_addr);
+                    audit_failure(&store, &failures, source, &failure);
+                    Err(failure.status)
+                }
+            };
+            let authenticated = authenticated.and_then(|principal| match &rate_limit {
+                Some(limit) => limit.check(&principal.key_id).map(|()| principal),
+                None => Ok(principal),
+            });
             match authenticated {
                 Ok(principal) => {
                     request.extensions_mut().insert(principal);
@@ -231,12 +309,56 @@ where
     }
 }
 
+/// Audits a refused key (throttled per source address) without holding up
+/// the answer.
+fn audit_failure(
+    store: &Arc<dyn Store>,
+    throttle: &FailureThrottle,
+    source: Option<SocketAddr>,
+    failure: &AuthFailure,
+) {
+    let source_ip = source.map_or(IpAddr::from([0, 0, 0, 0]), |address| address.ip());
+    let Some(count) = throttle.admit(source_ip) else {
+        return;
+    };
+    tracing::warn!(
+        source = %source_ip,
+        key_id = failure.key_id.as_deref().unwrap_or(""),
+        cause = failure.cause,
+        failures = count,
+        "API key refused"
+    );
+    let mut event = KeyEvent::now(
+        failure.tenant_id.as_deref(),
+        failure.key_id.as_deref().unwrap_or(""),
+        KeyAction::AuthFailed,
+        "",
+    );
+    event.source = source
+        .map(|address| address.ip().to_string())
+        .unwrap_or_default();
+    event.detail = if count > 1 {
+        format!(
+            "{}; {count} failures from this address since the last audited one",
+            failure.cause
+        )
+    } else {
+        failure.cause.to_string()
+    };
+    let store = store.clone();
+    tokio::spawn(async move {
+        if let Err(error) = store.record_key_event(&event).await {
+            tracing::warn!(%error, "auditing a failed authentication failed");
+        }
+    });
+}
+
 /// Reads the key from `authorization: Bearer …` or `x-api-key`, and checks it.
 async fn authenticate(
-    store: &dyn Store,
+    store: &Arc<dyn Store>,
     cache: &KeyCache,
     headers: &HeaderMap,
-) -> Result<Principal, Status> {
+) -> Result<Principal, AuthFailure> {
     let token = headers
         .get("x-api-key")
         .and_then(|value| value.to_str().ok())
@@ -247,10 +369,17 @@ async fn authenticate(
                 .and_then(|value| value.strip_prefix("Bearer "))
         })
         .ok_or_else(|| {
-            Status::unauthenticated("missing API key: send `authorization: Bearer <key>`")
+            AuthFailure::new(
+                Status::unauthenticated("missing API key: send `authorization: Bearer <key>`"),
+                "no key",
+            )
         })?;
-    let presented =
-        key::parse(token.trim()).ok_or_else(|| Status::unauthenticated("malformed API key"))?;
+    let presented = key::parse(token.trim()).ok_or_else(|| {
+        AuthFailure::new(
+            Status::unauthenticated("malformed API key"),
+            "malformed key",
+        )
+    })?;
     let record = match cache.get(&presented.key_id) {
         Some(record) => Some(record),
         None => {
@@ -259,21 +388,75 @@ async fn authenticate(
                 .await
                 .map_err(|error| {
                     tracing::error!(%error, "API key lookup failed");
-                    Status::unavailable("cannot check the API key right now")
+                    AuthFailure::new(
+                        Status::unavailable("cannot check the API key right now"),
+                        "store unavailable",
+                    )
                 })?;
             if let Some(record) = &found {
                 cache.put(record.clone());
+                touch_if_stale(store, record);
             }
             found
         }
     };
+    let refused =
+        |record: Option<&ApiKeyRecord>, message: &'static str, cause: &'static str| AuthFailure {
+            status: Status::unauthenticated(message),
+            key_id: Some(presented.key_id.clone()),
+            tenant_id: record.map(|record| record.tenant_id.clone()),
+            cause,
+        };
+    let Some(record) = record else {
+        return Err(refused(
+            None,
+            "unknown or revoked API key",
+            "unknown key id",
+        ));
+    };
     // The secret is checked on every call, cached record or not.
-    let record = record
-        .filter(|record| !record.revoked && presented.matches(&record.secret_sha256))
-        .ok_or_else(|| Status::unauthenticated("unknown or revoked API key"))?;
+    if !presented.matches(&record.secret_sha256) {
+        return Err(refused(
+            Some(&record),
+            "unknown or revoked API key",
+            "wrong secret",
+        ));
+    }
+    if record.revoked {
+        return Err(refused(
+            Some(&record),
+            "unknown or revoked API key",
+            "revoked key",
+        ));
+    }
+    if record
+        .expires_at_ms
+        .is_some_and(|expiry| expiry <= now_ms())
+    {
+        return Err(refused(Some(&record), "expired API key", "expired key"));
+    }
     Ok(Principal {
         tenant_id: record.tenant_id,
         role: record.role,
         key_id: record.key_id,
     })
+}
+
+/// Records the key's use when the stored time is over a minute old; the
+/// write happens beside the request, never in its way.
+fn touch_if_stale(store: &Arc<dyn Store>, record: &ApiKeyRecord) {
+    let now = now_ms();
+    if record
+        .last_used_at_ms
+        .is_some_and(|at| now - at < LAST_USED_RESOLUTION_MS)
+    {
+        return;
+    }
+    let store = store.clone();
+    let key_id = record.key_id.clone();
+    tokio::spawn(async move {
+        if let Err(error) = store.touch_api_key(&key_id, now).await {
+            tracing::warn!(%error, "recording a key's last use failed");
+        }
+    });
 }

@@ -37,6 +37,8 @@ pub enum Action {
     ReadRubrics,
     /// CreateRubric, PublishRubricVersion, SetDefaultRubric.
     ManageRubrics,
+    /// KeyService: create, list, revoke, rotate keys; the key audit.
+    ManageKeys,
 }
 
 impl Role {
@@ -114,6 +116,7 @@ mod tests {
         for role in [Role::Ingest, Role::Reviewer, Role::Coach] {
             assert!(!role.allows(Action::ManageRubrics));
             assert!(!role.allows(Action::DeleteCalls));
+            assert!(!role.allows(Action::ManageKeys));
         }
         assert!(Role::Admin.allows(Action::ManageRubrics));
         assert!(!Role::Ingest.allows(Action::ReadScorecards));

@@ -4,6 +4,7 @@
 
 pub mod calls;
 pub mod insights;
+pub mod keys;
 pub mod scorecards;
 mod sql;
 
@@ -18,6 +19,7 @@ pub use calls::{
     CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
 };
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
+pub use keys::{ApiKeySummary, KeyAction, KeyEvent, KeyStore};
 pub use scorecards::{
     AuditAction, AuditEvent, CoachingNote, NewScorecard, ScorecardFilter, ScorecardRecord,
     ScorecardStore,
@@ -73,6 +75,32 @@ pub struct ApiKeyRecord {
     pub label: String,
     /// Revoked keys authenticate nothing.
     pub revoked: bool,
+    /// After this (Unix epoch milliseconds) the key authenticates nothing.
+    pub expires_at_ms: Option<i64>,
+    /// The last successful authentication, to the minute.
+    pub last_used_at_ms: Option<i64>,
+}
+
+impl ApiKeyRecord {
+    /// The stored form of a freshly issued key.
+    pub fn issued(
+        key: &crate::auth::IssuedKey,
+        tenant_id: &str,
+        role: Role,
+        label: &str,
+        expires_at_ms: Option<i64>,
+    ) -> Self {
+        Self {
+            key_id: key.key_id.clone(),
+            tenant_id: tenant_id.to_string(),
+            role,
+            secret_sha256: key.secret_sha256.clone(),
+            label: label.to_string(),
+            revoked: false,
+            expires_at_ms,
+            last_used_at_ms: None,
+        }
+    }
 }
 
 /// A rubric with the list of its versions.
@@ -107,7 +135,9 @@ pub struct RubricVersionRecord {
 
 /// Storage operations; every one is scoped by tenant.
 #[async_trait]
-pub trait Store: CallStore + ScorecardStore + InsightStore + Send + Sync + 'static {
+pub trait Store:
+    CallStore + ScorecardStore + InsightStore + KeyStore + Send + Sync + 'static
+{
     /// Which engine backs this store.
     fn kind(&self) -> DatabaseKind;
 

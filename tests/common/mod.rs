@@ -236,6 +236,8 @@ impl TestApp {
                 secret_sha256: issued.secret_sha256,
                 label: String::new(),
                 revoked: false,
+                expires_at_ms: None,
+                last_used_at_ms: None,
             })
             .await
             .expect("key stored");

@@ -6,6 +6,7 @@
 mod calls;
 mod filter;
 mod insights;
+mod keys;
 mod scorecards;
 
 use async_trait::async_trait;
@@ -134,29 +135,13 @@ impl Store for SqlStore {
     }
 
     async fn insert_api_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO api_keys (key_id, tenant_id, role, secret_sha256, label, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(&key.key_id)
-        .bind(&key.tenant_id)
-        .bind(key.role.as_str())
-        .bind(&key.secret_sha256)
-        .bind(&key.label)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await
-        .map_err(|error| match is_unique_violation(&error) {
-            true => StoreError::AlreadyExists(format!("api key {}", key.key_id)),
-            false => error.into(),
-        })?;
-        Ok(())
+        keys::insert_key(&self.pool, key, now_ms()).await
     }
 
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT key_id, tenant_id, role, secret_sha256, label, revoked_at_ms \
-             FROM api_keys WHERE key_id = $1",
+            "SELECT key_id, tenant_id, role, secret_sha256, label, revoked_at_ms, expires_at_ms, \
+             last_used_at_ms FROM api_keys WHERE key_id = $1",
         )
         .bind(key_id)
         .fetch_optional(&self.pool)
@@ -172,6 +157,8 @@ impl Store for SqlStore {
             secret_sha256: row.try_get("secret_sha256")?,
             label: row.try_get("label")?,
             revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
+            expires_at_ms: row.try_get("expires_at_ms")?,
+            last_used_at_ms: row.try_get("last_used_at_ms")?,
         }))
     }
 
