@@ -29,6 +29,8 @@ pub enum BlobError {
 #[derive(Clone)]
 pub struct BlobStore {
     store: Arc<dyn ObjectStore>,
+    /// The local folder, for sweeping what crashed uploads left.
+    root: std::path::PathBuf,
 }
 
 /// An upload in progress: chunks are written as they arrive, so memory stays
@@ -49,7 +51,38 @@ impl BlobStore {
         let store = LocalFileSystem::new_with_prefix(folder)?;
         Ok(Self {
             store: Arc::new(store),
+            root: folder.to_path_buf(),
         })
+    }
+
+    /// Removes upload staging files (`<key>#<n>`, object_store's local
+    /// multipart parts) older than `min_age`: what a process killed
+    /// mid-upload left. Younger ones may belong to a live upload of another
+    /// replica sharing the folder. Returns how many were removed.
+    pub fn sweep_orphans(&self, min_age: std::time::Duration) -> std::io::Result<usize> {
+        fn walk(
+            dir: &Path,
+            min_age: std::time::Duration,
+            removed: &mut usize,
+        ) -> std::io::Result<()> {
+            for entry in std::fs::read_dir(dir)? {
+                let entry = entry?;
+                let kind = entry.file_type()?;
+                if kind.is_dir() {
+                    walk(&entry.path(), min_age, removed)?;
+                } else if kind.is_file() && entry.file_name().to_string_lossy().contains('#') {
+                    let age = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                    if age >= min_age {
+                        std::fs::remove_file(entry.path())?;
+                        *removed += 1;
+                    }
+                }
+            }
+            Ok(())
+        }
+        let mut removed = 0;
+        walk(&self.root, min_age, &mut removed)?;
+        Ok(removed)
     }
 
     /// Starts writing the blob `key`; nothing is visible until `finish`.

@@ -87,6 +87,8 @@ pub struct Settings {
     pub rate_limit_burst: u32,
     /// Open WatchCall streams per API key.
     pub max_watch_streams_per_key: usize,
+    /// How often health pings the database, seconds.
+    pub health_check_seconds: u64,
 }
 
 /// Which parts of the service a process runs.
@@ -239,6 +241,7 @@ impl Settings {
                 "max_watch_streams_per_key",
                 self.max_watch_streams_per_key as u64,
             ),
+            ("health_check_seconds", self.health_check_seconds),
         ] {
             if value == 0 {
                 return Err(invalid(setting, "0", "must be at least 1"));

@@ -18,6 +18,10 @@ impl From<StoreError> for Status {
             StoreError::Conflict(what) => {
                 Status::aborted(format!("{what} changed concurrently; retry"))
             }
+            transient if transient.is_transient() => {
+                tracing::warn!(error = %transient, "store unavailable");
+                Status::unavailable("the database is unavailable right now; retry")
+            }
             internal => {
                 tracing::error!(error = %internal, "store failure");
                 Status::internal("internal storage error")

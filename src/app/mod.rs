@@ -1,6 +1,7 @@
 //! The server process: bind first (port 0 allowed), then serve until told to
 //! stop, draining in-flight RPCs.
 
+mod health;
 mod in_flight;
 mod listener;
 
@@ -190,11 +191,20 @@ impl Application {
     /// new connections are refused and in-flight RPCs get the grace period.
     pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), AppError> {
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        for name in SERVICE_NAMES {
-            health_reporter
-                .set_service_status(name, ServingStatus::Serving)
-                .await;
-        }
+        health::set_all(&health_reporter, ServingStatus::Serving).await;
+        tokio::spawn(health::watch_database(
+            self.store.clone(),
+            health_reporter.clone(),
+            Duration::from_secs(self.settings.health_check_seconds),
+            shutdown.clone(),
+        ));
+        // A staging file older than the longest a request may take is no
+        // live upload's.
+        tokio::spawn(health::sweep_uploads(
+            self.pipeline.blobs.clone(),
+            Duration::from_secs(self.settings.request_timeout_seconds + 60),
+            shutdown.clone(),
+        ));
         // v1 for current clients, v1alpha for the many tools that still ask for it.
         let reflection = || {
             tonic_reflection::server::Builder::configure()
@@ -288,14 +298,7 @@ impl Application {
         let drained = async {
             shutdown.cancelled().await;
             tracing::info!("shutting down: health NOT_SERVING, draining in-flight RPCs");
-            health_reporter
-                .set_service_status("", ServingStatus::NotServing)
-                .await;
-            for name in SERVICE_NAMES {
-                health_reporter
-                    .set_service_status(name, ServingStatus::NotServing)
-                    .await;
-            }
+            health::set_all(&health_reporter, ServingStatus::NotServing).await;
             if tokio::time::timeout(grace, in_flight.idle()).await.is_err() {
                 tracing::warn!(
                     ?grace,

@@ -58,6 +58,58 @@ pub enum StoreError {
     /// A stored value could not be read back (e.g. an unknown role name).
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
+    /// The SQLite file this service created before is gone: starting on a
+    /// new empty one would silently lose every key, call and scorecard.
+    #[error(
+        "the database file {path} is missing, but {marker} says one was created there before; \
+         restore the file, or delete {marker} to start with an empty database"
+    )]
+    DatabaseFileMissing {
+        /// The database file.
+        path: String,
+        /// The first-run marker beside it.
+        marker: String,
+    },
+}
+
+impl StoreError {
+    /// Whether retrying later may succeed: the database is unreachable,
+    /// busy, read-only, out of space or restarting, not the request wrong.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Database(error) => is_transient_sqlx(error),
+            Self::DatabaseFileMissing { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+fn is_transient_sqlx(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            match code.parse::<i64>() {
+                // SQLite result codes (extended ones keep the primary code in
+                // the low byte): BUSY, LOCKED, READONLY, IOERR, FULL, CANTOPEN.
+                Ok(number) => matches!(number & 0xff, 5 | 6 | 8 | 10 | 13 | 14),
+                // PostgreSQL SQLSTATE: connection exceptions, insufficient
+                // resources, operator intervention (shutdown, restart),
+                // serialization failures and deadlocks.
+                Err(_) => {
+                    code.starts_with("08")
+                        || code.starts_with("53")
+                        || code.starts_with("57P")
+                        || code == "40001"
+                        || code == "40P01"
+                }
+            }
+        }),
+        _ => false,
+    }
 }
 
 /// An API key as stored.
@@ -140,6 +192,10 @@ pub trait Store:
 {
     /// Which engine backs this store.
     fn kind(&self) -> DatabaseKind;
+
+    /// Whether the database answers (and, for SQLite, its file is still
+    /// where it was opened).
+    async fn ping(&self) -> Result<(), StoreError>;
 
     /// Creates the tenant if it does not exist; true when created.
     async fn ensure_tenant(&self, tenant_id: &str) -> Result<bool, StoreError>;

@@ -5,6 +5,7 @@
 #![allow(dead_code)] // Each test binary uses a different subset.
 
 pub mod certs;
+pub mod pg_cluster;
 pub mod synth;
 pub mod wer;
 

@@ -21,6 +21,9 @@ use crate::config::{DatabaseKind, database_kind};
 pub struct SqlStore {
     pool: AnyPool,
     kind: DatabaseKind,
+    /// The SQLite file, watched by `ping` (a deleted file keeps serving from
+    /// its unlinked inode, and is lost at the next start).
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 impl SqlStore {
@@ -29,12 +32,24 @@ impl SqlStore {
     pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let kind = database_kind(url).map_err(|error| StoreError::Corrupt(error.to_string()))?;
+        let sqlite_file = match kind {
+            DatabaseKind::Sqlite => sqlite_file(url),
+            DatabaseKind::Postgres => None,
+        };
+        if let Some(file) = &sqlite_file {
+            refuse_lost_database(file)?;
+        }
         let url = match kind {
             DatabaseKind::Sqlite => prepare_sqlite_url(url)?,
             DatabaseKind::Postgres => url.to_string(),
         };
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A database that is down answers UNAVAILABLE in seconds, not
+            // after sqlx's default 30 s; each connection is checked before
+            // use, so the pool heals by itself once it is back.
+            .acquire_timeout(std::time::Duration::from_secs(10))
+            .test_before_acquire(true)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if kind == DatabaseKind::Sqlite {
@@ -58,7 +73,14 @@ impl SqlStore {
             DatabaseKind::Sqlite => sqlx::migrate!("migrations/sqlite").run(&pool).await?,
             DatabaseKind::Postgres => sqlx::migrate!("migrations/postgres").run(&pool).await?,
         }
-        Ok(Self { pool, kind })
+        if let Some(file) = &sqlite_file {
+            mark_created(file);
+        }
+        Ok(Self {
+            pool,
+            kind,
+            sqlite_file,
+        })
     }
 
     /// The connection pool, for tests and maintenance commands.
@@ -73,6 +95,53 @@ impl SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(row.is_some())
+    }
+}
+
+/// The file a `sqlite:` URL names; `None` for an in-memory database.
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+    (path != ":memory:" && !path.is_empty()).then(|| std::path::PathBuf::from(path))
+}
+
+/// The first-run marker beside a SQLite file.
+fn marker_of(file: &std::path::Path) -> std::path::PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".created");
+    std::path::PathBuf::from(name)
+}
+
+/// A missing file with its marker present was lost, not never made.
+fn refuse_lost_database(file: &std::path::Path) -> Result<(), StoreError> {
+    let marker = marker_of(file);
+    if !file.exists() && marker.exists() {
+        return Err(StoreError::DatabaseFileMissing {
+            path: file.display().to_string(),
+            marker: marker.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Leaves the first-run marker; failing to is logged, not fatal (the
+/// database itself is fine).
+fn mark_created(file: &std::path::Path) {
+    let marker = marker_of(file);
+    if marker.exists() {
+        return;
+    }
+    let note = format!(
+        "callscore created {} at {} (Unix ms). If that file is missing, it was lost: restore it, \
+         or delete this marker to start with an empty database.\n",
+        file.display(),
+        now_ms()
+    );
+    if let Err(error) = std::fs::write(&marker, note) {
+        tracing::warn!(%error, marker = %marker.display(), "cannot write the database marker");
     }
 }
 
@@ -120,6 +189,19 @@ fn version_from_row(row: &AnyRow) -> Result<RubricVersionRecord, sqlx::Error> {
 impl Store for SqlStore {
     fn kind(&self) -> DatabaseKind {
         self.kind
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        if let Some(file) = &self.sqlite_file
+            && !file.exists()
+        {
+            return Err(StoreError::DatabaseFileMissing {
+                path: file.display().to_string(),
+                marker: marker_of(file).display().to_string(),
+            });
+        }
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
     }
 
     async fn ensure_tenant(&self, tenant_id: &str) -> Result<bool, StoreError> {
