@@ -164,3 +164,37 @@ async fn a_stalled_upload_is_dropped_with_its_partial_file() {
     assert!(healthy(&app).await);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_full_a_newcomer_evicts_the_oldest_silent_connection() {
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.max_connections = 20;
+        // Long enough that only eviction can free a slot during the test.
+        s.handshake_timeout_seconds = 60;
+    })
+    .await;
+    // A flood of silent connections from many addresses fills the server ...
+    let mut flood = Vec::new();
+    for n in 0..60 {
+        flood.push(connect_from(&format!("127.0.1.{}", n + 2), app.address).await);
+    }
+    // ... yet a real client gets in, every time.
+    for attempt in 0..3 {
+        assert!(healthy(&app).await, "health refused on attempt {attempt}");
+    }
+    // At most the limit is held: the oldest were closed to make room.
+    let mut open = 0;
+    for stream in flood.iter_mut() {
+        if closed_within(stream, Duration::from_millis(100))
+            .await
+            .is_none()
+        {
+            open += 1;
+        }
+    }
+    assert!(
+        open <= 20,
+        "{open} silent connections held past the limit of 20"
+    );
+    app.stop().await;
+}

@@ -1,11 +1,12 @@
 //! The accept loop in front of the gRPC server. It bounds what a peer can
 //! hold without a key: connections in all and per source address, time to
-//! finish the TLS handshake (or, in plaintext, to send a first byte), and
-//! time a connection may stay silent. HTTP/2 keep-alive pings make every
+//! finish the TLS handshake (or, in plaintext, to send a first byte; when
+//! full, the oldest unfinished handshake gives way to a newcomer), and time
+//! a connection may stay silent. HTTP/2 keep-alive pings make every
 //! live client send something well inside the idle limit, so only dead or
 //! hostile peers reach it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
@@ -103,31 +104,37 @@ async fn handshake(
         local_addr: tcp.local_addr().ok(),
         remote_addr: Some(peer),
     };
-    let transport = match tls {
-        Some(tls) => {
-            match tokio::time::timeout(limits.handshake_timeout, tls.acceptor().accept(tcp)).await {
-                Ok(Ok(stream)) => Transport::Tls(Box::new(stream)),
-                Ok(Err(error)) => {
+    let evicted = slot.evicted.clone();
+    let handshake = async {
+        match tls {
+            Some(tls) => match tls.acceptor().accept(tcp).await {
+                Ok(stream) => Some(Transport::Tls(Box::new(stream))),
+                Err(error) => {
                     tracing::debug!(%peer, %error, "TLS handshake failed");
-                    return None;
+                    None
                 }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return None;
-                }
-            }
+            },
+            // Peeked, not read: the bytes stay for HTTP/2. (Readiness alone
+            // can be reported before any byte has arrived.)
+            None => match tcp.peek(&mut [0u8; 1]).await {
+                Ok(1..) => Some(Transport::Plain(tcp)),
+                _ => None,
+            },
         }
-        // Peeked, not read: the bytes stay for HTTP/2. (Readiness alone can
-        // be reported before any byte has arrived.)
-        None => match tokio::time::timeout(limits.handshake_timeout, tcp.peek(&mut [0u8; 1])).await
-        {
-            Ok(Ok(1..)) => Transport::Plain(tcp),
-            _ => {
-                tracing::debug!(%peer, "connection sent nothing; closed");
-                return None;
-            }
-        },
     };
+    let transport = tokio::select! {
+        () = evicted.cancelled() => {
+            tracing::debug!(%peer, "unfinished handshake evicted to make room");
+            None
+        }
+        finished = tokio::time::timeout(limits.handshake_timeout, handshake) => {
+            finished.unwrap_or_else(|_| {
+                tracing::debug!(%peer, "handshake timed out");
+                None
+            })
+        }
+    }?;
+    slot.established();
     Some(Connection {
         transport,
         info,
@@ -137,17 +144,29 @@ async fn handshake(
     })
 }
 
-/// Counts open connections, in all and per address.
+/// Counts open connections, in all and per address, and keeps the
+/// connections still in their handshake in arrival order: when the server
+/// is full, a newcomer evicts the oldest of those rather than being refused,
+/// so a flood of silent connections cannot lock real clients out.
 struct Gate {
     limits: ConnectionLimits,
-    open: Mutex<(usize, HashMap<IpAddr, usize>)>,
+    open: Mutex<Openings>,
+}
+
+#[derive(Default)]
+struct Openings {
+    total: usize,
+    per_address: HashMap<IpAddr, usize>,
+    /// Connections in their handshake, oldest first: (id, how to end it).
+    handshaking: VecDeque<(u64, CancellationToken)>,
+    next_id: u64,
 }
 
 impl Gate {
     fn new(limits: ConnectionLimits) -> Self {
         Self {
             limits,
-            open: Mutex::new((0, HashMap::new())),
+            open: Mutex::new(Openings::default()),
         }
     }
 
@@ -156,34 +175,51 @@ impl Gate {
             .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (total, per_address) = &mut *open;
-        let from_address = per_address.get(&address).copied().unwrap_or(0);
-        if *total >= self.limits.max_connections
-            || from_address >= self.limits.max_connections_per_address
-        {
+        let from_address = open.per_address.get(&address).copied().unwrap_or(0);
+        if from_address >= self.limits.max_connections_per_address {
             return None;
         }
-        *total += 1;
-        per_address.insert(address, from_address + 1);
+        if open.total >= self.limits.max_connections {
+            // Full: the oldest connection that has not finished its
+            // handshake makes room; with none, the newcomer is refused.
+            let (_, oldest) = open.handshaking.pop_front()?;
+            oldest.cancel();
+        }
+        open.total += 1;
+        open.per_address.insert(address, from_address + 1);
+        let id = open.next_id;
+        open.next_id += 1;
+        let evicted = CancellationToken::new();
+        open.handshaking.push_back((id, evicted.clone()));
         Some(Slot {
             gate: self.clone(),
             address,
+            id,
+            evicted,
         })
     }
 
-    fn release(&self, address: IpAddr) {
+    fn handshake_done(&self, id: u64) {
         let mut open = self
             .open
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (total, per_address) = &mut *open;
-        *total = total.saturating_sub(1);
-        if let Some(count) = per_address.get_mut(&address) {
+        open.handshaking.retain(|(pending, _)| *pending != id);
+    }
+
+    fn release(&self, address: IpAddr, id: u64) {
+        let mut open = self
+            .open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        open.total = open.total.saturating_sub(1);
+        if let Some(count) = open.per_address.get_mut(&address) {
             *count = count.saturating_sub(1);
             if *count == 0 {
-                per_address.remove(&address);
+                open.per_address.remove(&address);
             }
         }
+        open.handshaking.retain(|(pending, _)| *pending != id);
     }
 }
 
@@ -191,11 +227,21 @@ impl Gate {
 struct Slot {
     gate: Arc<Gate>,
     address: IpAddr,
+    id: u64,
+    /// Cancelled when a newcomer evicts this connection from its handshake.
+    evicted: CancellationToken,
+}
+
+impl Slot {
+    /// The handshake is over: the connection can no longer be evicted.
+    fn established(&self) {
+        self.gate.handshake_done(self.id);
+    }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.gate.release(self.address);
+        self.gate.release(self.address, self.id);
     }
 }
 
