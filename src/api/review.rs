@@ -32,6 +32,15 @@ impl ReviewApi {
     }
 }
 
+impl ReviewApi {
+    /// Required, bounded free text, with card numbers, PINs and contact
+    /// details masked as in transcripts: reviewers quote what they heard.
+    fn redacted_text(&self, field: &str, value: &str) -> Result<String, Status> {
+        let value = text(field, value)?;
+        Ok(self.state.pipeline.redactor.redact_text(&value))
+    }
+}
+
 /// Required, bounded free text without NUL bytes.
 fn text(field: &str, value: &str) -> Result<String, Status> {
     let value = super::status::text(field, value)?.trim();
@@ -66,7 +75,7 @@ impl ReviewService for ReviewApi {
             (Some(_), 0) => None,
             (_, value) => Some(convert::outcome_from_wire("new_outcome", value)?),
         };
-        let reason = text("reason", &message.reason)?;
+        let reason = self.redacted_text("reason", &message.reason)?;
         let tenant = &principal.tenant_id;
         let record = self
             .state
@@ -236,7 +245,7 @@ impl ReviewService for ReviewApi {
             note_id: uuid::Uuid::now_v7().to_string(),
             agent_id: required_id("agent_id", &message.agent_id)?,
             author: principal.key_id.clone(),
-            text: text("text", &message.text)?,
+            text: self.redacted_text("text", &message.text)?,
             scorecard_id,
             criterion_id: optional_id("criterion_id", &message.criterion_id)?,
             created_at_ms: now_ms(),

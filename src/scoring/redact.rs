@@ -157,6 +157,24 @@ impl Redactor {
     pub fn redact(&self, transcript: &Transcript) -> Transcript {
         redact_with(&self.engine, transcript)
     }
+
+    /// Free text a person typed (a coaching note, an override reason) with
+    /// the same masks: it is read as one turn that names what it quotes.
+    pub fn redact_text(&self, text: &str) -> String {
+        let transcript = Transcript {
+            language: None,
+            segments: vec![crate::transcript::Segment::new(
+                crate::transcript::Speaker::Agent,
+                0,
+                0,
+                text,
+            )],
+        };
+        redact_with(&self.engine, &transcript)
+            .segments
+            .pop()
+            .map_or_else(String::new, |segment| segment.text)
+    }
 }
 
 /// Redacts with any engine (a compiled rubric's engine includes the lexicons too).
@@ -178,6 +196,32 @@ mod tests {
 
     fn mask(start: usize, end: usize, label: &'static str) -> Mask {
         Mask { start, end, label }
+    }
+
+    #[test]
+    fn typed_notes_lose_card_numbers_pins_and_contacts() {
+        let redactor = Redactor::new();
+        for (note, secret) in [
+            (
+                "Customer read out card 4111 1111 1111 1111 on the call",
+                "4111",
+            ),
+            ("She gave her PIN 4821 before the agent stopped her", "4821"),
+            (
+                "Kartu 4111111111111111 disebut pelanggan",
+                "4111111111111111",
+            ),
+            (
+                "Agent asked for email budi.santoso@example.com",
+                "budi.santoso@",
+            ),
+            ("Callback on 0812 3456 7890 please", "3456"),
+        ] {
+            let redacted = redactor.redact_text(note);
+            assert!(!redacted.contains(secret), "{note:?} -> {redacted:?}");
+        }
+        let plain = "Great empathy, follow up on the delivery date";
+        assert_eq!(redactor.redact_text(plain), plain);
     }
 
     #[test]

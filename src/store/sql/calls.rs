@@ -377,6 +377,9 @@ impl CallStore for SqlStore {
             "DELETE FROM scorecard_criteria WHERE tenant_id = $1 AND scorecard_id IN \
              (SELECT scorecard_id FROM scorecards WHERE tenant_id = $1 AND call_id = $2)",
             "DELETE FROM audit_events WHERE tenant_id = $1 AND call_id = $2",
+            // Notes written about this call's scorecards go with it.
+            "DELETE FROM coaching_notes WHERE tenant_id = $1 AND scorecard_id IN \
+             (SELECT scorecard_id FROM scorecards WHERE tenant_id = $1 AND call_id = $2)",
             "DELETE FROM scorecards WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM jobs WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM calls WHERE tenant_id = $1 AND call_id = $2",

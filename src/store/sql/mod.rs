@@ -60,6 +60,9 @@ impl SqlStore {
                             "PRAGMA synchronous = NORMAL",
                             "PRAGMA foreign_keys = ON",
                             "PRAGMA busy_timeout = 10000",
+                            // Deleted rows are overwritten, not left readable
+                            // in free pages (DeleteCall, retention).
+                            "PRAGMA secure_delete = ON",
                         ] {
                             connection.execute(pragma).await?;
                         }
