@@ -89,6 +89,8 @@ pub struct Settings {
     pub max_watch_streams_per_key: usize,
     /// How often health pings the database, seconds.
     pub health_check_seconds: u64,
+    /// SubmitTranscript requests scored at once (0: one per CPU).
+    pub max_concurrent_scoring: usize,
 }
 
 /// Which parts of the service a process runs.
@@ -278,6 +280,14 @@ impl Settings {
                 "",
                 "tls_key_path is set: give its certificate chain too",
             )),
+        }
+    }
+
+    /// SubmitTranscript requests scored at once: the setting, or one per CPU.
+    pub fn concurrent_scoring(&self) -> usize {
+        match self.max_concurrent_scoring {
+            0 => std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            n => n,
         }
     }
 

@@ -198,3 +198,43 @@ async fn when_full_a_newcomer_evicts_the_oldest_silent_connection() {
     );
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_dribbling_the_preface_or_speaking_something_else_is_dropped() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.handshake_timeout_seconds = 2).await;
+    // Slow loris: one byte of the preface every 500 ms would take 12 s.
+    let mut loris = TcpStream::connect(app.address).await.expect("connect");
+    let preface = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    let started = Instant::now();
+    let mut dropped_after = None;
+    for byte in preface {
+        if loris.write_all(&[*byte]).await.is_err() {
+            dropped_after = Some(started.elapsed());
+            break;
+        }
+        if closed_within(&mut loris, Duration::from_millis(500))
+            .await
+            .is_some()
+        {
+            dropped_after = Some(started.elapsed());
+            break;
+        }
+    }
+    let dropped_after = dropped_after.expect("a dribbled preface was accepted");
+    assert!(dropped_after < Duration::from_secs(4), "{dropped_after:?}");
+
+    // Not HTTP/2 at all: dropped as soon as the bytes are read.
+    let mut stranger = TcpStream::connect(app.address).await.expect("connect");
+    stranger
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    assert!(
+        closed_within(&mut stranger, Duration::from_secs(1))
+            .await
+            .is_some(),
+        "a non-HTTP/2 peer was kept"
+    );
+    assert!(healthy(&app).await);
+    app.stop().await;
+}

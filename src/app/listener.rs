@@ -1,8 +1,8 @@
 //! The accept loop in front of the gRPC server. It bounds what a peer can
 //! hold without a key: connections in all and per source address, time to
-//! finish the TLS handshake (or, in plaintext, to send a first byte; when
-//! full, the oldest unfinished handshake gives way to a newcomer), and time
-//! a connection may stay silent. HTTP/2 keep-alive pings make every
+//! finish the TLS handshake and send the whole HTTP/2 preface (when full,
+//! the oldest unfinished handshake gives way to a newcomer), and time a
+//! connection may stay silent. HTTP/2 keep-alive pings make every
 //! live client send something well inside the idle limit, so only dead or
 //! hostile peers reach it.
 
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::time::Sleep;
@@ -106,20 +106,26 @@ async fn handshake(
     };
     let evicted = slot.evicted.clone();
     let handshake = async {
-        match tls {
+        let mut transport = match tls {
             Some(tls) => match tls.acceptor().accept(tcp).await {
-                Ok(stream) => Some(Transport::Tls(Box::new(stream))),
+                Ok(stream) => Transport::Tls(Box::new(stream)),
                 Err(error) => {
                     tracing::debug!(%peer, %error, "TLS handshake failed");
-                    None
+                    return None;
                 }
             },
-            // Peeked, not read: the bytes stay for HTTP/2. (Readiness alone
-            // can be reported before any byte has arrived.)
-            None => match tcp.peek(&mut [0u8; 1]).await {
-                Ok(1..) => Some(Transport::Plain(tcp)),
-                _ => None,
-            },
+            None => Transport::Plain(tcp),
+        };
+        // The whole HTTP/2 connection preface within the handshake time: a
+        // peer dribbling it a byte at a time (slow loris) is dropped, and so
+        // is anything that is not HTTP/2. The bytes are replayed to hyper.
+        let mut preface = [0u8; PREFACE.len()];
+        match transport.read_exact(&mut preface).await {
+            Ok(_) if preface == *PREFACE => Some((transport, preface)),
+            _ => {
+                tracing::debug!(%peer, "no HTTP/2 preface; closed");
+                None
+            }
         }
     };
     let transport = tokio::select! {
@@ -134,9 +140,12 @@ async fn handshake(
             })
         }
     }?;
+    let (transport, preface) = transport;
     slot.established();
     Some(Connection {
         transport,
+        preface,
+        replayed: 0,
         info,
         idle_timeout: limits.idle_timeout,
         idle_deadline: Box::pin(tokio::time::sleep(limits.idle_timeout)),
@@ -279,9 +288,28 @@ enum Transport {
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
+/// Every HTTP/2 connection opens with these bytes (RFC 9113, 3.4).
+const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+impl AsyncRead for Transport {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+        buffer: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Transport::Plain(stream) => Pin::new(stream).poll_read(context, buffer),
+            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_read(context, buffer),
+        }
+    }
+}
+
 /// An admitted connection: plaintext or TLS, closed when idle too long.
 pub struct Connection {
     transport: Transport,
+    /// The preface read during the handshake, given to hyper first.
+    preface: [u8; 24],
+    replayed: usize,
     info: TcpConnectInfo,
     idle_timeout: Duration,
     idle_deadline: Pin<Box<Sleep>>,
@@ -303,11 +331,15 @@ impl AsyncRead for Connection {
         buffer: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if this.replayed < this.preface.len() {
+            let rest = &this.preface[this.replayed..];
+            let take = rest.len().min(buffer.remaining());
+            buffer.put_slice(&rest[..take]);
+            this.replayed += take;
+            return Poll::Ready(Ok(()));
+        }
         let before = buffer.filled().len();
-        let polled = match &mut this.transport {
-            Transport::Plain(stream) => Pin::new(stream).poll_read(context, buffer),
-            Transport::Tls(stream) => Pin::new(stream.as_mut()).poll_read(context, buffer),
-        };
+        let polled = Pin::new(&mut this.transport).poll_read(context, buffer);
         match polled {
             Poll::Ready(Ok(())) => {
                 if buffer.filled().len() > before {

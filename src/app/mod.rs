@@ -224,6 +224,9 @@ impl Application {
             upload_stall: Duration::from_secs(self.settings.upload_stall_seconds),
             watches: WatchSlots::new(self.settings.max_watch_streams_per_key),
             shutdown: shutdown.clone(),
+            scoring: Arc::new(tokio::sync::Semaphore::new(
+                self.settings.concurrent_scoring(),
+            )),
         });
         let in_flight = InFlight::default();
         let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
