@@ -323,7 +323,7 @@ async fn connection_flood(server: &Server, count: usize) -> anyhow::Result<()> {
                 opened_in.as_secs_f64()
             ),
         ),
-        ("still held after opening".into(), held.to_string()),
+        ("held after the health probes".into(), held.to_string()),
         (
             "health during flood".into(),
             format!(
@@ -528,7 +528,28 @@ async fn large_request_flood(server: &Server, count: usize) -> anyhow::Result<()
     Ok(())
 }
 
-async fn kill_loop(dir: &Path, port: u16, key: &str, kills: usize) -> anyhow::Result<()> {
+/// Calls the tenant holds now.
+async fn listed_calls(server: &Server) -> anyhow::Result<usize> {
+    Ok(server
+        .calls()
+        .await?
+        .list_calls(ListCallsRequest {
+            page_size: 500,
+            ..Default::default()
+        })
+        .await?
+        .into_inner()
+        .calls
+        .len())
+}
+
+async fn kill_loop(
+    dir: &Path,
+    port: u16,
+    key: &str,
+    kills: usize,
+    calls_before: usize,
+) -> anyhow::Result<()> {
     let mut restarts = Vec::new();
     let mut submitted = 0;
     let mut database_url = String::new();
@@ -563,17 +584,7 @@ async fn kill_loop(dir: &Path, port: u16, key: &str, kills: usize) -> anyhow::Re
         assert!(!server.alive());
     }
     let server = Server::start(dir, port, Some(key.to_string())).await?;
-    let listed = server
-        .calls()
-        .await?
-        .list_calls(ListCallsRequest {
-            page_size: 500,
-            ..Default::default()
-        })
-        .await?
-        .into_inner()
-        .calls
-        .len();
+    let listed = listed_calls(&server).await? - calls_before;
     let orphans = walk_count(&server.blobs, '#');
     let worst = restarts.iter().max().copied().unwrap_or_default();
     report(
@@ -636,7 +647,8 @@ async fn main() -> anyhow::Result<()> {
         server.alive()
     );
     let key = server.key.clone();
+    let calls_before = listed_calls(&server).await?;
     drop(server);
-    kill_loop(dir.path(), port, &key, options.kills).await?;
+    kill_loop(dir.path(), port, &key, options.kills, calls_before).await?;
     Ok(())
 }

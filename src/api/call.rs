@@ -288,14 +288,6 @@ impl CallService for CallApi {
         let call = self
             .new_call(tenant, message.metadata.as_ref(), None)
             .await?;
-        // Scoring a large transcript takes memory many times its size: a
-        // bounded number at once keeps a flood from ratcheting the heap.
-        let _scoring = self
-            .state
-            .scoring
-            .acquire()
-            .await
-            .map_err(|_| Status::unavailable("the server is shutting down"))?;
         let transcript = convert::transcript_from_wire(
             message
                 .transcript

@@ -44,8 +44,6 @@ pub struct ServiceState {
     pub watches: WatchSlots,
     /// Cancelled when the server drains: open streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
-    /// Requests scoring a submitted transcript at once.
-    pub scoring: Arc<tokio::sync::Semaphore>,
 }
 
 /// A protobuf timestamp from Unix epoch milliseconds.

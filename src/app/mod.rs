@@ -2,6 +2,7 @@
 //! stop, draining in-flight RPCs.
 
 mod health;
+mod heavy;
 mod in_flight;
 mod listener;
 
@@ -224,9 +225,6 @@ impl Application {
             upload_stall: Duration::from_secs(self.settings.upload_stall_seconds),
             watches: WatchSlots::new(self.settings.max_watch_streams_per_key),
             shutdown: shutdown.clone(),
-            scoring: Arc::new(tokio::sync::Semaphore::new(
-                self.settings.concurrent_scoring(),
-            )),
         });
         let in_flight = InFlight::default();
         let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
@@ -243,7 +241,11 @@ impl Application {
                     self.settings.rate_limit_per_second,
                     self.settings.rate_limit_burst,
                 )),
-            );
+            )
+            // Inside authentication: only known keys within their rate wait here.
+            .layer(heavy::HeavyRequestLimit::new(
+                self.settings.concurrent_scoring(),
+            ));
         let mut router = server
             .add_service(health_service)
             .add_service(reflection_v1)

@@ -1,0 +1,81 @@
+//! A bound on requests whose cost grows with their size (SubmitTranscript:
+//! a 4 MiB message becomes many times that while decoded, scored, redacted
+//! and stored). The permit is taken before the body is read, so waiting
+//! requests hold no decoded message: HTTP/2 flow control holds their bytes
+//! back at the client, and peak memory is bounded by the permits.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use tokio::sync::Semaphore;
+use tower::{Layer, Service};
+
+/// The RPCs the limit applies to.
+const HEAVY_PATHS: [&str; 1] = ["/callscore.v1.CallService/SubmitTranscript"];
+
+/// At most `permits` heavy requests are handled at once; more wait.
+#[derive(Clone)]
+pub struct HeavyRequestLimit {
+    permits: Arc<Semaphore>,
+}
+
+impl HeavyRequestLimit {
+    /// A limit of `permits` (at least one).
+    pub fn new(permits: usize) -> Self {
+        Self {
+            permits: Arc::new(Semaphore::new(permits.max(1))),
+        }
+    }
+}
+
+impl<S> Layer<S> for HeavyRequestLimit {
+    type Service = HeavyRequestService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HeavyRequestService {
+            inner,
+            permits: self.permits.clone(),
+        }
+    }
+}
+
+/// The service [`HeavyRequestLimit`] makes.
+#[derive(Clone)]
+pub struct HeavyRequestService<S> {
+    inner: S,
+    permits: Arc<Semaphore>,
+}
+
+impl<S, B> Service<http::Request<B>> for HeavyRequestService<S>
+where
+    S: Service<http::Request<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if !HEAVY_PATHS.contains(&request.uri().path()) {
+            return Box::pin(self.inner.call(request));
+        }
+        // The clone is not ready; keep the ready one for this call (tower's rule).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let permits = self.permits.clone();
+        Box::pin(async move {
+            // The semaphore is never closed, so acquiring cannot fail.
+            let permit = permits.acquire_owned().await.ok();
+            let result = inner.call(request).await;
+            drop(permit);
+            result
+        })
+    }
+}
