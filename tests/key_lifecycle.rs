@@ -21,12 +21,8 @@ async fn keys(app: &TestApp, key: &str) -> KeyServiceClient<Authed> {
 
 /// Whether `key` is accepted by the server at `address` right now.
 async fn accepted(address: std::net::SocketAddr, key: &str) -> Result<(), tonic::Status> {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
+    common::calls_at(address, key)
         .await
-        .expect("connect");
-    call_service_client::CallServiceClient::with_interceptor(channel, BearerKey(Some(key.into())))
         .list_calls(ListCallsRequest::default())
         .await
         .map(drop)

@@ -12,7 +12,7 @@ use callscore::auth::Role;
 use callscore::proto::ListCallsRequest;
 use common::certs::TestCa;
 use common::pg_cluster::PrivateCluster;
-use common::{BearerKey, test_settings};
+use common::test_settings;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_service_runs_on_postgres_over_verified_tls() {
@@ -33,35 +33,8 @@ async fn the_service_runs_on_postgres_over_verified_tls() {
     let store = app.store();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    let key = {
-        callscore::tenants::provision_tenant(store.as_ref(), "acme")
-            .await
-            .expect("tenant");
-        let issued = callscore::auth::issue_key();
-        store
-            .insert_api_key(&callscore::store::ApiKeyRecord {
-                key_id: issued.key_id.clone(),
-                tenant_id: "acme".into(),
-                role: Role::Coach,
-                secret_sha256: issued.secret_sha256,
-                label: String::new(),
-                revoked: false,
-                expires_at_ms: None,
-                last_used_at_ms: None,
-            })
-            .await
-            .expect("key");
-        secrecy::ExposeSecret::expose_secret(&issued.token).to_string()
-    };
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let mut calls = callscore::proto::call_service_client::CallServiceClient::with_interceptor(
-        channel,
-        BearerKey(Some(key)),
-    );
+    let key = common::stored_key(store.as_ref(), "acme", Role::Coach).await;
+    let mut calls = common::calls_at(address, &key).await;
     let listed = calls
         .list_calls(ListCallsRequest::default())
         .await

@@ -11,7 +11,7 @@ use callscore::app::Application;
 use callscore::auth::Role;
 use callscore::proto::ListCallsRequest;
 use common::pg_cluster::PrivateCluster;
-use common::{Backend, BearerKey, spawn_app_with, test_settings};
+use common::{Backend, spawn_app_with, test_settings};
 use tonic::Code;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -100,30 +100,8 @@ async fn postgres_down_answers_unavailable_and_the_pool_heals() {
     let store = app.store();
     let shutdown = tokio_util::sync::CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
-    callscore::tenants::provision_tenant(store.as_ref(), "acme")
-        .await
-        .expect("tenant");
-    let issued = callscore::auth::issue_key();
-    store
-        .insert_api_key(&callscore::store::ApiKeyRecord::issued(
-            &issued,
-            "acme",
-            Role::Admin,
-            "",
-            None,
-        ))
-        .await
-        .expect("key");
-    let key = secrecy::ExposeSecret::expose_secret(&issued.token).to_string();
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    let mut calls = callscore::proto::call_service_client::CallServiceClient::with_interceptor(
-        channel,
-        BearerKey(Some(key)),
-    );
+    let key = common::stored_key(store.as_ref(), "acme", Role::Admin).await;
+    let mut calls = common::calls_at(address, &key).await;
     calls
         .list_calls(ListCallsRequest::default())
         .await

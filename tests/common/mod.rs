@@ -194,6 +194,27 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     }
 }
 
+/// Creates `tenant` in `store` if needed and stores a new key for it.
+pub async fn stored_key(store: &dyn Store, tenant: &str, role: Role) -> String {
+    provision_tenant(store, tenant).await.expect("tenant");
+    let issued = issue_key();
+    store
+        .insert_api_key(&ApiKeyRecord::issued(&issued, tenant, role, "", None))
+        .await
+        .expect("key stored");
+    issued.token.expose_secret().to_string()
+}
+
+/// A CallService client with `key` for the server at `address`.
+pub async fn calls_at(address: SocketAddr, key: &str) -> CallServiceClient<Authed> {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connects");
+    CallServiceClient::with_interceptor(channel, BearerKey(Some(key.to_string())))
+}
+
 /// Adds `authorization: Bearer <key>` to every call.
 #[derive(Clone)]
 pub struct BearerKey(pub Option<String>);
@@ -225,24 +246,7 @@ impl TestApp {
 
     /// Creates a tenant (with its built-in default rubric) and a key for it.
     pub async fn key(&self, tenant: &str, role: Role) -> String {
-        provision_tenant(self.store.as_ref(), tenant)
-            .await
-            .expect("tenant");
-        let issued = issue_key();
-        self.store
-            .insert_api_key(&ApiKeyRecord {
-                key_id: issued.key_id.clone(),
-                tenant_id: tenant.to_string(),
-                role,
-                secret_sha256: issued.secret_sha256,
-                label: String::new(),
-                revoked: false,
-                expires_at_ms: None,
-                last_used_at_ms: None,
-            })
-            .await
-            .expect("key stored");
-        issued.token.expose_secret().to_string()
+        stored_key(self.store.as_ref(), tenant, role).await
     }
 
     pub async fn rubrics(&self, key: Option<&str>) -> RubricServiceClient<Authed> {
