@@ -101,7 +101,9 @@ async fn an_expired_lease_hands_the_job_to_another_worker(backend: Backend) {
     let store = open(&database).await;
     store.ensure_tenant("t").await.expect("tenant");
     let call_id = submit(store.as_ref(), "t", 0, 3).await;
-    let dead = claim(store.as_ref(), "dead-worker", 50).await;
+    // Long enough that a busy CI machine cannot let it lapse between the
+    // two claims, short enough to wait out.
+    let dead = claim(store.as_ref(), "dead-worker", 1_000).await;
     assert_eq!(dead.call_id, call_id);
     assert!(
         store
@@ -111,7 +113,7 @@ async fn an_expired_lease_hands_the_job_to_another_worker(backend: Backend) {
             .is_none(),
         "leased"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let taken = claim(store.as_ref(), "other", 60_000).await;
     assert_eq!(taken.call_id, call_id);
     assert_eq!(taken.attempts, 2);
