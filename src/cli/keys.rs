@@ -164,7 +164,7 @@ impl ListKeysArgs {
                 println!(
                     "{:<16}  {:<8}  {:<20}  {:<20}  {:<20}  {:<20}  {}",
                     key.key_id,
-                    key.role,
+                    key.role.as_str(),
                     when(Some(key.created_at_ms)),
                     when(key.last_used_at_ms),
                     when(key.expires_at_ms),
