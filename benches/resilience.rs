@@ -234,6 +234,15 @@ async fn health_during(address: SocketAddr, probes: usize) -> (usize, Duration) 
     (answered, worst)
 }
 
+/// Health probed `probes` times, as a report line.
+async fn health_line(address: SocketAddr, probes: usize) -> String {
+    let (answered, worst) = health_during(address, probes).await;
+    format!(
+        "{answered}/{probes} answered, worst {:.0} ms",
+        worst.as_secs_f64() * 1000.0
+    )
+}
+
 fn loopback(n: usize) -> SocketAddr {
     // 127.0.0.0/8 is all loopback: each peer its own address, past the
     // per-address limit.
@@ -312,7 +321,7 @@ async fn connection_flood(server: &Server, count: usize) -> anyhow::Result<()> {
         }
     }
     let opened_in = started.elapsed();
-    let (answered, worst) = health_during(server.address, 10).await;
+    let health = health_line(server.address, 10).await;
     let held = still_open(&mut streams).await;
     let mut lines = vec![
         (
@@ -324,13 +333,7 @@ async fn connection_flood(server: &Server, count: usize) -> anyhow::Result<()> {
             ),
         ),
         ("held after the health probes".into(), held.to_string()),
-        (
-            "health during flood".into(),
-            format!(
-                "{answered}/10 answered, worst {:.0} ms",
-                worst.as_secs_f64() * 1000.0
-            ),
-        ),
+        ("health during flood".into(), health),
     ];
     tokio::time::sleep(Duration::from_secs(11)).await;
     lines.push((
@@ -364,7 +367,7 @@ async fn slow_loris(server: &Server, count: usize) -> anyhow::Result<()> {
         written += 1;
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
-    let (answered, worst) = health_during(server.address, 5).await;
+    let health = health_line(server.address, 5).await;
     let held = still_open(&mut streams).await;
     let mut lines = vec![
         ("peers".into(), streams.len().to_string()),
@@ -373,13 +376,7 @@ async fn slow_loris(server: &Server, count: usize) -> anyhow::Result<()> {
             format!("{written} over {}s", written * 2),
         ),
         ("still held at the end".into(), held.to_string()),
-        (
-            "health during".into(),
-            format!(
-                "{answered}/5 answered, worst {:.0} ms",
-                worst.as_secs_f64() * 1000.0
-            ),
-        ),
+        ("health during".into(), health),
     ];
     lines.extend(usage_lines(server, cpu, started.elapsed().as_secs_f64()));
     report(
@@ -430,16 +427,10 @@ async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
-    let (answered, worst) = health_during(server.address, 5).await;
+    let health = health_line(server.address, 5).await;
     let mut lines = vec![
         ("WatchCall answers".into(), format!("{codes:?}")),
-        (
-            "health during".into(),
-            format!(
-                "{answered}/5 answered, worst {:.0} ms",
-                worst.as_secs_f64() * 1000.0
-            ),
-        ),
+        ("health during".into(), health),
     ];
     lines.extend(usage_lines(server, cpu, started.elapsed().as_secs_f64()));
     report(
@@ -500,7 +491,7 @@ async fn large_request_flood(server: &Server, count: usize) -> anyhow::Result<()
         *codes.entry(code).or_default() += 1;
     }
     let took = started.elapsed();
-    let (answered, worst) = health_during(server.address, 5).await;
+    let health = health_line(server.address, 5).await;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (_, after_rss, _) = server.usage();
     let mut lines = vec![
@@ -508,13 +499,7 @@ async fn large_request_flood(server: &Server, count: usize) -> anyhow::Result<()
             "answers".into(),
             format!("{codes:?} in {:.1}s", took.as_secs_f64()),
         ),
-        (
-            "health after".into(),
-            format!(
-                "{answered}/5 answered, worst {:.0} ms",
-                worst.as_secs_f64() * 1000.0
-            ),
-        ),
+        ("health after".into(), health),
         (
             "RSS before → 10 s after (MiB)".into(),
             format!("{before_rss:.0} → {after_rss:.0}"),
