@@ -91,6 +91,11 @@ pub struct Settings {
     pub health_check_seconds: u64,
     /// SubmitTranscript requests scored at once (0: one per CPU).
     pub max_concurrent_scoring: usize,
+    /// How often the retention worker looks for data past its tenant's
+    /// policy, seconds.
+    pub retention_interval_seconds: u64,
+    /// How long change-feed events are kept, hours.
+    pub change_feed_retention_hours: u64,
 }
 
 /// Which parts of the service a process runs.
@@ -244,6 +249,14 @@ impl Settings {
                 self.max_watch_streams_per_key as u64,
             ),
             ("health_check_seconds", self.health_check_seconds),
+            (
+                "retention_interval_seconds",
+                self.retention_interval_seconds,
+            ),
+            (
+                "change_feed_retention_hours",
+                self.change_feed_retention_hours,
+            ),
         ] {
             if value == 0 {
                 return Err(invalid(setting, "0", "must be at least 1"));

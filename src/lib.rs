@@ -19,6 +19,8 @@ pub mod cli;
 pub mod config;
 /// The validation harness: agreement of scores with human labels.
 pub mod eval;
+/// The change feed: committed changes broadcast to streams in the process.
+pub mod feed;
 /// Coaching arithmetic: buckets, confidence intervals, trends, team gaps.
 pub mod insights;
 /// Job workers: claim, process, retry.

@@ -64,6 +64,7 @@ struct Clients {
     rubrics: callscore::proto::rubric_service_client::RubricServiceClient<Authed>,
     insights: InsightServiceClient<Authed>,
     keys: callscore::proto::key_service_client::KeyServiceClient<Authed>,
+    tenants: callscore::proto::tenant_service_client::TenantServiceClient<Authed>,
 }
 
 async fn clients(app: &TestApp, key: &str) -> Clients {
@@ -80,6 +81,7 @@ async fn clients(app: &TestApp, key: &str) -> Clients {
             app.channel().await,
             BearerKey(Some(key.to_owned())),
         ),
+        tenants: app.tenants(key).await,
     }
 }
 
@@ -479,6 +481,39 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
         keys,
         list_key_events,
         ListKeyEventsRequest {
+            page_token: b(),
+            ..Default::default()
+        }
+    );
+    // Tenant settings.
+    let retention = |etag: String, path: String| UpdateTenantSettingsRequest {
+        settings: Some(TenantSettings {
+            retention: Some(RetentionPolicy {
+                audio_days: 30,
+                transcript_days: 60,
+            }),
+            etag,
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask { paths: vec![path] }),
+    };
+    case!(
+        "UpdateTenantSettings settings.etag",
+        tenants,
+        update_tenant_settings,
+        retention(b(), "retention".into())
+    );
+    case!(
+        "UpdateTenantSettings update_mask",
+        tenants,
+        update_tenant_settings,
+        retention(String::new(), b())
+    );
+    case!(
+        "ListTenantEvents page_token",
+        tenants,
+        list_tenant_events,
+        ListTenantEventsRequest {
             page_token: b(),
             ..Default::default()
         }

@@ -1,7 +1,6 @@
 //! CallService: streaming upload, transcripts, reading, progress, deletion.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -10,20 +9,17 @@ use super::ServiceState;
 use super::convert::{self, optional_id, required_id};
 use super::paging::{decode_time_cursor, encode_time_cursor, finish_page, page_size};
 use super::status::invalid;
-use super::timestamp;
+use super::watch::CallWatch;
 use crate::auth::{Action, Principal};
 use crate::pipeline::Pipeline;
 use crate::proto::call_service_server::CallService;
 use crate::proto::{self as pb, submit_call_request::Payload};
-use crate::store::{CallFilter, CallRecord, NewCall, Stage, StoreError, Submitted, now_ms};
+use crate::store::{CallFilter, CallRecord, NewCall, StoreError, Submitted, now_ms};
 use crate::transcript::Transcript;
 
 /// Segments × checks one SubmitTranscript may ask to score (a few seconds
 /// of CPU at most; a two-hour call against a 500-check rubric fits).
 const MAX_SCORING_COST: usize = 2_000_000;
-
-/// How often WatchCall looks for progress.
-const WATCH_INTERVAL: Duration = Duration::from_millis(200);
 
 /// The CallService.
 #[derive(Clone)]
@@ -380,50 +376,21 @@ impl CallService for CallApi {
                 "this API key has its share of WatchCall streams open; end one first",
             )
         })?;
+        // Subscribe before reading the state, so no change falls between.
+        let changes = self.state.changes.subscribe();
         let (sender, receiver) = tokio::sync::mpsc::channel(16);
-        let store = self.state.store.clone();
+        let watch = CallWatch {
+            store: self.state.store.clone(),
+            tenant,
+            call_id,
+            sender,
+            last_sent: None,
+            last_seq: 0,
+        };
         let shutdown = self.state.shutdown.clone();
         tokio::spawn(async move {
             let _slot = slot;
-            let mut last: Option<(Stage, i32)> = None;
-            loop {
-                let record = match store.get_call(&tenant, &call_id).await {
-                    Ok(record) => record,
-                    Err(error) => {
-                        let _ = sender.send(Err(Status::from(error))).await;
-                        return;
-                    }
-                };
-                // Percent steps are enough for a progress bar.
-                let key = (record.stage, (record.progress * 100.0).round() as i32);
-                if last != Some(key) {
-                    last = Some(key);
-                    let event = pb::WatchCallResponse {
-                        stage: convert::call_stage(record.stage) as i32,
-                        progress: record.progress as f32,
-                        message: record.failure_reason.clone(),
-                        at: Some(timestamp(record.updated_at_ms)),
-                        scorecard_id: record.latest_scorecard_id.clone().unwrap_or_default(),
-                    };
-                    if sender.send(Ok(event)).await.is_err() {
-                        return;
-                    }
-                }
-                if matches!(record.stage, Stage::Done | Stage::Failed) {
-                    return;
-                }
-                tokio::select! {
-                    () = tokio::time::sleep(WATCH_INTERVAL) => {}
-                    () = sender.closed() => return,
-                    () = shutdown.cancelled() => {
-                        // A draining server ends its streams; the client watches again elsewhere.
-                        let _ = sender
-                            .send(Err(Status::unavailable("the server is shutting down; watch again")))
-                            .await;
-                        return;
-                    }
-                }
-            }
+            watch.run(changes, shutdown).await;
         });
         Ok(Response::new(ReceiverStream::new(receiver)))
     }

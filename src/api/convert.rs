@@ -180,6 +180,8 @@ pub fn call(record: &CallRecord) -> pb::Call {
         created_at: Some(timestamp(record.created_at_ms)),
         updated_at: Some(timestamp(record.updated_at_ms)),
         latest_scorecard_id: record.latest_scorecard_id.clone().unwrap_or_default(),
+        audio_purged_at: record.audio_purged_at_ms.map(timestamp),
+        transcript_purged_at: record.transcript_purged_at_ms.map(timestamp),
     }
 }
 

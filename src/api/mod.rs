@@ -6,11 +6,13 @@ mod convert;
 mod insight;
 mod insight_proto;
 mod key;
-mod paging;
+pub mod paging;
 mod review;
 mod rubric;
 mod scorecard;
 mod status;
+mod tenant;
+mod watch;
 mod watch_slots;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ pub use key::KeyApi;
 pub use review::ReviewApi;
 pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 pub use scorecard::ScorecardApi;
+pub use tenant::TenantApi;
 pub use watch_slots::WatchSlots;
 
 use crate::pipeline::Pipeline;
@@ -42,6 +45,8 @@ pub struct ServiceState {
     pub upload_stall: std::time::Duration,
     /// Open WatchCall streams per key.
     pub watches: WatchSlots,
+    /// Committed changes, for WatchCall.
+    pub changes: crate::feed::ChangeFeed,
     /// Cancelled when the server drains: open streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
 }

@@ -159,6 +159,11 @@ impl ScorecardService for ScorecardApi {
         let version = optional_id("rubric_version", &message.rubric_version)?;
         let tenant = &principal.tenant_id;
         let call = self.state.store.get_call(tenant, &call_id).await?;
+        if call.transcript_purged_at_ms.is_some() {
+            return Err(Status::failed_precondition(
+                "call_id: the tenant's retention policy deleted this call's transcript",
+            ));
+        }
         let (Some(transcript_json), Some(latest)) =
             (&call.transcript_json, &call.latest_scorecard_id)
         else {

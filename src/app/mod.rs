@@ -19,7 +19,8 @@ use tonic::transport::Server;
 use tonic_health::ServingStatus;
 
 use crate::api::{
-    CallApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, WatchSlots,
+    CallApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, TenantApi,
+    WatchSlots,
 };
 use crate::audio::AudioLimits;
 use crate::auth::{AuthLayer, KeyRateLimit};
@@ -33,6 +34,7 @@ use crate::proto::key_service_server::KeyServiceServer;
 use crate::proto::review_service_server::ReviewServiceServer;
 use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
+use crate::proto::tenant_service_server::TenantServiceServer;
 use crate::scoring::Redactor;
 use crate::semantic::Encoder;
 use crate::store::{self, Store, StoreError};
@@ -47,13 +49,14 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// The fully qualified names of the services, as health reports them.
-pub const SERVICE_NAMES: [&str; 6] = [
+pub const SERVICE_NAMES: [&str; 7] = [
     "callscore.v1.CallService",
     "callscore.v1.ScorecardService",
     "callscore.v1.RubricService",
     "callscore.v1.ReviewService",
     "callscore.v1.InsightService",
     "callscore.v1.KeyService",
+    "callscore.v1.TenantService",
 ];
 
 /// Why the server could not start or stopped abnormally.
@@ -224,6 +227,7 @@ impl Application {
             max_queued: i64::from(self.settings.max_queued_calls_per_tenant),
             upload_stall: Duration::from_secs(self.settings.upload_stall_seconds),
             watches: WatchSlots::new(self.settings.max_watch_streams_per_key),
+            changes: crate::feed::ChangeFeed::start(self.store.clone(), shutdown.clone()),
             shutdown: shutdown.clone(),
         });
         let in_flight = InFlight::default();
@@ -260,7 +264,8 @@ impl Application {
                 .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
                 .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
                 .add_service(InsightServiceServer::new(InsightApi::new(store.clone())))
-                .add_service(KeyServiceServer::new(KeyApi::new(store)));
+                .add_service(KeyServiceServer::new(KeyApi::new(store.clone())))
+                .add_service(TenantServiceServer::new(TenantApi::new(store)));
         }
         let workers = role.runs_workers().then(|| {
             let workers = Arc::new(Workers::new(
@@ -274,6 +279,15 @@ impl Application {
             ));
             tokio::spawn(workers.run(shutdown.clone()))
         });
+        if role.runs_workers() {
+            tokio::spawn(crate::jobs::retention::run(
+                self.store.clone(),
+                self.pipeline.blobs.clone(),
+                Duration::from_secs(self.settings.retention_interval_seconds),
+                Duration::from_secs(self.settings.change_feed_retention_hours * 3600),
+                shutdown.clone(),
+            ));
+        }
 
         let stop_signal = {
             let shutdown = shutdown.clone();

@@ -46,6 +46,25 @@ pub(super) fn decode_pcm(
     name: &str,
     limits: &AudioLimits,
 ) -> Result<Pcm, AudioError> {
+    // The demuxers parse untrusted headers; one that panics on a malformed
+    // file (symphonia's WAV reader overflowed on a channel count of 65535,
+    // found by the fuzz smoke test) refuses that file, not the process.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        decode_pcm_unguarded(input, name, limits)
+    }))
+    .unwrap_or_else(|_| {
+        Err(AudioError::NotAudio {
+            file: name.to_string(),
+            detail: "the decoder failed on malformed data".to_string(),
+        })
+    })
+}
+
+fn decode_pcm_unguarded(
+    input: &AudioInput<'_>,
+    name: &str,
+    limits: &AudioLimits,
+) -> Result<Pcm, AudioError> {
     let mut hint = Hint::new();
     let source: Box<dyn MediaSource> = match input {
         AudioInput::File(path) => {

@@ -39,6 +39,8 @@ pub enum Action {
     ManageRubrics,
     /// KeyService: create, list, revoke, rotate keys; the key audit.
     ManageKeys,
+    /// TenantService: the tenant's settings (retention) and their audit.
+    ManageTenant,
 }
 
 impl Role {

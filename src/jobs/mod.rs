@@ -2,6 +2,7 @@
 //! renewing the lease, record progress, and finish, retry or fail it.
 
 mod progress;
+pub mod retention;
 
 use std::sync::Arc;
 use std::time::Duration;

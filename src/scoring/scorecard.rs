@@ -192,6 +192,25 @@ pub struct Scorecard {
     pub scorer: ScorerVersions,
 }
 
+impl Scorecard {
+    /// Blanks every quote (evidence and graded cues) for the retention
+    /// policy; scores, outcomes, times and cue kinds stay, so the card still
+    /// says what was found where, but not the words.
+    pub fn forget_quotes(&mut self) {
+        let evidence = self
+            .criteria
+            .iter_mut()
+            .flat_map(|criterion| &mut criterion.checks)
+            .flat_map(|check| &mut check.evidence);
+        for item in evidence {
+            item.quote.clear();
+            for marker in &mut item.markers {
+                marker.quote.clear();
+            }
+        }
+    }
+}
+
 /// Rounds to two decimals so that scores print and compare stably.
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0

@@ -116,6 +116,10 @@ pub struct CallRecord {
     pub created_at_ms: i64,
     /// Last change.
     pub updated_at_ms: i64,
+    /// When retention deleted the recording.
+    pub audio_purged_at_ms: Option<i64>,
+    /// When retention deleted the transcript and the scorecards' quotes.
+    pub transcript_purged_at_ms: Option<i64>,
 }
 
 /// A submission's result: a new call, or the earlier one with the same idempotency key.

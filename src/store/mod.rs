@@ -3,10 +3,12 @@
 //! Every row carries its tenant and every query is scoped by it.
 
 pub mod calls;
+pub mod changes;
 pub mod insights;
 pub mod keys;
 pub mod scorecards;
 mod sql;
+pub mod tenant_settings;
 
 use std::sync::Arc;
 
@@ -18,6 +20,7 @@ use crate::config::DatabaseKind;
 pub use calls::{
     CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
 };
+pub use changes::{ChangeEvent, ChangeKind, ChangeStore};
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
 pub use keys::{ApiKeySummary, KeyAction, KeyEvent, KeyStore};
 pub use scorecards::{
@@ -25,6 +28,10 @@ pub use scorecards::{
     ScorecardStore,
 };
 pub use sql::SqlStore;
+pub use tenant_settings::{
+    PurgeKind, RetentionPolicy, SettingsSection, TenantAction, TenantEvent, TenantSettings,
+    TenantSettingsStore,
+};
 
 /// A storage failure, mapped to a gRPC status at the API edge.
 #[derive(Debug, thiserror::Error)]
@@ -188,7 +195,15 @@ pub struct RubricVersionRecord {
 /// Storage operations; every one is scoped by tenant.
 #[async_trait]
 pub trait Store:
-    CallStore + ScorecardStore + InsightStore + KeyStore + Send + Sync + 'static
+    CallStore
+    + ChangeStore
+    + ScorecardStore
+    + InsightStore
+    + KeyStore
+    + TenantSettingsStore
+    + Send
+    + Sync
+    + 'static
 {
     /// Which engine backs this store.
     fn kind(&self) -> DatabaseKind;
@@ -261,6 +276,6 @@ pub async fn open(url: &str, max_connections: u32) -> Result<Arc<dyn Store>, Sto
 }
 
 /// The current time as Unix epoch milliseconds.
-pub(crate) fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }

@@ -2,20 +2,30 @@
 //! decoding states, speech-only dense window packing, and CTranslate2 → ggml
 //! model import.
 
+#[cfg(feature = "whisper")]
 mod engine;
+mod engine_config;
 pub mod import;
 pub mod model;
 pub mod pack;
+#[cfg(feature = "whisper")]
 mod pool;
 mod repetition;
+#[cfg(feature = "whisper")]
 mod segments;
+#[cfg(not(feature = "whisper"))]
+mod without_whisper;
 
 use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use engine::{Engine, EngineConfig};
+#[cfg(feature = "whisper")]
+pub use engine::Engine;
+pub use engine_config::EngineConfig;
 pub use repetition::collapse_loops;
+#[cfg(not(feature = "whisper"))]
+pub use without_whisper::Engine;
 
 /// The language to transcribe in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -89,6 +99,10 @@ pub enum TranscribeError {
         /// The language asked for.
         language: Language,
     },
+    /// This binary was built without the `whisper` feature (the fuzz
+    /// targets' build), so it cannot load a model.
+    #[error("this build has no Whisper engine (built without the `whisper` feature)")]
+    NotBuilt,
     /// whisper.cpp failed while decoding.
     #[error("whisper failed on {source_name}: {detail}")]
     Whisper {

@@ -20,6 +20,7 @@ use callscore::proto::call_service_client::CallServiceClient;
 use callscore::proto::review_service_client::ReviewServiceClient;
 use callscore::proto::rubric_service_client::RubricServiceClient;
 use callscore::proto::scorecard_service_client::ScorecardServiceClient;
+use callscore::proto::tenant_service_client::TenantServiceClient;
 use callscore::store::{ApiKeyRecord, Store};
 use callscore::tenants::provision_tenant;
 use callscore::transcribe::{Engine, EngineConfig};
@@ -194,6 +195,34 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     }
 }
 
+/// Uploads placeholder bytes as a call's audio and returns the call id; an
+/// API-only server (no workers) leaves the call queued.
+pub async fn upload_placeholder_call(
+    app: &TestApp,
+    key: &str,
+    metadata: callscore::proto::CallMetadata,
+) -> String {
+    use callscore::proto::SubmitCallRequest;
+    use callscore::proto::submit_call_request::Payload;
+    let upload = tokio_stream::iter(vec![
+        SubmitCallRequest {
+            payload: Some(Payload::Metadata(metadata)),
+        },
+        SubmitCallRequest {
+            payload: Some(Payload::AudioChunk(b"audio bytes".to_vec())),
+        },
+    ]);
+    app.calls(key)
+        .await
+        .submit_call(upload)
+        .await
+        .expect("upload")
+        .into_inner()
+        .call
+        .expect("call")
+        .call_id
+}
+
 /// Creates `tenant` in `store` if needed and stores a new key for it.
 pub async fn stored_key(store: &dyn Store, tenant: &str, role: Role) -> String {
     provision_tenant(store, tenant).await.expect("tenant");
@@ -262,6 +291,10 @@ impl TestApp {
 
     pub async fn scorecards(&self, key: &str) -> ScorecardServiceClient<Authed> {
         ScorecardServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    pub async fn tenants(&self, key: &str) -> TenantServiceClient<Authed> {
+        TenantServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
     }
 
     pub async fn reviews(&self, key: &str) -> ReviewServiceClient<Authed> {

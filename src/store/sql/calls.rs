@@ -4,12 +4,14 @@ use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::changes::{record_call_change, record_call_changes, record_call_deleted};
 use super::scorecards::insert_scorecard;
 use super::{SqlStore, is_unique_violation};
 use crate::config::DatabaseKind;
 use crate::store::calls::{
     CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
 };
+use crate::store::changes::ChangeKind;
 use crate::store::scorecards::NewScorecard;
 use crate::store::{StoreError, now_ms};
 
@@ -18,7 +20,8 @@ macro_rules! call_columns {
         "call_id, tenant_id, external_call_id, agent_id, team_id, queue, call_started_at_ms, \
          language_hint, channel_layout, rubric_id, idempotency_key, audio_key, audio_bytes, \
          status, stage, progress, failure_reason, attempts, transcript_json, \
-         latest_scorecard_id, created_at_ms, updated_at_ms"
+         latest_scorecard_id, created_at_ms, updated_at_ms, audio_purged_at_ms, \
+         transcript_purged_at_ms"
     };
 }
 
@@ -67,7 +70,7 @@ fn requeued(available_at_ms: i64, attempts_delta: i64) -> AttemptEnd {
     }
 }
 
-fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
+pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
     Ok(CallRecord {
         call: NewCall {
             call_id: row.try_get("call_id")?,
@@ -93,6 +96,8 @@ fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
         latest_scorecard_id: row.try_get("latest_scorecard_id")?,
         created_at_ms: row.try_get("created_at_ms")?,
         updated_at_ms: row.try_get("updated_at_ms")?,
+        audio_purged_at_ms: row.try_get("audio_purged_at_ms")?,
+        transcript_purged_at_ms: row.try_get("transcript_purged_at_ms")?,
     })
 }
 
@@ -109,7 +114,7 @@ async fn insert_call(
         "INSERT INTO calls (",
         call_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, '', 0, \
-         $17, $18, $19, $19)"
+         $17, $18, $19, $19, NULL, NULL)"
     ))
     .bind(&call.call_id)
     .bind(&call.tenant_id)
@@ -213,8 +218,23 @@ impl SqlStore {
             .bind(&job.call_id)
             .execute(&mut *transaction)
             .await?;
+            let change = if stage == Stage::Failed {
+                ChangeKind::CallFailed
+            } else {
+                ChangeKind::CallQueued
+            };
+            record_call_change(
+                &mut transaction,
+                self.kind,
+                change,
+                &job.tenant_id,
+                &job.call_id,
+                now,
+            )
+            .await?;
         }
         transaction.commit().await?;
+        self.changes_committed();
         Ok(())
     }
 }
@@ -285,7 +305,17 @@ impl CallStore for SqlStore {
             .bind(now)
             .execute(&mut *transaction)
             .await?;
+            record_call_change(
+                &mut transaction,
+                self.kind,
+                ChangeKind::CallQueued,
+                &call.tenant_id,
+                &call.call_id,
+                now,
+            )
+            .await?;
             transaction.commit().await?;
+            self.changes_committed();
             Ok(())
         }
         .await;
@@ -313,7 +343,17 @@ impl CallStore for SqlStore {
             )
             .await?;
             insert_scorecard(&mut transaction, &call.tenant_id, scorecard).await?;
+            record_call_change(
+                &mut transaction,
+                self.kind,
+                ChangeKind::CallScored,
+                &call.tenant_id,
+                &call.call_id,
+                now_ms(),
+            )
+            .await?;
             transaction.commit().await?;
+            self.changes_committed();
             Ok(())
         }
         .await;
@@ -382,6 +422,7 @@ impl CallStore for SqlStore {
              (SELECT scorecard_id FROM scorecards WHERE tenant_id = $1 AND call_id = $2)",
             "DELETE FROM scorecards WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM jobs WHERE tenant_id = $1 AND call_id = $2",
+            "DELETE FROM change_events WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM calls WHERE tenant_id = $1 AND call_id = $2",
         ] {
             sqlx::query(statement)
@@ -390,7 +431,9 @@ impl CallStore for SqlStore {
                 .execute(&mut *transaction)
                 .await?;
         }
+        record_call_deleted(&mut transaction, self.kind, tenant_id, call_id, now_ms()).await?;
         transaction.commit().await?;
+        self.changes_committed();
         Ok(call.call.audio_key)
     }
 
@@ -400,17 +443,33 @@ impl CallStore for SqlStore {
         stage: Stage,
         progress: f64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
+        let now = now_ms();
+        let mut transaction = self.pool().begin().await?;
+        let updated = sqlx::query(
             "UPDATE calls SET status = 'processing', stage = $1, progress = $2, updated_at_ms = $3 \
              WHERE tenant_id = $4 AND call_id = $5 AND status IN ('queued', 'processing')",
         )
         .bind(stage.as_str())
         .bind(progress)
-        .bind(now_ms())
+        .bind(now)
         .bind(&job.tenant_id)
         .bind(&job.call_id)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        if updated == 1 {
+            record_call_change(
+                &mut transaction,
+                self.kind,
+                ChangeKind::CallProgress,
+                &job.tenant_id,
+                &job.call_id,
+                now,
+            )
+            .await?;
+        }
+        transaction.commit().await?;
+        self.changes_committed();
         Ok(())
     }
 
@@ -458,7 +517,17 @@ impl CallStore for SqlStore {
         .bind(&job.call_id)
         .execute(&mut *transaction)
         .await?;
+        record_call_change(
+            &mut transaction,
+            self.kind,
+            ChangeKind::CallProgress,
+            &job.tenant_id,
+            &job.call_id,
+            now,
+        )
+        .await?;
         transaction.commit().await?;
+        self.changes_committed();
         Ok(Some(job))
     }
 
@@ -515,7 +584,17 @@ impl CallStore for SqlStore {
         .bind(&job.call_id)
         .execute(&mut *transaction)
         .await?;
+        record_call_change(
+            &mut transaction,
+            self.kind,
+            ChangeKind::CallScored,
+            &job.tenant_id,
+            &job.call_id,
+            now,
+        )
+        .await?;
         transaction.commit().await?;
+        self.changes_committed();
         Ok(true)
     }
 
@@ -552,6 +631,19 @@ impl CallStore for SqlStore {
         .bind(now)
         .execute(&mut *transaction)
         .await?;
+        let abandoned = format!(
+            "call_id IN (SELECT call_id FROM jobs WHERE state = 'running' \
+             AND lease_expires_at_ms < {now} AND attempts >= max_attempts)"
+        );
+        record_call_changes(
+            &mut transaction,
+            self.kind,
+            ChangeKind::CallFailed,
+            &abandoned,
+            &[],
+            now,
+        )
+        .await?;
         let failed = sqlx::query(
             "UPDATE jobs SET state = 'failed', lease_owner = NULL, last_error = $1, \
              updated_at_ms = $2 \
@@ -563,6 +655,7 @@ impl CallStore for SqlStore {
         .await?
         .rows_affected();
         transaction.commit().await?;
+        self.changes_committed();
         Ok(failed)
     }
 

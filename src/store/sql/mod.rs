@@ -3,11 +3,15 @@
 //! milliseconds), placeholders are `$N` (both engines take them), and the few
 //! engine-specific statements branch on [`DatabaseKind`].
 
+// Its column list macro is used by the modules after it.
+#[macro_use]
 mod calls;
+mod changes;
 mod filter;
 mod insights;
 mod keys;
 mod scorecards;
+mod tenant_settings;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -24,6 +28,10 @@ pub struct SqlStore {
     /// The SQLite file, watched by `ping` (a deleted file keeps serving from
     /// its unlinked inode, and is lost at the next start).
     sqlite_file: Option<std::path::PathBuf>,
+    /// Woken after this process commits a change event.
+    change_signal: std::sync::Arc<tokio::sync::Notify>,
+    /// Where to LISTEN for other processes' changes (PostgreSQL only).
+    postgres_url: Option<String>,
 }
 
 impl SqlStore {
@@ -39,6 +47,7 @@ impl SqlStore {
         if let Some(file) = &sqlite_file {
             refuse_lost_database(file)?;
         }
+        let postgres_url = (kind == DatabaseKind::Postgres).then(|| url.to_string());
         let url = match kind {
             DatabaseKind::Sqlite => prepare_sqlite_url(url)?,
             DatabaseKind::Postgres => url.to_string(),
@@ -83,7 +92,14 @@ impl SqlStore {
             pool,
             kind,
             sqlite_file,
+            change_signal: std::sync::Arc::default(),
+            postgres_url,
         })
+    }
+
+    /// Tells the change feed that a transaction with change events committed.
+    fn changes_committed(&self) {
+        self.change_signal.notify_one();
     }
 
     /// The connection pool, for tests and maintenance commands.

@@ -5,8 +5,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::SqlStore;
+use super::changes::record_scorecard_change;
 use super::filter::{Filtered, Param};
 use crate::scoring::{Outcome, Scorecard};
+use crate::store::changes::ChangeKind;
 use crate::store::scorecards::{
     AuditAction, AuditEvent, CoachingNote, NewScorecard, ScorecardFilter, ScorecardRecord,
     ScorecardStore,
@@ -31,11 +33,11 @@ fn score_param(score: Option<f64>) -> f64 {
     score.unwrap_or(NO_SCORE)
 }
 
-fn to_json(card: &Scorecard) -> Result<String, StoreError> {
+pub(super) fn to_json(card: &Scorecard) -> Result<String, StoreError> {
     serde_json::to_string(card).map_err(|error| StoreError::Corrupt(error.to_string()))
 }
 
-fn from_json(text: &str) -> Result<Scorecard, StoreError> {
+pub(super) fn from_json(text: &str) -> Result<Scorecard, StoreError> {
     serde_json::from_str(text).map_err(|error| StoreError::Corrupt(format!("scorecard: {error}")))
 }
 
@@ -320,7 +322,17 @@ impl ScorecardStore for SqlStore {
         .bind(&scorecard.call_id)
         .execute(&mut *transaction)
         .await?;
+        record_scorecard_change(
+            &mut transaction,
+            self.kind,
+            ChangeKind::ScorecardRescored,
+            tenant_id,
+            &scorecard.call_id,
+            &scorecard.scorecard_id,
+        )
+        .await?;
         transaction.commit().await?;
+        self.changes_committed();
         Ok(())
     }
 
@@ -375,7 +387,17 @@ impl ScorecardStore for SqlStore {
         audit_insert(tenant_id, event)
             .execute(&mut *transaction)
             .await?;
+        record_scorecard_change(
+            &mut transaction,
+            self.kind,
+            ChangeKind::ScorecardReviewed,
+            tenant_id,
+            &keys.call_id,
+            scorecard_id,
+        )
+        .await?;
         transaction.commit().await?;
+        self.changes_committed();
         Ok(true)
     }
 

@@ -1,0 +1,208 @@
+//! TenantService: an admin's view of the tenant's settings and their audit.
+
+use std::sync::Arc;
+
+use tonic::{Request, Response, Status};
+
+use super::paging::{decode_time_cursor, encode_time_cursor, finish_page, page_size};
+use super::status::invalid;
+use super::timestamp;
+use crate::auth::{Action, Principal};
+use crate::proto::tenant_service_server::TenantService;
+use crate::proto::{self as pb};
+use crate::store::{
+    RetentionPolicy, SettingsSection, Store, TenantAction, TenantEvent, TenantSettings,
+};
+
+/// Ten years: longer is a mistake, not a policy.
+const MAX_RETENTION_DAYS: u32 = 3650;
+
+/// The TenantService.
+#[derive(Clone)]
+pub struct TenantApi {
+    store: Arc<dyn Store>,
+}
+
+impl TenantApi {
+    /// Serves settings from `store`.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+}
+
+fn etag(version: i64) -> String {
+    format!("v{version}")
+}
+
+fn version_of(etag: &str) -> Result<Option<i64>, Status> {
+    if etag.is_empty() {
+        return Ok(None);
+    }
+    etag.strip_prefix('v')
+        .and_then(|number| number.parse().ok())
+        .map(Some)
+        .ok_or_else(|| {
+            invalid(
+                "settings.etag",
+                "pass back an etag unchanged, or leave it empty",
+            )
+        })
+}
+
+fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
+    pb::TenantSettings {
+        retention: Some(pb::RetentionPolicy {
+            audio_days: settings.retention.audio_days,
+            transcript_days: settings.retention.transcript_days,
+        }),
+        etag: etag(settings.version),
+        updated_at: settings.updated_at_ms.map(timestamp),
+        updated_by: settings.updated_by.clone(),
+    }
+}
+
+fn event_to_wire(event: &TenantEvent) -> pb::TenantEvent {
+    let action = match event.action {
+        TenantAction::SettingsChanged => pb::TenantEventAction::SettingsChanged,
+        TenantAction::AudioPurged => pb::TenantEventAction::AudioPurged,
+        TenantAction::TranscriptPurged => pb::TenantEventAction::TranscriptPurged,
+    };
+    pb::TenantEvent {
+        event_id: event.event_id.clone(),
+        action: action as i32,
+        actor: event.actor.clone(),
+        call_id: event.call_id.clone(),
+        detail: event.detail.clone(),
+        at: Some(timestamp(event.at_ms)),
+    }
+}
+
+fn days(field: &str, value: u32) -> Result<u32, Status> {
+    if value > MAX_RETENTION_DAYS {
+        return Err(invalid(
+            field,
+            format!("at most {MAX_RETENTION_DAYS} days (0 keeps the data)"),
+        ));
+    }
+    Ok(value)
+}
+
+/// The retention policy after applying the masked fields of `wanted`.
+fn updated_retention(
+    current: RetentionPolicy,
+    wanted: Option<&pb::RetentionPolicy>,
+    paths: &[String],
+) -> Result<Option<RetentionPolicy>, Status> {
+    let wanted = wanted.copied().unwrap_or_default();
+    let mut policy = current;
+    let mut touched = false;
+    for path in paths {
+        match path.as_str() {
+            "retention" => {
+                policy.audio_days = days("settings.retention.audio_days", wanted.audio_days)?;
+                policy.transcript_days =
+                    days("settings.retention.transcript_days", wanted.transcript_days)?;
+            }
+            "retention.audio_days" => {
+                policy.audio_days = days("settings.retention.audio_days", wanted.audio_days)?;
+            }
+            "retention.transcript_days" => {
+                policy.transcript_days =
+                    days("settings.retention.transcript_days", wanted.transcript_days)?;
+            }
+            _ => continue,
+        }
+        touched = true;
+    }
+    Ok(touched.then_some(policy))
+}
+
+const KNOWN_PATHS: [&str; 3] = [
+    "retention",
+    "retention.audio_days",
+    "retention.transcript_days",
+];
+
+#[tonic::async_trait]
+impl TenantService for TenantApi {
+    async fn get_tenant_settings(
+        &self,
+        request: Request<pb::GetTenantSettingsRequest>,
+    ) -> Result<Response<pb::GetTenantSettingsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ManageTenant)?;
+        let settings = self.store.tenant_settings(&principal.tenant_id).await?;
+        Ok(Response::new(pb::GetTenantSettingsResponse {
+            settings: Some(settings_to_wire(&settings)),
+        }))
+    }
+
+    async fn update_tenant_settings(
+        &self,
+        request: Request<pb::UpdateTenantSettingsRequest>,
+    ) -> Result<Response<pb::UpdateTenantSettingsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ManageTenant)?;
+        let message = request.get_ref();
+        let paths = message
+            .update_mask
+            .as_ref()
+            .map(|mask| mask.paths.clone())
+            .unwrap_or_default();
+        if paths.is_empty() {
+            return Err(invalid(
+                "update_mask",
+                format!("name the fields to write: {}", KNOWN_PATHS.join(", ")),
+            ));
+        }
+        if let Some(unknown) = paths.iter().find(|p| !KNOWN_PATHS.contains(&p.as_str())) {
+            return Err(invalid(
+                "update_mask",
+                format!(
+                    "unknown path {}; known: {}",
+                    super::status::shown(unknown),
+                    KNOWN_PATHS.join(", ")
+                ),
+            ));
+        }
+        let wanted = message.settings.clone().unwrap_or_default();
+        let expected = version_of(&wanted.etag)?;
+        let current = self.store.tenant_settings(&principal.tenant_id).await?;
+        let mut sections = Vec::new();
+        if let Some(policy) =
+            updated_retention(current.retention, wanted.retention.as_ref(), &paths)?
+        {
+            sections.push(SettingsSection::Retention(policy));
+        }
+        let settings = self
+            .store
+            .update_tenant_settings(&principal.tenant_id, &sections, expected, &principal.key_id)
+            .await?;
+        tracing::info!(actor = %principal.key_id, paths = ?paths, "tenant settings updated");
+        Ok(Response::new(pb::UpdateTenantSettingsResponse {
+            settings: Some(settings_to_wire(&settings)),
+        }))
+    }
+
+    async fn list_tenant_events(
+        &self,
+        request: Request<pb::ListTenantEventsRequest>,
+    ) -> Result<Response<pb::ListTenantEventsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ManageTenant)?;
+        let message = request.get_ref();
+        let limit = page_size(message.page_size)?;
+        let after = decode_time_cursor(&message.page_token)?;
+        let mut events = self
+            .store
+            .list_tenant_events(&principal.tenant_id, after, limit + 1)
+            .await?;
+        let next_page_token = finish_page(&mut events, limit, |event| {
+            encode_time_cursor(event.at_ms, &event.event_id)
+        });
+        Ok(Response::new(pb::ListTenantEventsResponse {
+            events: events.iter().map(event_to_wire).collect(),
+            next_page_token,
+        }))
+    }
+}

@@ -1,0 +1,216 @@
+//! The outbox on SQL: events appended inside the changing transaction,
+//! PostgreSQL NOTIFY on commit, and reading in seq order.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
+use tokio::sync::Notify;
+
+use super::SqlStore;
+use crate::config::DatabaseKind;
+use crate::store::StoreError;
+use crate::store::calls::Stage;
+use crate::store::changes::{ChangeEvent, ChangeKind, ChangeStore};
+
+/// The PostgreSQL channel commits are announced on.
+const CHANNEL: &str = "callscore_changes";
+
+const EVENT_COLUMNS: &str =
+    "seq, tenant_id, kind, call_id, stage, progress, message, scorecard_id, created_at_ms";
+
+/// Appends one event per call matching `call_filter` (an SQL condition on
+/// `calls` with `$1` the tenant, or none when `tenant_id` is `None`), with each
+/// call's state as this transaction leaves it; on PostgreSQL the NOTIFY is
+/// delivered when the transaction commits.
+pub(super) async fn record_call_changes(
+    transaction: &mut Transaction<'_, Any>,
+    kind: DatabaseKind,
+    change: ChangeKind,
+    call_filter: &str,
+    binds: &[&str],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let statement = format!(
+        "INSERT INTO change_events (tenant_id, kind, call_id, stage, progress, message, \
+         scorecard_id, created_at_ms) \
+         SELECT tenant_id, '{}', call_id, stage, progress, failure_reason, latest_scorecard_id, \
+         {now} FROM calls WHERE {call_filter}",
+        change.as_str()
+    );
+    // Only constants and an integer are formatted in; values are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+    for value in binds {
+        query = query.bind(*value);
+    }
+    query.execute(&mut **transaction).await?;
+    notify_on_commit(transaction, kind).await
+}
+
+/// Appends one event for one call (see [`record_call_changes`]).
+pub(super) async fn record_call_change(
+    transaction: &mut Transaction<'_, Any>,
+    kind: DatabaseKind,
+    change: ChangeKind,
+    tenant_id: &str,
+    call_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    let one_call = "tenant_id = $1 AND call_id = $2";
+    record_call_changes(
+        transaction,
+        kind,
+        change,
+        one_call,
+        &[tenant_id, call_id],
+        now,
+    )
+    .await
+}
+
+/// Appends a change to one scorecard of a call, with the call's state.
+pub(super) async fn record_scorecard_change(
+    transaction: &mut Transaction<'_, Any>,
+    kind: DatabaseKind,
+    change: ChangeKind,
+    tenant_id: &str,
+    call_id: &str,
+    scorecard_id: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO change_events (tenant_id, kind, call_id, stage, progress, message, \
+         scorecard_id, created_at_ms) \
+         SELECT tenant_id, $1, call_id, stage, progress, failure_reason, $2, $3 \
+         FROM calls WHERE tenant_id = $4 AND call_id = $5",
+    )
+    .bind(change.as_str())
+    .bind(scorecard_id)
+    .bind(crate::store::now_ms())
+    .bind(tenant_id)
+    .bind(call_id)
+    .execute(&mut **transaction)
+    .await?;
+    notify_on_commit(transaction, kind).await
+}
+
+/// Appends the deletion of a call (its row is gone, so nothing to copy).
+pub(super) async fn record_call_deleted(
+    transaction: &mut Transaction<'_, Any>,
+    kind: DatabaseKind,
+    tenant_id: &str,
+    call_id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO change_events (tenant_id, kind, call_id, stage, progress, message, \
+         scorecard_id, created_at_ms) VALUES ($1, $2, $3, NULL, 0, '', NULL, $4)",
+    )
+    .bind(tenant_id)
+    .bind(ChangeKind::CallDeleted.as_str())
+    .bind(call_id)
+    .bind(now)
+    .execute(&mut **transaction)
+    .await?;
+    notify_on_commit(transaction, kind).await
+}
+
+async fn notify_on_commit(
+    transaction: &mut Transaction<'_, Any>,
+    kind: DatabaseKind,
+) -> Result<(), sqlx::Error> {
+    if kind == DatabaseKind::Postgres {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(CHANNEL)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
+}
+
+fn event_from_row(row: &AnyRow) -> Result<ChangeEvent, StoreError> {
+    let stage: Option<String> = row.try_get("stage")?;
+    Ok(ChangeEvent {
+        seq: row.try_get("seq")?,
+        tenant_id: row.try_get("tenant_id")?,
+        kind: ChangeKind::parse(&row.try_get::<String, _>("kind")?)?,
+        call_id: row.try_get("call_id")?,
+        stage: stage.as_deref().map(Stage::parse).transpose()?,
+        progress: row.try_get::<Option<f64>, _>("progress")?.unwrap_or(0.0),
+        message: row.try_get("message")?,
+        scorecard_id: row.try_get("scorecard_id")?,
+        created_at_ms: row.try_get("created_at_ms")?,
+    })
+}
+
+#[async_trait]
+impl ChangeStore for SqlStore {
+    async fn changes_after(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<ChangeEvent>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM change_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn changes_in(&self, seqs: &[i64]) -> Result<Vec<ChangeEvent>, StoreError> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Integers only, so the list is safe to inline.
+        let list = seqs
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM change_events WHERE seq IN ({list}) ORDER BY seq"
+        )))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(event_from_row).collect()
+    }
+
+    async fn latest_change_seq(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS latest FROM change_events")
+            .fetch_one(self.pool())
+            .await?;
+        Ok(row.try_get("latest")?)
+    }
+
+    async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("DELETE FROM change_events WHERE created_at_ms < $1")
+                .bind(before_ms)
+                .execute(self.pool())
+                .await?
+                .rows_affected(),
+        )
+    }
+
+    fn change_signal(&self) -> Arc<Notify> {
+        self.change_signal.clone()
+    }
+
+    async fn listen_for_changes(&self) -> Result<(), StoreError> {
+        let Some(url) = &self.postgres_url else {
+            return std::future::pending().await;
+        };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(CHANNEL).await?;
+        // Whatever committed while not listening is read by the feed's
+        // catch-up read after this wake.
+        self.change_signal.notify_one();
+        loop {
+            listener.recv().await?;
+            self.change_signal.notify_one();
+        }
+    }
+}
