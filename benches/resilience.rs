@@ -7,7 +7,8 @@
 //!
 //! Scenarios: a connection flood of silent connections from many loopback
 //! addresses; slow-loris peers dribbling the HTTP/2 preface; a WatchCall
-//! flood from one key; a flood of large SubmitTranscript requests; kill -9
+//! flood from one key; WatchCall fan-out over many keys (idle CPU, delivery
+//! delay through the change feed); a flood of large SubmitTranscript requests; kill -9
 //! and restart loops. See docs/benchmarks.md.
 
 use std::collections::BTreeMap;
@@ -441,6 +442,111 @@ async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `count` WatchCall streams on one call, 32 per key (the per-key cap), one
+/// connection per key: CPU while they wait, then how long after another
+/// process commits the call's end every stream has it (on SQLite another
+/// process's commit is seen by the feed's 1 s poll; see docs/change-feed.md).
+async fn watch_fan_out(server: &Server, count: usize) -> anyhow::Result<()> {
+    let mut calls = server.calls().await?;
+    let upload = tokio_stream::iter(vec![
+        SubmitCallRequest {
+            payload: Some(submit_call_request::Payload::Metadata(CallMetadata {
+                agent_id: "rina".into(),
+                ..Default::default()
+            })),
+        },
+        SubmitCallRequest {
+            payload: Some(submit_call_request::Payload::AudioChunk(b"RIFF".to_vec())),
+        },
+    ]);
+    calls.submit_call(upload).await?;
+    // This process plays the worker: it claims the oldest queued call.
+    let store = callscore::store::open(&server.database_url, 2).await?;
+    let job = store
+        .claim_job("resilience-bench", 600_000)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no queued call to claim"))?;
+    let keys = (0..count.div_ceil(32))
+        .map(|_| Server::create_key(&server.database_url))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut streams = Vec::with_capacity(count);
+    for key in &keys {
+        let channel = Channel::from_shared(format!("http://{}", server.address))?
+            .connect()
+            .await?;
+        let client = CallServiceClient::with_interceptor(channel, Bearer(key.clone()));
+        for _ in 0..32 {
+            if streams.len() == count {
+                break;
+            }
+            let mut stream = client
+                .clone()
+                .watch_call(WatchCallRequest {
+                    call_id: job.call_id.clone(),
+                })
+                .await?
+                .into_inner();
+            // The state now, before the call ends.
+            stream.message().await?;
+            streams.push(stream);
+        }
+    }
+    let (_, _, cpu_before) = server.usage();
+    let idle = Duration::from_secs(10);
+    tokio::time::sleep(idle).await;
+    let (_, _, cpu_after) = server.usage();
+    let health = health_line(server.address, 5).await;
+    let committed = Instant::now();
+    store.fail_attempt(&job, "bench: ended", true, 0).await?;
+    let waits = streams.into_iter().map(|mut stream| {
+        tokio::spawn(async move {
+            while let Ok(Some(event)) = stream.message().await {
+                if event.stage() == CallStage::Failed {
+                    return Some(committed.elapsed());
+                }
+            }
+            None
+        })
+    });
+    let mut delays = Vec::new();
+    for wait in waits.collect::<Vec<_>>() {
+        if let Ok(Some(delay)) = wait.await {
+            delays.push(delay.as_secs_f64() * 1000.0);
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        delays
+            .get(((delays.len() as f64 - 1.0) * q).round() as usize)
+            .map_or("-".to_string(), |ms| format!("{ms:.0}"))
+    };
+    report(
+        &format!(
+            "WatchCall fan-out: {count} streams on one call, {} keys",
+            keys.len()
+        ),
+        &[
+            (
+                "server CPU while they wait (% of one core)".into(),
+                format!(
+                    "{:.1}",
+                    100.0 * (cpu_after - cpu_before) / idle.as_secs_f64()
+                ),
+            ),
+            ("health while they wait".into(), health),
+            (
+                "streams that got the end".into(),
+                format!("{} of {count}", delays.len()),
+            ),
+            (
+                "delay after the commit, ms (p50, p99, max)".into(),
+                format!("{}, {}, {}", at(0.5), at(0.99), at(1.0)),
+            ),
+        ],
+    );
+    Ok(())
+}
+
 async fn large_request_flood(server: &Server, count: usize) -> anyhow::Result<()> {
     let (_, before_rss, cpu) = server.usage();
     let started = Instant::now();
@@ -626,6 +732,7 @@ async fn main() -> anyhow::Result<()> {
     connection_flood(&server, options.flood).await?;
     slow_loris(&server, options.loris).await?;
     watch_flood(&server, options.watches).await?;
+    watch_fan_out(&server, options.watches).await?;
     large_request_flood(&server, options.large).await?;
     println!(
         "\nserver still running after the floods: {}",

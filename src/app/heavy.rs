@@ -19,13 +19,16 @@ const HEAVY_PATHS: [&str; 1] = ["/callscore.v1.CallService/SubmitTranscript"];
 #[derive(Clone)]
 pub struct HeavyRequestLimit {
     permits: Arc<Semaphore>,
+    total: usize,
 }
 
 impl HeavyRequestLimit {
     /// A limit of `permits` (at least one).
     pub fn new(permits: usize) -> Self {
+        let total = permits.max(1);
         Self {
-            permits: Arc::new(Semaphore::new(permits.max(1))),
+            permits: Arc::new(Semaphore::new(total)),
+            total,
         }
     }
 }
@@ -37,6 +40,7 @@ impl<S> Layer<S> for HeavyRequestLimit {
         HeavyRequestService {
             inner,
             permits: self.permits.clone(),
+            total: self.total,
         }
     }
 }
@@ -46,6 +50,7 @@ impl<S> Layer<S> for HeavyRequestLimit {
 pub struct HeavyRequestService<S> {
     inner: S,
     permits: Arc<Semaphore>,
+    total: usize,
 }
 
 impl<S, B> Service<http::Request<B>> for HeavyRequestService<S>
@@ -70,11 +75,17 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let permits = self.permits.clone();
+        let total = self.total;
         Box::pin(async move {
             // The semaphore is never closed, so acquiring cannot fail.
-            let permit = permits.acquire_owned().await.ok();
+            let permit = permits.clone().acquire_owned().await.ok();
             let result = inner.call(request).await;
             drop(permit);
+            // The last of a burst gives the freed heap back to the system;
+            // under steady load memory stays bounded by the permits anyway.
+            if permits.available_permits() == total {
+                tokio::task::spawn_blocking(super::memory::release_freed_memory);
+            }
             result
         })
     }

@@ -5,6 +5,7 @@ mod health;
 mod heavy;
 mod in_flight;
 mod listener;
+mod memory;
 
 pub use in_flight::InFlight;
 pub use listener::ConnectionLimits;
