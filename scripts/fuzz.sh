@@ -26,7 +26,6 @@ status=0
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"
   log="fuzz/logs/$target.log"
-  started=$(date +%s)
   # -O: optimised with debug assertions (overflow checks on), as cargo-fuzz
   # recommends; 2 GiB RSS is far above any legitimate decode of a 20 s call.
   if cargo +nightly fuzz run -O "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
@@ -37,7 +36,8 @@ for target in "${targets[@]}"; do
     outcome="FAILED (see $log and fuzz/artifacts/$target)"
     status=1
   fi
-  elapsed=$(($(date +%s) - started))
+  # libFuzzer's own figures: the build before it is not fuzzing time.
+  elapsed=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | grep -o 'in [0-9]*' | grep -o '[0-9]*' || echo '?')
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   speed=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
   coverage=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+/[0-9]+[a-zA-Z]*' "$log" | tail -1 || echo '?')

@@ -1,7 +1,9 @@
-//! Every string field of every RPC, one at a time, with a NUL byte or an
-//! over-long value: the answer is a clear status (never INTERNAL), the same
-//! on SQLite and PostgreSQL, no error echoes a huge value back, and what was
-//! stored before is still there.
+//! Every string field of every RPC, one at a time, with a NUL byte, an
+//! over-long value, and random values (seeded: control characters,
+//! scripts, emoji, quotes and SQL, path tricks, any length up to 300
+//! characters): the answer is a clear status (never INTERNAL or UNKNOWN),
+//! the same on SQLite and PostgreSQL, no error echoes a huge value back, and
+//! what was stored before is still there.
 
 mod common;
 
@@ -22,6 +24,45 @@ const NUL: &str = "a\0b";
 /// Larger than any id the API takes, far smaller than the gRPC message limit.
 fn huge() -> String {
     "x".repeat(20_000)
+}
+
+/// Random strings from pieces that break naive code, seeded so a failure
+/// reproduces.
+fn random_values(count: usize) -> Vec<String> {
+    use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
+    const PIECES: [&str; 16] = [
+        "'; DROP TABLE calls; --",
+        "\"",
+        "../../etc/passwd",
+        "%s%n%x",
+        "\u{202e}",
+        "\u{feff}",
+        "\r\n",
+        "\t",
+        "\u{7f}",
+        "\u{1}",
+        "selamat pagi",
+        "🙂👍🏽",
+        "ميم",
+        "日本",
+        "-1",
+        "v1:",
+    ];
+    let mut rng = StdRng::seed_from_u64(0x0ca1_1ca1);
+    (0..count)
+        .map(|_| {
+            let mut value = String::new();
+            while value.chars().count() < rng.random_range(1..300) {
+                if rng.random_bool(0.5) {
+                    value.push_str(PIECES[rng.random_range(0..PIECES.len())]);
+                } else {
+                    value.push(rng.random_range('\u{20}'..='\u{2fff}'));
+                }
+            }
+            value
+        })
+        .collect()
 }
 
 fn metadata(agent: &str) -> CallMetadata {
@@ -539,7 +580,17 @@ async fn hostile_strings_get_a_clear_status_everywhere(backend: Backend) {
     let card_id = stored.scorecard_id;
 
     let mut failures = Vec::new();
-    for (label, bad) in [("NUL", NUL.to_owned()), ("20 KB", huge())] {
+    let mut values = vec![
+        ("NUL".to_owned(), NUL.to_owned()),
+        ("20 KB".to_owned(), huge()),
+    ];
+    values.extend(
+        random_values(4)
+            .into_iter()
+            .enumerate()
+            .map(|(n, value)| (format!("random #{n}"), value)),
+    );
+    for (label, bad) in values {
         for (name, answer) in requests(&c, &bad, &call_id, &card_id) {
             match answer.await {
                 Err(status) if matches!(status.code(), Code::Internal | Code::Unknown) => {

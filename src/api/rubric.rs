@@ -49,13 +49,36 @@ fn parse_document(document: &str) -> Result<Result<Rubric, Vec<RubricError>>, St
     Ok(parse_rubric(document))
 }
 
+/// `text` cut to at most `max_bytes` (at a character boundary), marked
+/// with "..." when cut.
+fn clipped(text: &str, max_bytes: usize) -> String {
+    if text.len() <= max_bytes {
+        return text.to_string();
+    }
+    let mut end = max_bytes.saturating_sub(3);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &text[..end])
+}
+
 /// Parses a document for storing: any rubric error is `INVALID_ARGUMENT`.
 fn parse_for_write(document: &str) -> Result<Rubric, Status> {
     parse_document(document)?.map_err(|errors| {
         let listed: Vec<String> = errors
             .iter()
             .take(ERRORS_IN_MESSAGE)
-            .map(|e| format!("{}:{} {}: {}", e.line, e.column, e.path, e.message))
+            .map(|e| {
+                // Paths and messages quote the document's own keys and
+                // values: cut each short so the status stays small.
+                format!(
+                    "{}:{} {}: {}",
+                    e.line,
+                    e.column,
+                    clipped(&e.path, 48),
+                    clipped(&e.message, 120)
+                )
+            })
             .collect();
         let more = errors.len().saturating_sub(ERRORS_IN_MESSAGE);
         let suffix = if more > 0 {
