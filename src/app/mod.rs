@@ -6,6 +6,7 @@ mod heavy;
 mod in_flight;
 mod listener;
 mod memory;
+mod request_span;
 
 pub use in_flight::InFlight;
 pub use listener::ConnectionLimits;
@@ -240,6 +241,7 @@ impl Application {
             .http2_keepalive_timeout(Some(keepalive))
             .max_concurrent_streams(Some(self.settings.max_streams_per_connection))
             .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
+            .layer(request_span::RequestSpanLayer)
             .layer(in_flight.clone())
             .layer(
                 AuthLayer::new(store.clone()).with_rate_limit(KeyRateLimit::new(

@@ -300,6 +300,10 @@ where
             });
             match authenticated {
                 Ok(principal) => {
+                    // The RPC's span (app::request_span) is the current one here.
+                    let span = tracing::Span::current();
+                    span.record("tenant", principal.tenant_id.as_str());
+                    span.record("key_id", principal.key_id.as_str());
                     request.extensions_mut().insert(principal);
                     inner.call(request).await
                 }
