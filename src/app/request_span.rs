@@ -2,6 +2,9 @@
 //! response. The span (`rpc`) holds the service, method, request id, the
 //! caller's tenant and key id once authenticated (recorded by the auth
 //! layer), and the gRPC status code; never the secret or any request body.
+//! Exported as an OpenTelemetry server span named `service/method` with the
+//! semantic conventions' `rpc.*` attributes, child of the caller's W3C
+//! `traceparent` when it sends one.
 //! A caller's own `x-request-id` is kept when it is a plain token, so a
 //! platform can follow its id through our logs; otherwise one is made.
 
@@ -11,8 +14,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::HeaderValue;
+use opentelemetry::propagation::Extractor;
 use tower::{Layer, Service};
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The header the id travels in, both ways.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -35,6 +40,19 @@ impl<S> Layer<S> for RequestSpanLayer {
 #[derive(Clone)]
 pub struct RequestSpan<S> {
     inner: S,
+}
+
+/// Reads W3C trace context headers for the propagator.
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
 }
 
 /// The caller's id when it is a plain token, else a new UUID v7.
@@ -78,13 +96,21 @@ where
             .unwrap_or((path, ""));
         let span = tracing::info_span!(
             "rpc",
+            otel.name = %path.trim_start_matches('/'),
+            otel.kind = "server",
+            rpc.system = "grpc",
             rpc.service = service,
             rpc.method = method,
             request_id = %id,
             tenant = tracing::field::Empty,
             key_id = tracing::field::Empty,
-            grpc.code = tracing::field::Empty,
+            rpc.grpc.status_code = tracing::field::Empty,
         );
+        // No propagator is installed while traces are off: this is then a no-op.
+        let parent = opentelemetry::global::get_text_map_propagator(|propagator| {
+            propagator.extract(&HeaderExtractor(request.headers()))
+        });
+        let _ = span.set_parent(parent);
         let header = HeaderValue::from_str(&id).ok();
         let started = Instant::now();
         Box::pin(
@@ -94,14 +120,13 @@ where
                     // A status in the headers is a trailers-only error; a
                     // response that starts well reports OK here (a stream
                     // may still fail later, in its trailers).
-                    let code = response
+                    let code: i64 = response
                         .headers()
                         .get("grpc-status")
                         .and_then(|value| value.to_str().ok())
-                        .unwrap_or("0")
-                        .to_string();
-                    let span = tracing::Span::current();
-                    span.record("grpc.code", code.as_str());
+                        .and_then(|value| value.parse().ok())
+                        .unwrap_or(0);
+                    tracing::Span::current().record("rpc.grpc.status_code", code);
                     tracing::debug!(
                         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                         "rpc answered"

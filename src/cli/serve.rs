@@ -37,15 +37,22 @@ impl ServeArgs {
             model_path: self.model,
             ..Overrides::default()
         })?;
-        crate::telemetry::init(&settings);
-        runtime()?.block_on(async {
+        let runtime = runtime()?;
+        // Inside the runtime: the trace exporter's gRPC channel needs it.
+        let telemetry = runtime.block_on(async { crate::telemetry::init(&settings) });
+        let served: anyhow::Result<()> = runtime.block_on(async {
             let app = Application::build(settings).await?;
             let shutdown = CancellationToken::new();
             tokio::spawn(stop_on_signal(shutdown.clone()));
             app.run_until_stopped(shutdown).await?;
             tracing::info!("stopped");
             Ok(())
-        })
+        });
+        // Flushing may block on the exporter: off the runtime's threads.
+        std::thread::scope(|scope| {
+            scope.spawn(|| telemetry.shutdown());
+        });
+        served
     }
 }
 
