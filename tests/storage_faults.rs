@@ -171,3 +171,97 @@ async fn upload_files_left_by_a_crash_are_swept_and_live_ones_kept() {
     shutdown.cancel();
     server.await.expect("joined").expect("stopped");
 }
+
+/// `chattr` on the SQLite files: immutable files refuse every write, also
+/// through connections opened before, even for root (permission bits do
+/// not stop root, so a chmod cannot stage this).
+fn set_immutable(files: &[std::path::PathBuf], on: bool) {
+    for file in files {
+        let status = std::process::Command::new("chattr")
+            .arg(if on { "+i" } else { "-i" })
+            .arg(file)
+            .status()
+            .expect("chattr runs");
+        assert!(status.success(), "chattr on {}", file.display());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_sqlite_spell_answers_unavailable_and_writes_recover() {
+    let app = spawn_app_with(Backend::Sqlite, |s| s.health_check_seconds = 1).await;
+    let key = app.key("acme", Role::Admin).await;
+    let file = std::path::PathBuf::from(
+        app.database
+            .url
+            .strip_prefix("sqlite://")
+            .expect("sqlite URL"),
+    );
+    let mut calls = app.calls(&key).await;
+    let note = |n: usize| callscore::proto::SubmitTranscriptRequest {
+        metadata: Some(callscore::proto::CallMetadata {
+            agent_id: "rina".into(),
+            external_call_id: format!("ext-{n}"),
+            call_started_at: Some(prost_types::Timestamp {
+                seconds: 1_700_000_000,
+                nanos: 0,
+            }),
+            ..Default::default()
+        }),
+        transcript: Some(callscore::proto::Transcript {
+            language: "en".into(),
+            segments: vec![callscore::proto::TranscriptSegment {
+                speaker: callscore::proto::Speaker::Agent as i32,
+                start_ms: 0,
+                end_ms: 2_000,
+                text: "Good morning, how can I help you?".into(),
+                ..Default::default()
+            }],
+            model_id: String::new(),
+        }),
+    };
+    calls.submit_transcript(note(0)).await.expect("writable");
+    let mut wal = file.clone().into_os_string();
+    wal.push("-wal");
+    let files = [file.clone(), std::path::PathBuf::from(wal)];
+
+    set_immutable(&files, true);
+    let mut codes = Vec::new();
+    for n in 1..=10 {
+        match calls.submit_transcript(note(n)).await {
+            Ok(_) => codes.push(Code::Ok),
+            Err(status) => codes.push(status.code()),
+        }
+    }
+    // Health tells: the file answers reads but refuses writes.
+    health_becomes(app.address, NOT_SERVING, Duration::from_secs(10)).await;
+    set_immutable(&files, false);
+    // Each write during the spell is refused as retryable or made; none is
+    // refused with a misleading status (NOT_FOUND was seen before the call
+    // was read back inside its own transaction) or as INTERNAL.
+    assert!(
+        codes
+            .iter()
+            .all(|code| matches!(code, Code::Unavailable | Code::Ok)),
+        "writes during the spell: {codes:?}"
+    );
+    assert!(
+        codes.contains(&Code::Unavailable),
+        "the spell refused nothing: {codes:?}"
+    );
+    // Not asserted, and open (see the hardening issue's note): one or two
+    // writes that SQLite let commit during such a spell are missing
+    // afterwards, also from a fresh connection.
+    health_becomes(app.address, SERVING, Duration::from_secs(5)).await;
+
+    // Within seconds every write works again: no pooled connection stays bad.
+    let started = Instant::now();
+    let mut failed = 0;
+    for n in 100..140 {
+        if calls.submit_transcript(note(n)).await.is_err() {
+            failed += 1;
+        }
+    }
+    assert_eq!(failed, 0, "of 40 writes after the spell");
+    assert!(started.elapsed() < Duration::from_secs(60));
+    app.stop().await;
+}

@@ -140,6 +140,26 @@ async fn insert_call(
     Ok(())
 }
 
+/// The call as its creating transaction sees it: the answer needs no read
+/// on another pooled connection, which may not see the commit yet (seen on
+/// SQLite while its files refused writes).
+async fn call_in(
+    transaction: &mut Transaction<'_, Any>,
+    tenant_id: &str,
+    call_id: &str,
+) -> Result<CallRecord, StoreError> {
+    let row = sqlx::query(concat!(
+        "SELECT ",
+        call_columns!(),
+        " FROM calls WHERE tenant_id = $1 AND call_id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(call_id)
+    .fetch_one(&mut **transaction)
+    .await?;
+    call_from_row(&row)
+}
+
 impl SqlStore {
     /// The earlier call when a submission's idempotency key was seen before.
     async fn duplicate_of(&self, call: &NewCall) -> Result<Option<CallRecord>, StoreError> {
@@ -156,12 +176,10 @@ impl SqlStore {
     async fn created_or_duplicate(
         &self,
         call: &NewCall,
-        result: Result<(), StoreError>,
+        result: Result<CallRecord, StoreError>,
     ) -> Result<Submitted, StoreError> {
         match result {
-            Ok(()) => Ok(Submitted::Created(
-                self.get_call(&call.tenant_id, &call.call_id).await?,
-            )),
+            Ok(created) => Ok(Submitted::Created(created)),
             Err(StoreError::Database(error)) if is_unique_violation(&error) => {
                 match self.duplicate_of(call).await? {
                     Some(existing) => Ok(Submitted::Duplicate(existing)),
@@ -314,9 +332,10 @@ impl CallStore for SqlStore {
                 now,
             )
             .await?;
+            let created = call_in(&mut transaction, &call.tenant_id, &call.call_id).await?;
             transaction.commit().await?;
             self.changes_committed();
-            Ok(())
+            Ok(created)
         }
         .await;
         self.created_or_duplicate(call, result).await
@@ -352,9 +371,10 @@ impl CallStore for SqlStore {
                 now_ms(),
             )
             .await?;
+            let created = call_in(&mut transaction, &call.tenant_id, &call.call_id).await?;
             transaction.commit().await?;
             self.changes_committed();
-            Ok(())
+            Ok(created)
         }
         .await;
         self.created_or_duplicate(call, result).await

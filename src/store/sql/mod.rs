@@ -32,6 +32,23 @@ pub struct SqlStore {
     change_signal: std::sync::Arc<tokio::sync::Notify>,
     /// Where to LISTEN for other processes' changes (PostgreSQL only).
     postgres_url: Option<String>,
+    /// When the SQLite file last refused a write (Unix ms, 0: never).
+    write_fault: std::sync::Arc<std::sync::atomic::AtomicI64>,
+}
+
+/// After the SQLite file refused a write, pooled connections are checked
+/// for writability this long: one opened during the fault stays read-only
+/// for its whole life (SQLite falls back to read-only when it cannot open
+/// the file for writing), and a read (the pool's own check) cannot tell.
+const WRITE_FAULT_WATCH_MS: i64 = 120_000;
+
+/// Whether a SQLite connection can take a write lock now (it waits for the
+/// busy timeout behind another writer, like any write would).
+async fn sqlite_writable(connection: &mut sqlx::AnyConnection) -> bool {
+    if connection.execute("BEGIN IMMEDIATE").await.is_err() {
+        return false;
+    }
+    connection.execute("ROLLBACK").await.is_ok()
 }
 
 impl SqlStore {
@@ -52,6 +69,8 @@ impl SqlStore {
             DatabaseKind::Sqlite => prepare_sqlite_url(url)?,
             DatabaseKind::Postgres => url.to_string(),
         };
+        let write_fault = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+        let recent_fault = write_fault.clone();
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             // A database that is down answers UNAVAILABLE in seconds, not
@@ -59,6 +78,19 @@ impl SqlStore {
             // use, so the pool heals by itself once it is back.
             .acquire_timeout(std::time::Duration::from_secs(10))
             .test_before_acquire(true)
+            .before_acquire(move |connection, _| {
+                let fault_at = recent_fault.load(std::sync::atomic::Ordering::Relaxed);
+                Box::pin(async move {
+                    if kind == DatabaseKind::Sqlite
+                        && fault_at > 0
+                        && now_ms() - fault_at < WRITE_FAULT_WATCH_MS
+                    {
+                        // A read-only leftover is closed, and the pool opens a new one.
+                        return Ok(sqlite_writable(connection).await);
+                    }
+                    Ok(true)
+                })
+            })
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if kind == DatabaseKind::Sqlite {
@@ -94,6 +126,7 @@ impl SqlStore {
             sqlite_file,
             change_signal: std::sync::Arc::default(),
             postgres_url,
+            write_fault,
         })
     }
 
@@ -220,6 +253,19 @@ impl Store for SqlStore {
             });
         }
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        if self.kind == DatabaseKind::Sqlite {
+            // A file that refuses writes still answers reads: take the
+            // write lock to know (health is NOT_SERVING while it refuses).
+            let mut connection = self.pool.acquire().await?;
+            if !sqlite_writable(&mut connection).await {
+                self.write_fault
+                    .store(now_ms(), std::sync::atomic::Ordering::Relaxed);
+                connection.close_on_drop();
+                return Err(StoreError::Database(sqlx::Error::Protocol(
+                    "the SQLite file refuses writes".to_string(),
+                )));
+            }
+        }
         Ok(())
     }
 
