@@ -78,6 +78,15 @@ impl SqlStore {
             // use, so the pool heals by itself once it is back.
             .acquire_timeout(std::time::Duration::from_secs(10))
             .test_before_acquire(true)
+            .after_release(move |connection, _| {
+                // A connection sqlx still counts in a transaction after its
+                // owner let go (a ROLLBACK that failed because SQLite had
+                // already rolled back on an I/O error) would run the next
+                // owner's writes as a nested savepoint, acknowledged and then
+                // lost (tests/storage_faults.rs): close it instead.
+                let in_transaction = sqlx::Connection::is_in_transaction(connection);
+                Box::pin(async move { Ok(!(kind == DatabaseKind::Sqlite && in_transaction)) })
+            })
             .before_acquire(move |connection, _| {
                 let fault_at = recent_fault.load(std::sync::atomic::Ordering::Relaxed);
                 Box::pin(async move {
