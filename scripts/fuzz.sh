@@ -26,9 +26,11 @@ status=0
 for target in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$target"
   log="fuzz/logs/$target.log"
-  # -O: optimised with debug assertions (overflow checks on), as cargo-fuzz
-  # recommends; 2 GiB RSS is far above any legitimate decode of a 20 s call.
-  if cargo +nightly fuzz run -O "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
+  # -O: optimised as the service is built (overflow checks off, as in a
+  # release build); FUZZ_DEBUG_ASSERTIONS=1 adds them (-a). libFuzzer aborts
+  # on any panic, also one the code catches. 2 GiB RSS is far above any
+  # legitimate decode of a 20 s call.
+  if cargo +nightly fuzz run -O ${FUZZ_DEBUG_ASSERTIONS:+-a} "$target" "fuzz/corpus/$target" "fuzz/seeds/$target" -- \
       -runs="$runs" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
       -print_final_stats=1 >"$log" 2>&1; then
     outcome="0 crashes"
