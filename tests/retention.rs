@@ -387,3 +387,84 @@ async fn retention_purges_old_audio_and_transcripts_and_audits_each(backend: Bac
     )));
     app.stop().await;
 }
+
+fn callscore(args: &[&str], database_url: &str) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+        .args(args)
+        .args(["--database-url", database_url])
+        .output()
+        .expect("runs")
+}
+
+#[test]
+fn the_cli_shows_and_sets_retention_with_an_audit() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/tenant.db", dir.path().display());
+    let created = callscore(
+        &["keys", "create", "--tenant", "acme", "--role", "admin"],
+        &url,
+    );
+    assert!(created.status.success(), "{created:?}");
+
+    let shown = callscore(&["tenant", "settings", "--tenant", "acme"], &url);
+    assert!(shown.status.success(), "{shown:?}");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.contains("audio          kept"), "{text}");
+
+    let set = callscore(
+        &[
+            "tenant",
+            "retention",
+            "--tenant",
+            "acme",
+            "--audio-days",
+            "30",
+        ],
+        &url,
+    );
+    assert!(set.status.success(), "{set:?}");
+    let set = callscore(
+        &[
+            "tenant",
+            "retention",
+            "--tenant",
+            "acme",
+            "--transcript-days",
+            "90",
+        ],
+        &url,
+    );
+    assert!(set.status.success(), "{set:?}");
+    let text = String::from_utf8_lossy(&set.stdout).into_owned();
+    assert!(text.contains("audio          30 days"), "{text}");
+    assert!(text.contains("transcripts    90 days"), "{text}");
+    assert!(text.contains("version        v2"), "{text}");
+    assert!(text.contains("by cli"), "{text}");
+
+    for (args, says) in [
+        (
+            vec!["tenant", "retention", "--tenant", "acme"],
+            "--audio-days",
+        ),
+        (
+            vec![
+                "tenant",
+                "retention",
+                "--tenant",
+                "acme",
+                "--audio-days",
+                "4000",
+            ],
+            "4000",
+        ),
+        (
+            vec!["tenant", "settings", "--tenant", "nobody"],
+            "tenant \"nobody\" not found",
+        ),
+    ] {
+        let refused = callscore(&args, &url);
+        assert!(!refused.status.success(), "{args:?} succeeded");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -99,7 +99,7 @@ impl KeysArgs {
 }
 
 /// Tenant ids appear in URLs, logs and metrics: keep them simple.
-fn check_tenant_id(tenant: &str) -> anyhow::Result<()> {
+pub(super) fn check_tenant_id(tenant: &str) -> anyhow::Result<()> {
     let valid = !tenant.is_empty()
         && tenant.len() <= 64
         && tenant
@@ -133,10 +133,10 @@ impl CreateKeyArgs {
 }
 
 /// The actor the key audit records for the command line.
-const CLI_ACTOR: &str = "cli";
+pub(super) const CLI_ACTOR: &str = "cli";
 
 /// An epoch-milliseconds time in RFC 3339 to the second, or `-`.
-fn when(at_ms: Option<i64>) -> String {
+pub(super) fn when(at_ms: Option<i64>) -> String {
     at_ms.map_or_else(
         || "-".to_string(),
         |at_ms| {

@@ -11,6 +11,7 @@ mod scorecard;
 mod serve;
 mod settings_args;
 mod submit;
+mod tenant;
 mod transcribe;
 mod trends;
 
@@ -36,6 +37,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manages API keys.
     Keys(keys::KeysArgs),
+    /// Shows or changes a tenant's settings (retention).
+    Tenant(tenant::TenantArgs),
     /// Creates or upgrades the database schema.
     Migrate(migrate::MigrateArgs),
     /// Work with rubric documents.
@@ -60,6 +63,7 @@ impl Cli {
             Command::Trends(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),
+            Command::Tenant(args) => args.run(),
             Command::Migrate(args) => args.run(),
             Command::Rubric(args) => args.run(),
             Command::Score(args) => args.run(),
