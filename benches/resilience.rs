@@ -387,8 +387,8 @@ async fn slow_loris(server: &Server, count: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
-    let mut calls = server.calls().await?;
+/// Queues a call (a few placeholder bytes: no worker runs) and returns its id.
+async fn queue_placeholder_call(server: &Server) -> anyhow::Result<String> {
     let upload = tokio_stream::iter(vec![
         SubmitCallRequest {
             payload: Some(submit_call_request::Payload::Metadata(CallMetadata {
@@ -400,13 +400,19 @@ async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
             payload: Some(submit_call_request::Payload::AudioChunk(b"RIFF".to_vec())),
         },
     ]);
-    let call_id = calls
+    Ok(server
+        .calls()
+        .await?
         .submit_call(upload)
         .await?
         .into_inner()
         .call
         .map(|call| call.call_id)
-        .unwrap_or_default();
+        .unwrap_or_default())
+}
+
+async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
+    let call_id = queue_placeholder_call(server).await?;
     let (_, _, cpu) = server.usage();
     let started = Instant::now();
     let mut codes: BTreeMap<String, usize> = BTreeMap::new();
@@ -447,19 +453,7 @@ async fn watch_flood(server: &Server, count: usize) -> anyhow::Result<()> {
 /// process commits the call's end every stream has it (on SQLite another
 /// process's commit is seen by the feed's 1 s poll; see docs/change-feed.md).
 async fn watch_fan_out(server: &Server, count: usize) -> anyhow::Result<()> {
-    let mut calls = server.calls().await?;
-    let upload = tokio_stream::iter(vec![
-        SubmitCallRequest {
-            payload: Some(submit_call_request::Payload::Metadata(CallMetadata {
-                agent_id: "rina".into(),
-                ..Default::default()
-            })),
-        },
-        SubmitCallRequest {
-            payload: Some(submit_call_request::Payload::AudioChunk(b"RIFF".to_vec())),
-        },
-    ]);
-    calls.submit_call(upload).await?;
+    queue_placeholder_call(server).await?;
     // This process plays the worker: it claims the oldest queued call.
     let store = callscore::store::open(&server.database_url, 2).await?;
     let job = store

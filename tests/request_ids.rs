@@ -5,14 +5,13 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use callscore::auth::Role;
 use callscore::proto::call_service_client::CallServiceClient;
 use callscore::proto::*;
 use common::{Backend, BearerKey, spawn_app};
 use tonic::Code;
-use tonic::transport::Channel;
 
 fn with_id<T>(message: T, id: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
@@ -119,21 +118,8 @@ async fn responses_carry_the_request_id() {
 async fn log_lines_carry_the_request_id_and_never_the_key() {
     let dir = tempfile::tempdir().expect("dir");
     let database = format!("sqlite://{}/logs.db", dir.path().display());
-    let output = Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args(["keys", "create", "--tenant", "acme", "--role", "admin"])
-        .args(["--database-url", &database])
-        .output()
-        .expect("keys create");
-    assert!(output.status.success(), "{output:?}");
-    let key = String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("probe")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let key = common::cli_admin_key(&database);
+    let port = common::free_port();
     let log_path = dir.path().join("server.log");
     let mut child = Command::new(env!("CARGO_BIN_EXE_callscore"))
         .args(["serve", "--role", "api", "--listen"])
@@ -147,18 +133,7 @@ async fn log_lines_carry_the_request_id_and_never_the_key() {
         .stderr(std::fs::File::create(&log_path).expect("log file"))
         .spawn()
         .expect("serve");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let channel = loop {
-        match Channel::from_shared(format!("http://127.0.0.1:{port}"))
-            .expect("uri")
-            .connect()
-            .await
-        {
-            Ok(channel) => break channel,
-            Err(error) if Instant::now() > deadline => panic!("no server: {error}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    };
+    let channel = common::channel_when_up(port).await;
     let mut calls = CallServiceClient::with_interceptor(channel, BearerKey(Some(key.clone())));
     let call_id = calls
         .submit_transcript(transcript_request())

@@ -8,7 +8,6 @@ mod common;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use callscore::proto::call_service_client::CallServiceClient;
 use callscore::proto::*;
@@ -21,7 +20,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use opentelemetry_proto::tonic::trace::v1::Span;
-use tonic::transport::Channel;
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const PARENT_SPAN_ID: &str = "00f067aa0ba902b7";
@@ -73,21 +71,8 @@ struct Served {
 fn serve(otlp: Option<SocketAddr>) -> Served {
     let dir = tempfile::tempdir().expect("dir");
     let database = format!("sqlite://{}/traces.db", dir.path().display());
-    let output = Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args(["keys", "create", "--tenant", "acme", "--role", "admin"])
-        .args(["--database-url", &database])
-        .output()
-        .expect("keys create");
-    assert!(output.status.success(), "{output:?}");
-    let key = String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("probe")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let key = common::cli_admin_key(&database);
+    let port = common::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_callscore"));
     command
         .args(["serve", "--role", "api", "--listen"])
@@ -115,18 +100,7 @@ fn serve(otlp: Option<SocketAddr>) -> Served {
 
 impl Served {
     async fn calls(&self) -> CallServiceClient<common::Authed> {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let channel = loop {
-            match Channel::from_shared(format!("http://127.0.0.1:{}", self.port))
-                .expect("uri")
-                .connect()
-                .await
-            {
-                Ok(channel) => break channel,
-                Err(error) if Instant::now() > deadline => panic!("no server: {error}"),
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        };
+        let channel = common::channel_when_up(self.port).await;
         CallServiceClient::with_interceptor(channel, BearerKey(Some(self.key.clone())))
     }
 

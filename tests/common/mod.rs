@@ -223,6 +223,46 @@ pub async fn upload_placeholder_call(
         .call_id
 }
 
+/// An admin key for tenant "acme", made by `callscore keys create` on the
+/// database at `database_url` (creating it), as an operator would.
+pub fn cli_admin_key(database_url: &str) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+        .args(["keys", "create", "--tenant", "acme", "--role", "admin"])
+        .args(["--database-url", database_url])
+        .output()
+        .expect("keys create");
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .trim()
+        .to_string()
+}
+
+/// A port free on 127.0.0.1 right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("probe")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+/// A channel to a server on 127.0.0.1:`port`, once it accepts (30 s at most).
+pub async fn channel_when_up(port: u16) -> Channel {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match Channel::from_shared(format!("http://127.0.0.1:{port}"))
+            .expect("uri")
+            .connect()
+            .await
+        {
+            Ok(channel) => return channel,
+            Err(error) if std::time::Instant::now() > deadline => panic!("no server: {error}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+}
+
 /// Creates `tenant` in `store` if needed and stores a new key for it.
 pub async fn stored_key(store: &dyn Store, tenant: &str, role: Role) -> String {
     provision_tenant(store, tenant).await.expect("tenant");
