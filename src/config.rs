@@ -96,6 +96,11 @@ pub struct Settings {
     pub retention_interval_seconds: u64,
     /// How long change-feed events are kept, hours.
     pub change_feed_retention_hours: u64,
+    /// Plaintext port for probes and scrapes (gRPC health, `/metrics`,
+    /// `/livez`, `/readyz`); empty: none.
+    pub admin_listen_address: String,
+    /// How often the queue gauges are read from the database, seconds.
+    pub metrics_refresh_seconds: u64,
 }
 
 /// Which parts of the service a process runs.
@@ -207,6 +212,7 @@ impl Settings {
     /// Checks every setting, naming the first one that is wrong.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_socket()?;
+        self.admin_socket()?;
         self.database_kind()?;
         self.log_format()?;
         if self.database_max_connections == 0 {
@@ -249,6 +255,7 @@ impl Settings {
                 self.max_watch_streams_per_key as u64,
             ),
             ("health_check_seconds", self.health_check_seconds),
+            ("metrics_refresh_seconds", self.metrics_refresh_seconds),
             (
                 "retention_interval_seconds",
                 self.retention_interval_seconds,
@@ -311,6 +318,20 @@ impl Settings {
                 "listen_address",
                 &self.listen_address,
                 "expected HOST:PORT with an IP address, e.g. 127.0.0.1:50051",
+            )
+        })
+    }
+
+    /// The admin (probes and metrics) address, when one is configured.
+    pub fn admin_socket(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.admin_listen_address.trim().is_empty() {
+            return Ok(None);
+        }
+        self.admin_listen_address.parse().map(Some).map_err(|_| {
+            invalid(
+                "admin_listen_address",
+                &self.admin_listen_address,
+                "expected HOST:PORT with an IP address, e.g. 127.0.0.1:9464, or \"\" for none",
             )
         })
     }

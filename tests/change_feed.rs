@@ -276,6 +276,7 @@ async fn postgres_commits_wake_other_replicas_through_listen_notify() {
         idempotency_key: None,
         audio_key: Some(format!("audio-{n}")),
         audio_bytes: 5,
+        trace_context: String::new(),
     };
     // LISTEN takes a moment to be in place; commit until a wake-up arrives.
     let mut woken = false;

@@ -234,24 +234,11 @@ async fn a_wav_claiming_four_gigahertz_fails_its_call_not_the_server() {
         .call
         .expect("call")
         .call_id;
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let call = loop {
-        let call = calls
-            .get_call(GetCallRequest {
-                call_id: call_id.clone(),
-            })
-            .await
-            .expect("get")
-            .into_inner()
-            .call
-            .expect("call");
-        if call.status == CallStatus::Failed as i32 {
-            break call;
-        }
-        assert_ne!(call.status, CallStatus::Scored as i32, "scored garbage");
-        assert!(Instant::now() < deadline, "never failed");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let call = common::call_once(&mut calls, &call_id, Duration::from_secs(120), |call| {
+        call.status == CallStatus::Failed as i32 || call.status == CallStatus::Scored as i32
+    })
+    .await;
+    assert_eq!(call.status, CallStatus::Failed as i32, "scored garbage");
     assert!(
         call.failure_reason.contains("sample rate"),
         "{}",

@@ -135,6 +135,7 @@ async fn seed(
         idempotency_key: None,
         audio_key: None,
         audio_bytes: 0,
+        trace_context: String::new(),
     };
     let scorecard = NewScorecard {
         scorecard_id: scorecard_id.clone(),

@@ -36,6 +36,7 @@ fn call(tenant: &str, index: usize) -> NewCall {
         idempotency_key: None,
         audio_key: Some(format!("{tenant}/{index}.audio")),
         audio_bytes: 10,
+        trace_context: String::new(),
     }
 }
 

@@ -13,24 +13,17 @@ use callscore::proto::ListCallsRequest;
 use common::pg_cluster::PrivateCluster;
 use common::{Backend, spawn_app_with, test_settings};
 use tonic::Code;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
 /// The server's overall health status (1 SERVING, 2 NOT_SERVING).
 async fn health(address: std::net::SocketAddr) -> i32 {
-    let channel = tonic::transport::Channel::from_shared(format!("http://{address}"))
-        .expect("uri")
-        .connect()
-        .await
-        .expect("connect");
-    HealthClient::new(channel)
-        .check(HealthCheckRequest {
-            service: "callscore.v1.CallService".into(),
-        })
+    health_of(address, "callscore.v1.CallService").await
+}
+
+/// One health service's status.
+async fn health_of(address: std::net::SocketAddr, service: &str) -> i32 {
+    common::health_status(address, service)
         .await
         .expect("health answers")
-        .into_inner()
-        .status
 }
 
 async fn health_becomes(address: std::net::SocketAddr, status: i32, limit: Duration) {
@@ -49,7 +42,12 @@ const NOT_SERVING: i32 = 2;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_sqlite_file_is_noticed_and_not_silently_replaced() {
-    let app = spawn_app_with(Backend::Sqlite, |s| s.health_check_seconds = 1).await;
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.health_check_seconds = 1;
+        s.admin_listen_address = "127.0.0.1:0".into();
+    })
+    .await;
+    let admin = app.admin.expect("admin port");
     app.key("acme", Role::Admin).await;
     health_becomes(app.address, SERVING, Duration::from_secs(1)).await;
     let file = app
@@ -60,6 +58,11 @@ async fn a_deleted_sqlite_file_is_noticed_and_not_silently_replaced() {
         .to_string();
     std::fs::remove_file(&file).expect("delete the database file");
     health_becomes(app.address, NOT_SERVING, Duration::from_secs(5)).await;
+    // Not ready, but alive: restarting the process would not bring the file back.
+    assert_eq!(health_of(admin, "readiness").await, NOT_SERVING);
+    assert_eq!(health_of(admin, "liveness").await, SERVING);
+    assert_eq!(common::http_get(admin, "/readyz").await.0, 503);
+    assert_eq!(common::http_get(admin, "/livez").await.0, 200);
     let url = app.database.url.clone();
     let blobs = app.blob_dir.path().to_path_buf();
     app.shutdown.cancel();

@@ -73,6 +73,7 @@ impl CallApi {
             idempotency_key: Some(idempotency_key).filter(|k| !k.is_empty()),
             audio_key,
             audio_bytes,
+            trace_context: crate::telemetry::current_trace_context(),
         })
     }
 
@@ -311,9 +312,13 @@ impl CallService for CallApi {
             ));
         }
         let pipeline = self.state.pipeline.clone();
-        let scored = tokio::task::spawn_blocking(move || pipeline.score(&rubric, &transcript, ""))
-            .await
-            .map_err(internal)?;
+        let span = tracing::Span::current();
+        let scored = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            pipeline.score(&rubric, &transcript, "")
+        })
+        .await
+        .map_err(internal)?;
         let transcript_json = serde_json::to_string(&scored.redacted).map_err(internal)?;
         let scorecard = Pipeline::new_scorecard(&call, scored.scorecard, "system");
         let submitted = self
@@ -322,7 +327,12 @@ impl CallService for CallApi {
             .submit_scored_call(&call, &transcript_json, &scorecard)
             .await?;
         let (record, duplicate) = match submitted {
-            Submitted::Created(record) => (record, false),
+            Submitted::Created(record) => {
+                crate::telemetry::metrics()
+                    .scorecards_written
+                    .add(1, &[opentelemetry::KeyValue::new("source", "transcript")]);
+                (record, false)
+            }
             Submitted::Duplicate(record) => (record, true),
         };
         Ok(Response::new(pb::SubmitTranscriptResponse {

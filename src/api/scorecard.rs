@@ -189,12 +189,18 @@ impl ScorecardService for ScorecardApi {
             .map_err(rubric_status)?;
         let model_id = previous.machine.model_id.clone();
         let pipeline = self.state.pipeline.clone();
-        let scored =
-            tokio::task::spawn_blocking(move || pipeline.score(&rubric, &transcript, &model_id))
-                .await
-                .map_err(|error| Status::internal(error.to_string()))?;
+        let span = tracing::Span::current();
+        let scored = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            pipeline.score(&rubric, &transcript, &model_id)
+        })
+        .await
+        .map_err(|error| Status::internal(error.to_string()))?;
         let scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, &principal.key_id);
         self.state.store.insert_rescore(tenant, &scorecard).await?;
+        crate::telemetry::metrics()
+            .scorecards_written
+            .add(1, &[opentelemetry::KeyValue::new("source", "rescore")]);
         let record = self
             .state
             .store

@@ -1,8 +1,12 @@
-//! Health from the database's state: every service NOT_SERVING while the
-//! store does not answer (or its SQLite file is gone), SERVING again when it
-//! does; and the sweep of upload files a crash left behind.
+//! Health that tells the truth, per role: liveness (the process runs, also
+//! while draining), readiness (the database answers and the process is not
+//! draining) and each service this role serves, published to the gRPC
+//! health service (on the gRPC port and the admin port) and to the admin
+//! port's `/livez` and `/readyz`. Also the sweep of upload files a crash
+//! left behind.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -13,18 +17,83 @@ use super::SERVICE_NAMES;
 use crate::blobs::BlobStore;
 use crate::store::Store;
 
-/// Sets every service's status, the server's own ("") included.
-pub async fn set_all(reporter: &HealthReporter, status: ServingStatus) {
-    reporter.set_service_status("", status).await;
-    for name in SERVICE_NAMES {
-        reporter.set_service_status(name, status).await;
+/// Health service name that is SERVING while the process runs.
+pub const LIVENESS: &str = "liveness";
+/// Health service name that is SERVING while the process should get work.
+pub const READINESS: &str = "readiness";
+/// Health service name of the job workers, on roles that run them.
+pub const WORKER: &str = "worker";
+
+/// The process's health, and where it is published.
+pub struct Health {
+    reporter: HealthReporter,
+    /// Names that follow readiness: "", `readiness`, and the role's services.
+    ready_names: Vec<&'static str>,
+    database_answers: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl Health {
+    /// Starts SERVING (the database was just opened and migrated).
+    pub async fn start(
+        reporter: HealthReporter,
+        serves_api: bool,
+        runs_workers: bool,
+    ) -> Arc<Self> {
+        let mut ready_names = vec!["", READINESS];
+        if serves_api {
+            ready_names.extend(SERVICE_NAMES);
+        }
+        if runs_workers {
+            ready_names.push(WORKER);
+        }
+        let health = Arc::new(Self {
+            reporter,
+            ready_names,
+            database_answers: AtomicBool::new(true),
+            draining: AtomicBool::new(false),
+        });
+        health
+            .reporter
+            .set_service_status(LIVENESS, ServingStatus::Serving)
+            .await;
+        health.publish().await;
+        health
+    }
+
+    /// Whether the process should get work.
+    pub fn is_ready(&self) -> bool {
+        self.database_answers.load(Ordering::SeqCst) && !self.draining.load(Ordering::SeqCst)
+    }
+
+    async fn publish(&self) {
+        let status = if self.is_ready() {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        for name in &self.ready_names {
+            self.reporter.set_service_status(*name, status).await;
+        }
+    }
+
+    /// Records whether the database answers.
+    async fn set_database_answers(&self, answers: bool) {
+        self.database_answers.store(answers, Ordering::SeqCst);
+        self.publish().await;
+    }
+
+    /// Not ready from now on; still live until the process exits.
+    pub async fn drain(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+        self.publish().await;
     }
 }
 
 /// Pings the store every `every` until `stop`, reporting transitions.
 pub async fn watch_database(
     store: Arc<dyn Store>,
-    reporter: HealthReporter,
+    health: Arc<Health>,
     every: Duration,
     stop: CancellationToken,
 ) {
@@ -44,18 +113,18 @@ pub async fn watch_database(
         match answer {
             Ok(Ok(())) if !serving => {
                 tracing::info!("database answers again: SERVING");
-                set_all(&reporter, ServingStatus::Serving).await;
+                health.set_database_answers(true).await;
                 serving = true;
             }
             Ok(Ok(())) => {}
             Ok(Err(error)) if serving => {
                 tracing::error!(%error, "database unavailable: NOT_SERVING");
-                set_all(&reporter, ServingStatus::NotServing).await;
+                health.set_database_answers(false).await;
                 serving = false;
             }
             Err(_) if serving => {
                 tracing::error!(timeout = ?every, "database did not answer: NOT_SERVING");
-                set_all(&reporter, ServingStatus::NotServing).await;
+                health.set_database_answers(false).await;
                 serving = false;
             }
             _ => {}

@@ -1,6 +1,7 @@
 //! The server process: bind first (port 0 allowed), then serve until told to
 //! stop, draining in-flight RPCs.
 
+mod admin;
 mod health;
 mod heavy;
 mod in_flight;
@@ -8,6 +9,7 @@ mod listener;
 mod memory;
 mod request_span;
 
+pub use health::{LIVENESS, READINESS, WORKER};
 pub use in_flight::InFlight;
 pub use listener::ConnectionLimits;
 
@@ -18,7 +20,6 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
-use tonic_health::ServingStatus;
 
 use crate::api::{
     CallApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, TenantApi,
@@ -99,6 +100,7 @@ pub enum AppError {
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
+    admin: Option<(TcpListener, SocketAddr)>,
     store: Arc<dyn Store>,
     pipeline: Arc<Pipeline>,
     tls: Option<Arc<ServerTls>>,
@@ -167,6 +169,16 @@ impl Application {
         let local_addr = listener
             .local_addr()
             .map_err(|source| AppError::Bind { address, source })?;
+        let admin = match settings.admin_socket()? {
+            Some(address) => {
+                let listener = admin::bind(address).await?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|source| AppError::Bind { address, source })?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         if tls.is_none() && !local_addr.ip().is_loopback() {
             tracing::warn!(
                 address = %local_addr,
@@ -176,6 +188,7 @@ impl Application {
         Ok(Self {
             listener,
             local_addr,
+            admin,
             store,
             pipeline,
             tls,
@@ -188,6 +201,11 @@ impl Application {
         self.local_addr
     }
 
+    /// The admin (probes and metrics) port's address, when one is configured.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().map(|(_, address)| *address)
+    }
+
     /// The store the server uses.
     pub fn store(&self) -> Arc<dyn Store> {
         self.store.clone()
@@ -195,15 +213,36 @@ impl Application {
 
     /// Serves until `shutdown` is cancelled; then health goes NOT_SERVING,
     /// new connections are refused and in-flight RPCs get the grace period.
-    pub async fn run_until_stopped(self, shutdown: CancellationToken) -> Result<(), AppError> {
+    pub async fn run_until_stopped(mut self, shutdown: CancellationToken) -> Result<(), AppError> {
+        let role = self.settings.process_role()?;
         let (health_reporter, health_service) = tonic_health::server::health_reporter();
-        health::set_all(&health_reporter, ServingStatus::Serving).await;
+        let health =
+            health::Health::start(health_reporter, role.serves_api(), role.runs_workers()).await;
         tokio::spawn(health::watch_database(
             self.store.clone(),
-            health_reporter.clone(),
+            health.clone(),
             Duration::from_secs(self.settings.health_check_seconds),
             shutdown.clone(),
         ));
+        // The admin port outlives the drain: a draining process is live.
+        let admin_stop = CancellationToken::new();
+        let _admin_stop_on_exit = admin_stop.clone().drop_guard();
+        if let Some((listener, address)) = self.admin.take() {
+            tracing::info!(%address, "admin port (health, /metrics) serving");
+            tokio::spawn(admin::serve(
+                listener,
+                health.clone(),
+                health_service.clone(),
+                admin_stop.clone(),
+            ));
+        }
+        if crate::telemetry::metrics::enabled() {
+            tokio::spawn(admin::refresh_queue_gauges(
+                self.store.clone(),
+                Duration::from_secs(self.settings.metrics_refresh_seconds),
+                admin_stop.clone(),
+            ));
+        }
         // A staging file older than the longest a request may take is no
         // live upload's.
         tokio::spawn(health::sweep_uploads(
@@ -220,7 +259,6 @@ impl Application {
         let reflection_v1 = reflection().build_v1()?;
         let reflection_v1alpha = reflection().build_v1alpha()?;
         let store = self.store.clone();
-        let role = self.settings.process_role()?;
         let state = Arc::new(ServiceState {
             store: store.clone(),
             pipeline: self.pipeline.clone(),
@@ -320,7 +358,7 @@ impl Application {
         let drained = async {
             shutdown.cancelled().await;
             tracing::info!("shutting down: health NOT_SERVING, draining in-flight RPCs");
-            health::set_all(&health_reporter, ServingStatus::NotServing).await;
+            health.drain().await;
             if tokio::time::timeout(grace, in_flight.idle()).await.is_err() {
                 tracing::warn!(
                     ?grace,

@@ -5,16 +5,21 @@
 //! Exported as an OpenTelemetry server span named `service/method` with the
 //! semantic conventions' `rpc.*` attributes, child of the caller's W3C
 //! `traceparent` when it sends one.
+//! Each answered RPC adds its time to `rpc.server.call.duration`.
 //! A caller's own `x-request-id` is kept when it is a plain token, so a
 //! platform can follow its id through our logs; otherwise one is made.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use http::HeaderValue;
+use opentelemetry::KeyValue;
 use opentelemetry::propagation::Extractor;
+use prost::Message as _;
 use tower::{Layer, Service};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -53,6 +58,37 @@ impl Extractor for HeaderExtractor<'_> {
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(http::HeaderName::as_str).collect()
     }
+}
+
+/// Whether `path` (`/package.Service/Method`) is one this server serves:
+/// the contract's methods (from its descriptors), health and reflection.
+fn is_known_method(path: &str) -> bool {
+    static KNOWN: OnceLock<HashSet<String>> = OnceLock::new();
+    let known = KNOWN.get_or_init(|| {
+        let mut known: HashSet<String> = [
+            "/grpc.health.v1.Health/Check",
+            "/grpc.health.v1.Health/Watch",
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+        if let Ok(descriptors) =
+            prost_types::FileDescriptorSet::decode(crate::proto::FILE_DESCRIPTOR_SET)
+        {
+            for file in descriptors.file {
+                let package = file.package();
+                for service in &file.service {
+                    for method in &service.method {
+                        known.insert(format!("/{package}.{}/{}", service.name(), method.name()));
+                    }
+                }
+            }
+        }
+        known
+    });
+    known.contains(path)
 }
 
 /// The caller's id when it is a plain token, else a new UUID v7.
@@ -113,6 +149,17 @@ where
         let _ = span.set_parent(parent);
         let header = HeaderValue::from_str(&id).ok();
         let started = Instant::now();
+        // Any path reaches this layer: only known methods name a series.
+        let (metric_service, metric_method) = if is_known_method(path) {
+            (service.to_string(), method.to_string())
+        } else {
+            ("unknown".to_string(), "unknown".to_string())
+        };
+        let labels = [
+            KeyValue::new("rpc.system", "grpc"),
+            KeyValue::new("rpc.service", metric_service),
+            KeyValue::new("rpc.method", metric_method),
+        ];
         Box::pin(
             async move {
                 let result = inner.call(request).await;
@@ -127,6 +174,16 @@ where
                         .and_then(|value| value.parse().ok())
                         .unwrap_or(0);
                     tracing::Span::current().record("rpc.grpc.status_code", code);
+                    let [system, service, method] = labels;
+                    crate::telemetry::metrics().rpc_duration.record(
+                        started.elapsed().as_secs_f64(),
+                        &[
+                            system,
+                            service,
+                            method,
+                            KeyValue::new("rpc.grpc.status_code", code),
+                        ],
+                    );
                     tracing::debug!(
                         elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                         "rpc answered"
@@ -152,6 +209,16 @@ mod tests {
         let mut headers = http::HeaderMap::new();
         headers.insert("x-request-id", id.parse().expect("header"));
         headers
+    }
+
+    #[test]
+    fn only_served_methods_name_a_metric_series() {
+        assert!(super::is_known_method(
+            "/callscore.v1.CallService/SubmitCall"
+        ));
+        assert!(super::is_known_method("/grpc.health.v1.Health/Check"));
+        assert!(!super::is_known_method("/callscore.v1.CallService/Nope"));
+        assert!(!super::is_known_method("/x.Y/Z"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod client;
 mod eval;
+mod health;
 mod keys;
 mod migrate;
 mod model;
@@ -41,6 +42,8 @@ enum Command {
     Tenant(tenant::TenantArgs),
     /// Creates or upgrades the database schema.
     Migrate(migrate::MigrateArgs),
+    /// Checks a server's health (exit 0 when SERVING): for container probes.
+    Health(health::HealthArgs),
     /// Work with rubric documents.
     Rubric(rubric::RubricArgs),
     /// Score a call (audio, or transcript JSON) against a rubric and print the scorecard.
@@ -65,6 +68,7 @@ impl Cli {
             Command::Keys(args) => args.run(),
             Command::Tenant(args) => args.run(),
             Command::Migrate(args) => args.run(),
+            Command::Health(args) => args.run(),
             Command::Rubric(args) => args.run(),
             Command::Score(args) => args.run(),
             Command::Eval(args) => args.run(),

@@ -5,13 +5,17 @@ mod progress;
 pub mod retention;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
+use opentelemetry::KeyValue;
+use opentelemetry::trace::{Span as _, TraceContextExt as _, Tracer as _};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use crate::pipeline::{Pipeline, PipelineError, channel_layout, language};
+use crate::pipeline::{Pipeline, PipelineError, channel_layout, language, record_stage};
 use crate::store::{ClaimedJob, Stage};
+use crate::telemetry::{metrics, parent_context};
 
 /// How workers behave.
 #[derive(Debug, Clone)]
@@ -63,9 +67,15 @@ impl Workers {
         let owner = format!("{}-{index}", self.process_id);
         let lease_ms = self.config.lease.as_millis() as i64;
         while !shutdown.is_cancelled() {
+            let claim_started = (SystemTime::now(), Instant::now());
             match self.pipeline.store.claim_job(&owner, lease_ms).await {
                 Ok(Some(job)) => {
+                    record_stage("claim", claim_started.1);
                     let span = tracing::info_span!("job", call_id = %job.call_id, tenant = %job.tenant_id, attempt = job.attempts);
+                    // The submission's trace, whichever replica took it.
+                    let submission = parent_context(&job.trace_context);
+                    let _ = span.set_parent(submission.clone());
+                    record_claim_span(&job, &submission, &span, claim_started.0);
                     self.process(job).instrument(span).await;
                 }
                 Ok(None) => {
@@ -114,6 +124,7 @@ impl Workers {
                         Ok(true) => {}
                         Ok(false) => {
                             tracing::warn!("lease lost; another worker may take the job");
+                            metrics().lease_renewals_lost.add(1, &[]);
                             return;
                         }
                         Err(error) => tracing::error!(%error, "renewing the lease failed"),
@@ -127,6 +138,11 @@ impl Workers {
         if let Err(error) = result {
             let permanent = error.is_permanent();
             tracing::warn!(%error, permanent, "attempt failed");
+            if permanent || job.attempts >= job.max_attempts {
+                metrics()
+                    .jobs_failed
+                    .add(1, &[KeyValue::new("tenant", job.tenant_id.clone())]);
+            }
             let retry_ms = self.config.retry_after.as_millis() as i64;
             if let Err(store_error) = self
                 .pipeline
@@ -171,14 +187,47 @@ impl Workers {
         let transcript_json = serde_json::to_string(&scored.redacted)
             .map_err(|error| PipelineError::Task(error.to_string()))?;
         let scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, "system");
-        if store
+        let started = Instant::now();
+        let completed = store
             .complete_job(job, &transcript_json, &scorecard)
-            .await?
-        {
+            .instrument(tracing::info_span!("store", scorecard_id = %scorecard.scorecard_id))
+            .await?;
+        record_stage("store", started);
+        if completed {
+            metrics()
+                .scorecards_written
+                .add(1, &[KeyValue::new("source", "job")]);
             tracing::info!(scorecard_id = %scorecard.scorecard_id, "call scored");
         } else {
             tracing::warn!("the job was taken over before it finished; result discarded");
         }
         Ok(())
     }
+}
+
+/// The claim as a span of its own, timed from before the job (and so its
+/// trace) was known: a child of the submission's span when the job carries
+/// one, else of the job's span.
+fn record_claim_span(
+    job: &ClaimedJob,
+    submission: &opentelemetry::Context,
+    job_span: &tracing::Span,
+    started: SystemTime,
+) {
+    let parent = if submission.span().span_context().is_valid() {
+        submission.clone()
+    } else {
+        job_span.context()
+    };
+    let tracer = opentelemetry::global::tracer("callscore");
+    let mut span = tracer
+        .span_builder("claim")
+        .with_start_time(started)
+        .with_attributes([
+            KeyValue::new("call_id", job.call_id.clone()),
+            KeyValue::new("tenant", job.tenant_id.clone()),
+            KeyValue::new("attempt", job.attempts),
+        ])
+        .start_with_context(&tracer, &parent);
+    span.end_with_timestamp(SystemTime::now());
 }

@@ -5,6 +5,9 @@
 pub mod rubrics;
 
 use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::Instrument;
 
 use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
 use crate::blobs::{BlobError, BlobStore};
@@ -95,6 +98,14 @@ pub struct Pipeline {
     pub audio_limits: AudioLimits,
 }
 
+/// Adds a stage's time to `callscore.job.stage.duration`.
+pub fn record_stage(stage: &'static str, started: Instant) {
+    crate::telemetry::metrics().stage_duration.record(
+        started.elapsed().as_secs_f64(),
+        &[opentelemetry::KeyValue::new("stage", stage)],
+    );
+}
+
 /// Parses the stored channel layout name.
 pub fn channel_layout(name: &str) -> ChannelLayout {
     match name {
@@ -122,10 +133,19 @@ impl Pipeline {
         transcript: &Transcript,
         model_id: &str,
     ) -> ScoredCall {
-        ScoredCall {
+        let _span = tracing::info_span!(
+            "score",
+            rubric_id = %rubric.compiled.rubric.id,
+            rubric_version = rubric.compiled.rubric.version
+        )
+        .entered();
+        let started = Instant::now();
+        let scored = ScoredCall {
             scorecard: score_transcript(&rubric.compiled, transcript, model_id),
             redacted: self.redactor.redact(transcript),
-        }
+        };
+        record_stage("score", started);
+        scored
     }
 
     /// Decodes and transcribes stored audio, off the async runtime.
@@ -138,11 +158,19 @@ impl Pipeline {
         progress: ProgressFn,
     ) -> Result<(Transcript, String), PipelineError> {
         let engine = self.engine.clone().ok_or(PipelineError::NoEngine)?;
-        let bytes = self.blobs.read(audio_key).await?;
+        let decode_span = tracing::info_span!("decode", audio_bytes = tracing::field::Empty);
+        let started = Instant::now();
+        let bytes = self
+            .blobs
+            .read(audio_key)
+            .instrument(decode_span.clone())
+            .await?;
+        decode_span.record("audio_bytes", bytes.len());
         let limits = self.audio_limits.clone();
         // The name appears in errors that reach the client: never the key.
         let name = "recording".to_string();
         let decoded = tokio::task::spawn_blocking(move || {
+            let _entered = decode_span.enter();
             decode_call(
                 AudioInput::Bytes {
                     name: &name,
@@ -154,18 +182,28 @@ impl Pipeline {
         })
         .await
         .map_err(|error| PipelineError::Task(error.to_string()))??;
+        record_stage("decode", started);
         on_decoded();
+        let audio_s = decoded.duration_ms() as f64 / 1000.0;
         let options = TranscribeOptions {
             language,
             progress: Some(progress),
         };
         let span = tracing::Span::current();
+        let started = Instant::now();
         let transcript = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             engine.transcribe(&decoded, &options)
         })
         .await
         .map_err(|error| PipelineError::Task(error.to_string()))??;
+        let metrics = crate::telemetry::metrics();
+        metrics.audio_transcribed.add(audio_s, &[]);
+        if audio_s > 0.0 {
+            metrics
+                .real_time_factor
+                .record(started.elapsed().as_secs_f64() / audio_s, &[]);
+        }
         let model_id = self
             .engine
             .as_ref()

@@ -91,6 +91,10 @@ pub struct NewCall {
     pub audio_key: Option<String>,
     /// Size of the stored audio.
     pub audio_bytes: i64,
+    /// The submitting request's W3C trace context (`traceparent`), handed
+    /// to the call's job so its spans join that trace; kept with the job,
+    /// not the call (empty when read back, or when nothing was traced).
+    pub trace_context: String,
 }
 
 /// A stored call.
@@ -146,6 +150,15 @@ pub struct CallFilter {
     pub started_before_ms: Option<i64>,
 }
 
+/// The job queue at one moment (what the queue gauges report).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueStats {
+    /// `(tenant, queued, running)` for tenants with either, by tenant.
+    pub per_tenant: Vec<(String, i64, i64)>,
+    /// Milliseconds the oldest due queued job has waited; 0 when none.
+    pub oldest_wait_ms: i64,
+}
+
 /// A job a worker has claimed, with the lease that proves it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedJob {
@@ -161,6 +174,8 @@ pub struct ClaimedJob {
     pub max_attempts: i64,
     /// The worker holding the lease.
     pub owner: String,
+    /// The submission's W3C trace context (`traceparent`); empty if untraced.
+    pub trace_context: String,
 }
 
 /// Calls and the job queue.
@@ -258,4 +273,7 @@ pub trait CallStore: Send + Sync {
 
     /// Jobs waiting or running, across tenants.
     async fn pending_job_count(&self) -> Result<i64, StoreError>;
+
+    /// The queue per tenant and the oldest due job's wait, at `now_ms`.
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError>;
 }

@@ -18,7 +18,8 @@ use crate::auth::Role;
 use crate::config::DatabaseKind;
 
 pub use calls::{
-    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
+    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, Stage,
+    Submitted,
 };
 pub use changes::{ChangeEvent, ChangeKind, ChangeStore};
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
@@ -207,6 +208,9 @@ pub trait Store:
 {
     /// Which engine backs this store.
     fn kind(&self) -> DatabaseKind;
+
+    /// Connections of the pool `(in use, idle)`.
+    fn pool_usage(&self) -> (u64, u64);
 
     /// Whether the database answers (and, for SQLite, its file is still
     /// where it was opened).

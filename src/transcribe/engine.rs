@@ -1,6 +1,7 @@
 //! The Whisper engine: one loaded model shared by a bounded pool of states.
 
 use std::collections::HashMap;
+use std::time::Instant;
 
 use whisper_rs::{
     DtwMode, DtwModelPreset, DtwParameters, FullParams, SamplingStrategy, WhisperContext,
@@ -141,10 +142,12 @@ impl Engine {
         };
         let max_window = self.config.window_ms * SAMPLE_RATE as usize / 1000;
         let gap = self.config.gap_ms * SAMPLE_RATE as usize / 1000;
+        let vad_started = Instant::now();
         let plans: Vec<_> = call
             .tracks
             .iter()
             .map(|track| {
+                let _span = tracing::info_span!("vad", speaker = ?track.speaker).entered();
                 let regions = detect_speech(&track.samples, &self.config.vad);
                 (
                     track.speaker,
@@ -152,6 +155,7 @@ impl Engine {
                 )
             })
             .collect();
+        crate::pipeline::record_stage("vad", vad_started);
         let total: usize = plans
             .iter()
             .flat_map(|(_, windows)| windows.iter().map(|w| w.samples.len()))
@@ -170,9 +174,17 @@ impl Engine {
         })?;
         let mut segments = Vec::new();
         let mut done = 0usize;
+        let whisper_started = Instant::now();
         for (speaker, windows) in plans {
             let mut track_language = language.code().map(str::to_string);
-            for window in windows {
+            for (index, window) in windows.into_iter().enumerate() {
+                let _span = tracing::info_span!(
+                    "whisper_window",
+                    speaker = ?speaker,
+                    window = index,
+                    audio_ms = window.samples.len() as u64 * 1000 / SAMPLE_RATE as u64,
+                )
+                .entered();
                 let samples = padded(&window);
                 let params = self.params(track_language.as_deref(), samples.len());
                 state
@@ -199,6 +211,7 @@ impl Engine {
             }
         }
         report(1.0);
+        crate::pipeline::record_stage("transcribe", whisper_started);
         segments.sort_by_key(|s| (s.start_ms, s.end_ms));
         Ok(Transcript {
             language: main_language(&segments),

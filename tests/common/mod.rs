@@ -144,6 +144,8 @@ impl Drop for TestDatabase {
 pub struct TestApp {
     pub blob_dir: tempfile::TempDir,
     pub address: SocketAddr,
+    /// The admin (probes, metrics) port, when the settings asked for one.
+    pub admin: Option<SocketAddr>,
     pub store: Arc<dyn Store>,
     pub shutdown: CancellationToken,
     pub server: JoinHandle<Result<(), callscore::app::AppError>>,
@@ -182,12 +184,14 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     adjust(&mut settings);
     let app = Application::build(settings).await.expect("server builds");
     let address = app.local_addr();
+    let admin = app.admin_addr();
     let store = app.store();
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(app.run_until_stopped(shutdown.clone()));
     TestApp {
         blob_dir,
         address,
+        admin,
         store,
         shutdown,
         server,
@@ -245,6 +249,11 @@ pub fn free_port() -> u16 {
         .local_addr()
         .expect("addr")
         .port()
+}
+
+/// An address on 127.0.0.1 nothing listens on right now.
+pub fn free_address() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
 
 /// A channel to a server on 127.0.0.1:`port`, once it accepts (30 s at most).
@@ -472,4 +481,129 @@ pub fn scored_card(
         card: callscore::scoring::score_transcript(&compiled, &transcript, "test"),
         actor: actor.to_string(),
     }
+}
+
+/// A plain HTTP/1.0 GET: the status code and the body.
+pub async fn http_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    stream
+        .write_all(format!("GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").as_bytes())
+        .await
+        .expect("send");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .expect("status code");
+    (status, body.to_string())
+}
+
+/// One sample of a Prometheus text exposition.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub name: String,
+    pub labels: Vec<(String, String)>,
+    pub value: f64,
+}
+
+/// Parses the Prometheus text format (comments skipped, labels unquoted).
+pub fn parse_prometheus(text: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').expect("sample line");
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("value in {line:?}"));
+        let (name, labels) = match series.split_once('{') {
+            Some((name, rest)) => {
+                let inside = rest.strip_suffix('}').expect("closing brace");
+                let mut labels = Vec::new();
+                let mut rest = inside;
+                while !rest.is_empty() {
+                    let (key, after) = rest.split_once("=\"").expect("label");
+                    let end = after.find('"').expect("label value");
+                    labels.push((key.to_string(), after[..end].to_string()));
+                    rest = after[end + 1..].trim_start_matches(',');
+                }
+                (name.to_string(), labels)
+            }
+            None => (series.to_string(), Vec::new()),
+        };
+        samples.push(Sample {
+            name,
+            labels,
+            value,
+        });
+    }
+    samples
+}
+
+/// The sum of the samples named `name` that carry every label given.
+pub fn metric_sum(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let matching: Vec<_> = samples
+        .iter()
+        .filter(|sample| {
+            sample.name == name
+                && labels
+                    .iter()
+                    .all(|(key, value)| sample.labels.iter().any(|(k, v)| k == key && v == value))
+        })
+        .collect();
+    (!matching.is_empty()).then(|| matching.iter().map(|sample| sample.value).sum())
+}
+
+/// Polls GetCall until `finished` says so (failing after `limit`).
+pub async fn call_once(
+    calls: &mut CallServiceClient<Authed>,
+    call_id: &str,
+    limit: std::time::Duration,
+    finished: impl Fn(&callscore::proto::Call) -> bool,
+) -> callscore::proto::Call {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let call = calls
+            .get_call(callscore::proto::GetCallRequest {
+                call_id: call_id.to_string(),
+            })
+            .await
+            .expect("get")
+            .into_inner()
+            .call
+            .expect("call");
+        if finished(&call) {
+            return call;
+        }
+        assert!(std::time::Instant::now() < deadline, "not yet: {call:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// One gRPC health status (1 SERVING, 2 NOT_SERVING), or the code when the
+/// service name is unknown.
+pub async fn health_status(address: SocketAddr, service: &str) -> Result<i32, tonic::Code> {
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect()
+        .await
+        .expect("connect");
+    tonic_health::pb::health_client::HealthClient::new(channel)
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: service.into(),
+        })
+        .await
+        .map(|answer| answer.into_inner().status)
+        .map_err(|status| status.code())
 }

@@ -9,7 +9,8 @@ use super::scorecards::insert_scorecard;
 use super::{SqlStore, is_unique_violation};
 use crate::config::DatabaseKind;
 use crate::store::calls::{
-    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, Stage, Submitted,
+    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, Stage,
+    Submitted,
 };
 use crate::store::changes::ChangeKind;
 use crate::store::scorecards::NewScorecard;
@@ -33,7 +34,7 @@ const CLAIM_POSTGRES: &str = "UPDATE jobs SET state = 'running', attempts = atte
           OR (j.state = 'running' AND j.lease_expires_at_ms < $3 AND j.attempts < j.max_attempts) \
        ORDER BY t.last_claimed_at_ms, j.created_at_ms, j.job_id LIMIT 1 \
        FOR UPDATE OF j SKIP LOCKED) \
-     RETURNING job_id, tenant_id, call_id, attempts, max_attempts";
+     RETURNING job_id, tenant_id, call_id, attempts, max_attempts, trace_context";
 
 const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attempts + 1, \
      lease_owner = $1, lease_expires_at_ms = $2, updated_at_ms = $3 \
@@ -41,7 +42,7 @@ const CLAIM_SQLITE: &str = "UPDATE jobs SET state = 'running', attempts = attemp
        WHERE (j.state = 'queued' AND j.available_at_ms <= $3) \
           OR (j.state = 'running' AND j.lease_expires_at_ms < $3 AND j.attempts < j.max_attempts) \
        ORDER BY t.last_claimed_at_ms, j.created_at_ms, j.job_id LIMIT 1) \
-     RETURNING job_id, tenant_id, call_id, attempts, max_attempts";
+     RETURNING job_id, tenant_id, call_id, attempts, max_attempts, trace_context";
 
 /// How an attempt ends: the job's and the call's next state.
 struct AttemptEnd {
@@ -86,6 +87,7 @@ pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
             idempotency_key: row.try_get("idempotency_key")?,
             audio_key: row.try_get("audio_key")?,
             audio_bytes: row.try_get("audio_bytes")?,
+            trace_context: String::new(),
         },
         status: CallStatus::parse(&row.try_get::<String, _>("status")?)?,
         stage: Stage::parse(&row.try_get::<String, _>("stage")?)?,
@@ -313,14 +315,15 @@ impl CallStore for SqlStore {
             let now = now_ms();
             sqlx::query(
                 "INSERT INTO jobs (job_id, tenant_id, call_id, state, attempts, max_attempts, \
-                 available_at_ms, created_at_ms, updated_at_ms) \
-                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5)",
+                 available_at_ms, created_at_ms, updated_at_ms, trace_context) \
+                 VALUES ($1, $2, $3, 'queued', 0, $4, $5, $5, $5, $6)",
             )
             .bind(uuid::Uuid::now_v7().to_string())
             .bind(&call.tenant_id)
             .bind(&call.call_id)
             .bind(max_attempts)
             .bind(now)
+            .bind(&call.trace_context)
             .execute(&mut *transaction)
             .await?;
             record_call_change(
@@ -521,6 +524,7 @@ impl CallStore for SqlStore {
             attempts: row.try_get("attempts")?,
             max_attempts: row.try_get("max_attempts")?,
             owner: owner.to_string(),
+            trace_context: row.try_get("trace_context")?,
         };
         sqlx::query("UPDATE tenants SET last_claimed_at_ms = $1 WHERE tenant_id = $2")
             .bind(now)
@@ -677,6 +681,34 @@ impl CallStore for SqlStore {
         transaction.commit().await?;
         self.changes_committed();
         Ok(failed)
+    }
+
+    async fn queue_stats(&self, now_ms: i64) -> Result<QueueStats, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, \
+               SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END) AS queued, \
+               SUM(CASE WHEN state = 'running' THEN 1 ELSE 0 END) AS running, \
+               MIN(CASE WHEN state = 'queued' AND available_at_ms <= $1 \
+                   THEN available_at_ms ELSE NULL END) AS oldest_due_ms \
+             FROM jobs WHERE state IN ('queued', 'running') \
+             GROUP BY tenant_id ORDER BY tenant_id",
+        )
+        .bind(now_ms)
+        .fetch_all(self.pool())
+        .await?;
+        let mut stats = QueueStats::default();
+        for row in rows {
+            let oldest: Option<i64> = row.try_get("oldest_due_ms")?;
+            if let Some(oldest) = oldest {
+                stats.oldest_wait_ms = stats.oldest_wait_ms.max(now_ms - oldest);
+            }
+            stats.per_tenant.push((
+                row.try_get("tenant_id")?,
+                row.try_get("queued")?,
+                row.try_get("running")?,
+            ));
+        }
+        Ok(stats)
     }
 
     async fn pending_job_count(&self) -> Result<i64, StoreError> {

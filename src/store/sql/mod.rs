@@ -252,6 +252,12 @@ impl Store for SqlStore {
         self.kind
     }
 
+    fn pool_usage(&self) -> (u64, u64) {
+        let size = u64::from(self.pool.size());
+        let idle = self.pool.num_idle() as u64;
+        (size.saturating_sub(idle), idle)
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         if let Some(file) = &self.sqlite_file
             && !file.exists()
