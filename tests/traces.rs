@@ -94,23 +94,31 @@ struct Served {
     port: u16,
     admin_port: u16,
     key: String,
-    _dir: tempfile::TempDir,
+    database: String,
+    dir: Arc<tempfile::TempDir>,
 }
 
-/// An API-only server; `with_workers` adds the job workers on tiny.en.
+/// An API-only server.
 fn serve(otlp: Option<SocketAddr>) -> Served {
-    serve_role(otlp, false)
+    serve_role(otlp, "api", None)
 }
 
-fn serve_role(otlp: Option<SocketAddr>, with_workers: bool) -> Served {
-    let dir = tempfile::tempdir().expect("dir");
-    let database = format!("sqlite://{}/traces.db", dir.path().display());
-    let key = common::cli_admin_key(&database);
+/// A `role` replica; with `beside`, on that replica's database and audio
+/// folder (workers run tiny.en).
+fn serve_role(otlp: Option<SocketAddr>, role: &str, beside: Option<&Served>) -> Served {
+    let (dir, database, key) = match beside {
+        Some(other) => (other.dir.clone(), other.database.clone(), other.key.clone()),
+        None => {
+            let dir = Arc::new(tempfile::tempdir().expect("dir"));
+            let database = format!("sqlite://{}/traces.db", dir.path().display());
+            let key = common::cli_admin_key(&database);
+            (dir, database, key)
+        }
+    };
     let port = common::free_port();
     let admin_port = common::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_callscore"));
-    let role = if with_workers { "all" } else { "api" };
-    if with_workers {
+    if role != "api" {
         command
             .env(
                 "CALLSCORE_MODEL_PATH",
@@ -147,7 +155,8 @@ fn serve_role(otlp: Option<SocketAddr>, with_workers: bool) -> Served {
         port,
         admin_port,
         key,
-        _dir: dir,
+        database,
+        dir,
     }
 }
 
@@ -277,9 +286,12 @@ fn span_named<'a>(spans: &'a [Span], name: &str) -> &'a Span {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_submitted_call_is_one_trace_from_upload_to_scorecard() {
+async fn a_submitted_call_is_one_trace_from_upload_to_scorecard_across_replicas() {
     let (otlp, collector) = start_collector().await;
-    let served = serve_role(Some(otlp), true);
+    // The upload goes to an API replica, the job to a worker replica: the
+    // trace context travels with the job through the database.
+    let served = serve_role(Some(otlp), "api", None);
+    let worker = serve_role(Some(otlp), "worker", Some(&served));
     let mut calls = served.calls().await;
     let audio = std::fs::read(common::testdata("jfk.wav")).expect("jfk.wav");
     let upload = tokio_stream::iter(vec![
@@ -308,10 +320,14 @@ async fn a_submitted_call_is_one_trace_from_upload_to_scorecard() {
     .await;
     assert_eq!(call.status, CallStatus::Scored as i32, "{call:?}");
 
-    // The Prometheus text on the admin port says what happened.
-    let admin: SocketAddr = ([127, 0, 0, 1], served.admin_port).into();
-    let (status, text) = common::http_get(admin, "/metrics").await;
-    assert_eq!(status, 200, "{text}");
+    // The replicas' Prometheus text on their admin ports says what happened.
+    let mut text = String::new();
+    for replica in [&served, &worker] {
+        let admin: SocketAddr = ([127, 0, 0, 1], replica.admin_port).into();
+        let (status, body) = common::http_get(admin, "/metrics").await;
+        assert_eq!(status, 200, "{body}");
+        text.push_str(&body);
+    }
     let samples = common::parse_prometheus(&text);
     let value = |name: &str, labels: &[(&str, &str)]| {
         common::metric_sum(&samples, name, labels)
@@ -346,6 +362,7 @@ async fn a_submitted_call_is_one_trace_from_upload_to_scorecard() {
         );
     }
     assert!(value("db_client_connection_count", &[]) >= 1.0);
+    worker.stop();
     served.stop();
 
     let spans = collector.spans.lock().expect("lock").clone();
