@@ -288,10 +288,9 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             return;
         }
         // "I'm" and "I am" must meet; the apostrophe is already gone here.
-        let surface = text.get(start..end).unwrap_or("");
-        let with_apostrophe = surface.contains('\'') || surface.contains('\u{2019}');
-        let split =
-            contraction(w).or_else(|| with_apostrophe.then(|| apostrophe_contraction(w)).flatten());
+        let split = contraction(w).or_else(|| {
+            apostrophe_contraction(w).filter(|_| has_apostrophe(text.get(start..end).unwrap_or("")))
+        });
         if let Some((first, second)) = split {
             for key in [first, second] {
                 f(Piece {
@@ -407,6 +406,16 @@ fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
         "theyll" => ("they", "will"),
         _ => return None,
     })
+}
+
+/// Whether a word was written with an apostrophe (' or ’). A byte scan: a
+/// `str::contains` per word set up a substring searcher for the non-ASCII one.
+fn has_apostrophe(surface: &str) -> bool {
+    surface
+        .as_bytes()
+        .windows(3)
+        .any(|w| w == "\u{2019}".as_bytes())
+        || surface.as_bytes().contains(&b'\'')
 }
 
 /// Contractions that are other words without their apostrophe ("ill",
@@ -592,8 +601,10 @@ impl MatcherBuilder {
         // words, longer phrases first so evidence quotes the fullest match.
         let mut singles_by_first: Vec<Vec<u32>> = vec![Vec::new(); self.words.len()];
         let mut by_pair: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-        let mut starts_multi = vec![false; self.words.len()];
-        let mut max_gap = 0u8;
+        // Per first word: how many following tokens may hold a phrase's
+        // second word (its phrases' largest gap + 1; 0: it starts none).
+        let mut reach = vec![0u8; self.words.len()];
+        let mut is_second = vec![false; self.words.len()];
         for (i, (tokens, _, gap)) in self.phrases.iter().enumerate() {
             let p = u32::try_from(i).unwrap_or(UNKNOWN);
             match tokens.as_ref() {
@@ -603,8 +614,9 @@ impl MatcherBuilder {
                         .entry(pair_key(*first, *second))
                         .or_default()
                         .push(p);
-                    starts_multi[*first as usize] = true;
-                    max_gap = max_gap.max(*gap);
+                    let slot = &mut reach[*first as usize];
+                    *slot = (*slot).max(gap.saturating_add(1));
+                    is_second[*second as usize] = true;
                 }
                 [] => {}
             }
@@ -713,11 +725,11 @@ impl MatcherBuilder {
             neighbors,
             first_ranges,
             singles,
-            starts_multi,
+            reach,
+            is_second,
             second_ranges,
             seconds,
             pair_list,
-            max_gap,
             languages,
             phrase_tokens,
             phrase_meta,
@@ -752,16 +764,18 @@ pub struct Matcher {
     /// Per word id: its range of one-word phrases in `singles`.
     first_ranges: Vec<(u32, u32)>,
     singles: Vec<u32>,
-    /// Per word id: whether a longer phrase starts with it.
-    starts_multi: Vec<bool>,
+    /// Per word id: 0 when no longer phrase starts with it, else how many
+    /// following tokens may hold such a phrase's second word.
+    reach: Vec<u8>,
+    /// Per word id: whether it is the second word of a longer phrase (most
+    /// tokens are not: they skip the search among a first word's pairs).
+    is_second: Vec<bool>,
     /// Per first word id: its range in `seconds`.
     second_ranges: Vec<(u32, u32)>,
     /// (second word, range of phrases in `pair_list`), sorted by second word
     /// within each first word's range.
     seconds: Vec<(u32, u32, u32)>,
     pair_list: Vec<u32>,
-    /// The largest gap any phrase allows.
-    max_gap: u8,
     /// Per word id: language tag bits (bit 0 English, bit 1 Indonesian).
     languages: Vec<u8>,
     phrase_tokens: Vec<u32>,
@@ -893,19 +907,24 @@ impl Matcher {
                     end: at + 1,
                 });
             }
-            if !self.starts_multi[id as usize] {
+            let reach = usize::from(self.reach[id as usize]);
+            if reach == 0 {
                 continue;
             }
             found.clear();
             let (slo, shi) = self.second_ranges[id as usize];
             let candidates = &self.seconds[slo as usize..shi as usize];
-            for k in 1..=usize::from(self.max_gap) + 1 {
+            for k in 1..=reach {
                 let Some(&second) = ids.get(i + k) else {
                     break;
                 };
-                let pair = candidates
-                    .binary_search_by_key(&second, |&(s, _, _)| s)
-                    .ok()
+                let pair = (second != UNKNOWN && self.is_second[second as usize])
+                    .then(|| {
+                        candidates
+                            .binary_search_by_key(&second, |&(s, _, _)| s)
+                            .ok()
+                    })
+                    .flatten()
                     .map(|j| (candidates[j].1, candidates[j].2));
                 if let Some((lo, hi)) = pair {
                     for &p in &self.pair_list[lo as usize..hi as usize] {

@@ -426,7 +426,10 @@ fn position_ok(
 /// Emoticons and emoji of goodwill in a text.
 fn count_smileys(text: &str) -> u32 {
     // Plain speech has none of the marks an emoticon needs.
-    if text.is_ascii() && !text.bytes().any(|b| matches!(b, b':' | b';' | b'(')) {
+    if !text
+        .bytes()
+        .any(|b| !b.is_ascii() || matches!(b, b':' | b';' | b'('))
+    {
         return 0;
     }
     const SMILEYS: [&str; 10] = [":)", ":-)", ":D", ";)", ";-)", "(:", "🙂", "😊", "🙏", "😀"];
@@ -435,13 +438,15 @@ fn count_smileys(text: &str) -> u32 {
 
 /// Shouted words (four or more capitals) and stacked marks ("!!", "?!").
 fn count_shouting(text: &str) -> u32 {
-    // Quick exit: no two capitals in a row and no "!!" or "?!".
-    let bytes = text.as_bytes();
-    let suspicious = bytes.windows(2).any(|w| {
-        (w[0].is_ascii_uppercase() && w[1].is_ascii_uppercase())
-            || (w[1] == b'!' && matches!(w[0], b'!' | b'?'))
+    // Quick exit, one pass: ASCII with no two capitals in a row and no "!!" or "?!".
+    let mut previous = b' ';
+    let suspicious = text.bytes().any(|b| {
+        let pair = (previous.is_ascii_uppercase() && b.is_ascii_uppercase())
+            || (b == b'!' && matches!(previous, b'!' | b'?'));
+        previous = b;
+        pair || !b.is_ascii()
     });
-    if text.is_ascii() && !suspicious {
+    if !suspicious {
         return 0;
     }
     let caps = text
