@@ -15,11 +15,12 @@ case "${1:-}" in
   --packages) for_tests=0; models=0 ;;
 esac
 
-# cmake and libclang build whisper.cpp (whisper-rs); espeak-ng and sox make
-# synthetic test calls; the asterisk prompts are real 8 kHz telephone speech.
+# cmake and libclang build whisper.cpp (whisper-rs) and libopus; espeak-ng and sox make
+# synthetic test calls, opusenc (opus-tools) Opus ones; the asterisk prompts
+# are real 8 kHz telephone speech.
 packages=(cmake libclang-dev pkg-config)
 if [ "$for_tests" = 1 ]; then
-  packages+=(espeak-ng sox libsox-fmt-all asterisk-core-sounds-en-wav asterisk-core-sounds-en)
+  packages+=(espeak-ng sox libsox-fmt-all opus-tools asterisk-core-sounds-en-wav asterisk-core-sounds-en)
 fi
 missing=()
 for package in "${packages[@]}"; do

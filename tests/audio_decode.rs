@@ -1,34 +1,17 @@
 //! Every supported encoding decodes to 16 kHz tracks of the right length,
 //! with the right speaker on each channel.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use callscore::audio::{AudioLimits, ChannelLayout, SAMPLE_RATE, decode_call};
 use callscore::transcript::Speaker;
 
-/// A stereo test signal: 300 Hz on the left, silence on the right, 1.5 s at 8 kHz.
-fn source(dir: &Path) -> PathBuf {
-    let path = dir.join("source.wav");
-    let spec = hound::WavSpec {
-        channels: 2,
-        sample_rate: 8000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut writer = hound::WavWriter::create(&path, spec).expect("create");
-    for i in 0..12_000 {
-        let v = ((i as f32 * 300.0 * std::f32::consts::TAU / 8000.0).sin() * 16000.0) as i16;
-        writer.write_sample(v).expect("left");
-        writer.write_sample(0i16).expect("right");
-    }
-    writer.finalize().expect("finalise");
-    path
-}
-
 /// Converts the source with sox's output options `args` into `name`.
 fn convert(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let input = source(dir);
+    let input = common::synth::stereo_tone(dir);
     let out = dir.join(name);
     let status = Command::new("sox")
         .arg(&input)

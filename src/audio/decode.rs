@@ -1,9 +1,15 @@
 //! Container and codec decoding with symphonia, to planar f32 at the source rate.
+//! Symphonia demuxes Opus in Ogg and WebM (Matroska) but ships no Opus
+//! decoder; libopus, the reference decoder, fills that gap through
+//! symphonia-adapter-libopus (built from source and linked statically, so the
+//! binary needs no libopus at run time).
 
 use std::fs::File;
 use std::io::Cursor;
+use std::sync::LazyLock;
 
 use symphonia::core::codecs::audio::AudioDecoderOptions;
+use symphonia::core::codecs::registry::CodecRegistry;
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, FormatReader, TrackType};
@@ -17,6 +23,14 @@ pub const MIN_SAMPLE_RATE: u32 = 8_000;
 /// Highest sample rate accepted (studio and VoIP codecs top out at 48 kHz);
 /// with the duration limit this bounds the decoded PCM.
 pub const MAX_SAMPLE_RATE: u32 = 48_000;
+
+/// Symphonia's codecs plus Opus (libopus).
+static CODECS: LazyLock<CodecRegistry> = LazyLock::new(|| {
+    let mut registry = CodecRegistry::new();
+    symphonia::default::register_enabled_codecs(&mut registry);
+    registry.register_audio_decoder::<symphonia_adapter_libopus::OpusDecoder>();
+    registry
+});
 
 /// Refuses a sample rate outside the accepted range.
 fn check_rate(name: &str, rate: u32) -> Result<(), AudioError> {
@@ -154,7 +168,11 @@ fn decode_track(
             detail: "the container has no audio track".to_string(),
         })?;
     let track_id = track.id;
-    let declared_frames = track.num_frames;
+    // Frames the header declares, less the encoder delay the decoder trims
+    // (Ogg Opus counts its pre-skip in the stream's length).
+    let declared_frames = track
+        .num_frames
+        .map(|frames| frames.saturating_sub(u64::from(track.delay.unwrap_or(0))));
     let params = track
         .codec_params
         .as_ref()
@@ -177,7 +195,7 @@ fn decode_track(
     if let Some(rate) = params.sample_rate {
         check_rate(name, rate)?;
     }
-    let mut decoder = symphonia::default::get_codecs()
+    let mut decoder = CODECS
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|error| AudioError::UnsupportedCodec {
             file: file(),

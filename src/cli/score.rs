@@ -30,7 +30,7 @@ pub enum Format {
 /// Arguments of `callscore score`.
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// A recorded call (WAV, MP3, FLAC, Ogg Vorbis), transcribed first, or a
+    /// A recorded call (WAV, MP3, FLAC, Ogg Vorbis, Opus in Ogg or WebM), transcribed first, or a
     /// transcript in the JSON exchange format (what `callscore transcribe
     /// --format json` writes).
     file: PathBuf,

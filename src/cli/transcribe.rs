@@ -37,7 +37,7 @@ pub struct AudioArgs {
 /// Arguments of `callscore transcribe`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The recorded call (WAV, MP3, FLAC, Ogg Vorbis).
+    /// The recorded call (WAV, MP3, FLAC, Ogg Vorbis, Opus in Ogg or WebM).
     file: PathBuf,
     #[command(flatten)]
     audio: AudioArgs,

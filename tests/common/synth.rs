@@ -149,3 +149,23 @@ fn write_wav(path: &Path, samples: &[f32]) {
     }
     writer.finalize().expect("finalise wav");
 }
+
+/// A stereo test signal in `dir/source.wav`: a 300 Hz tone on the left
+/// (agent) channel, silence on the right, 1.5 s of 16-bit PCM at 8 kHz.
+pub fn stereo_tone(dir: &Path) -> PathBuf {
+    let path = dir.join("source.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut writer = hound::WavWriter::create(&path, spec).expect("create");
+    for i in 0..12_000 {
+        let v = ((i as f32 * 300.0 * std::f32::consts::TAU / 8000.0).sin() * 16000.0) as i16;
+        writer.write_sample(v).expect("left");
+        writer.write_sample(0i16).expect("right");
+    }
+    writer.finalize().expect("finalise");
+    path
+}
