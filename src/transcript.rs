@@ -96,28 +96,16 @@ impl Segment {
         (at(chars_before(start)), at(chars_before(end)))
     }
 
-    /// Word timings for a byte range: words are found in the text in order.
+    /// Word timings for a byte range: the first and last word it touches.
     fn word_time_of(&self, start: usize, end: usize) -> Option<(u64, u64)> {
         if self.words.is_empty() {
             return None;
         }
-        let lower = self.text.to_lowercase();
-        // Lower-casing can change byte lengths outside ASCII: then interpolate.
-        if lower.len() != self.text.len() {
-            return None;
-        }
-        let mut cursor = 0;
+        let spans = self.word_spans()?;
         let mut first: Option<u64> = None;
         let mut last: Option<u64> = None;
-        for word in &self.words {
-            let needle = word.text.trim().to_lowercase();
-            if needle.is_empty() {
-                continue;
-            }
-            let at = cursor + lower.get(cursor..)?.find(&needle)?;
-            let word_end = at + needle.len();
-            cursor = word_end;
-            if word_end > start && at < end {
+        for (word, &(at, word_end)) in self.words.iter().zip(&spans) {
+            if word_end > at && word_end > start && at < end {
                 first.get_or_insert(word.start_ms);
                 last = Some(word.end_ms);
             }
@@ -126,6 +114,29 @@ impl Segment {
             }
         }
         Some((first?, last?))
+    }
+
+    /// The byte range of each word in the text: words are found in order,
+    /// ignoring case (an empty word is an empty range). `None` when a word is
+    /// not there, or when lower-casing changes byte lengths (outside ASCII).
+    pub fn word_spans(&self) -> Option<Vec<(usize, usize)>> {
+        let lower = self.text.to_lowercase();
+        if lower.len() != self.text.len() {
+            return None;
+        }
+        let mut cursor = 0;
+        let mut spans = Vec::with_capacity(self.words.len());
+        for word in &self.words {
+            let needle = word.text.trim().to_lowercase();
+            if needle.is_empty() {
+                spans.push((cursor, cursor));
+                continue;
+            }
+            let at = cursor + lower.get(cursor..)?.find(&needle)?;
+            cursor = at + needle.len();
+            spans.push((at, cursor));
+        }
+        Some(spans)
     }
 }
 

@@ -67,11 +67,17 @@ impl<'a, 't> Evaluator<'a, 't> {
         if quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
+        // With word timings the quote is timed to its words, not the segment.
+        let (start_ms, end_ms) = if segment.words.is_empty() {
+            (segment.start_ms, segment.end_ms)
+        } else {
+            segment.time_of(start, end)
+        };
         Evidence {
             segment_index: seg,
             speaker: segment.speaker,
-            start_ms: segment.start_ms,
-            end_ms: segment.end_ms,
+            start_ms,
+            end_ms,
             quote,
             turn_score: None,
             markers: Vec::new(),

@@ -3,7 +3,7 @@
 //! masked in stored and returned text. Segments keep their timing; only the
 //! text inside a segment changes.
 
-use crate::transcript::Transcript;
+use crate::transcript::{Segment, Transcript, Word};
 
 use super::analysis::Analysis;
 use super::engine::{Engine, EngineBuilder};
@@ -184,7 +184,46 @@ pub fn redact_with(engine: &Engine, transcript: &Transcript) -> Transcript {
     for (i, seg) in out.segments.iter_mut().enumerate() {
         let masks = segment_masks(engine, &a, i);
         if !masks.is_empty() {
+            seg.words = redact_words(seg, &masks);
             seg.text = apply_masks(&seg.text, 0, seg.text.len(), &masks);
+        }
+    }
+    out
+}
+
+/// The words of a segment with masked ones replaced by their mask's label,
+/// one word per mask spanning the times of the words it hides (the audio
+/// redaction needs them). Words that cannot be placed in the text are all
+/// dropped: a word timing must never keep what the text masks.
+fn redact_words(segment: &Segment, masks: &[Mask]) -> Vec<Word> {
+    let Some(spans) = segment.word_spans() else {
+        return Vec::new();
+    };
+    let mut out: Vec<Word> = Vec::new();
+    let mut last_mask: Option<usize> = None;
+    for (word, &(start, end)) in segment.words.iter().zip(&spans) {
+        let hit = masks
+            .iter()
+            .position(|m| m.start < end.max(start + 1) && start < m.end);
+        match hit {
+            None => {
+                out.push(word.clone());
+                last_mask = None;
+            }
+            Some(m) if last_mask == Some(m) => {
+                if let Some(previous) = out.last_mut() {
+                    previous.end_ms = previous.end_ms.max(word.end_ms);
+                }
+            }
+            Some(m) => {
+                out.push(Word {
+                    start_ms: word.start_ms,
+                    end_ms: word.end_ms,
+                    text: masks[m].label.to_string(),
+                    confidence: None,
+                });
+                last_mask = Some(m);
+            }
         }
     }
     out
@@ -249,6 +288,39 @@ mod tests {
         let r = redactor.redact(&t);
         assert_eq!(r.segments[1].text, "[PIN]");
         assert_eq!(r.segments[2].text, "pesanan saya 3 buah");
+    }
+
+    #[test]
+    fn masked_words_lose_their_text_and_keep_their_times() {
+        let redactor = Redactor::new();
+        let word = |text: &str, start_ms: u64| Word {
+            start_ms,
+            end_ms: start_ms + 400,
+            text: text.to_owned(),
+            confidence: Some(0.9),
+        };
+        let mut segment = seg(
+            crate::transcript::Speaker::Customer,
+            "My card is 4111 1111 1111 1111 thanks",
+        );
+        segment.words = ["My", "card", "is", "4111", "1111", "1111", "1111", "thanks"]
+            .iter()
+            .enumerate()
+            .map(|(i, w)| word(w, i as u64 * 500))
+            .collect();
+        let t = Transcript {
+            language: None,
+            segments: vec![segment],
+        };
+        let r = redactor.redact(&t);
+        let words = &r.segments[0].words;
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        assert_eq!(texts, ["My", "card", "is", "[CARD]", "thanks"]);
+        // The mask spans the four groups' times: 1.5 s to 3.4 s.
+        assert_eq!((words[3].start_ms, words[3].end_ms), (1_500, 3_400));
+        assert!(!serde_json::to_string(&r).expect("json").contains("4111"));
+        // The redacted text still places every word.
+        assert!(r.segments[0].word_spans().is_some());
     }
 
     fn seg(speaker: crate::transcript::Speaker, text: &str) -> crate::transcript::Segment {

@@ -15,6 +15,8 @@ mod repetition;
 mod segments;
 #[cfg(not(feature = "whisper"))]
 mod without_whisper;
+#[cfg(feature = "whisper")]
+mod words;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -28,10 +28,10 @@ const SHORT_REGION_CONFIDENCE: f32 = 0.6;
 /// One text token with its window-relative times.
 #[derive(Debug, Clone)]
 pub(super) struct RawToken {
-    t0: i64,
-    t1: i64,
-    p: f32,
-    bytes: Vec<u8>,
+    pub(super) t0: i64,
+    pub(super) t1: i64,
+    pub(super) p: f32,
+    pub(super) bytes: Vec<u8>,
 }
 
 /// One Whisper segment with window-relative times (samples).
@@ -173,8 +173,17 @@ fn build(
         .iter()
         .flat_map(|t| t.bytes.iter().copied())
         .collect();
-    let text = collapse_loops(String::from_utf8_lossy(&bytes).trim());
+    let said = String::from_utf8_lossy(&bytes);
+    let said = said.trim().trim_start_matches([',', ';', ':', ' ']);
+    let text = collapse_loops(said);
     let text = text.trim_start_matches([',', ';', ':', ' ']).to_string();
+    // Words are kept only when they spell the text: a collapsed repetition
+    // loop has words the text no longer holds.
+    let words = if text == said {
+        super::words::words(window, piece, tokens)
+    } else {
+        Vec::new()
+    };
     if !text.chars().any(char::is_alphanumeric) {
         return None;
     }
@@ -196,7 +205,7 @@ fn build(
         text,
         language: language.map(str::to_string),
         confidence: Some(confidence),
-        words: Vec::new(),
+        words,
     })
 }
 
@@ -248,16 +257,17 @@ fn assign_pieces(window: &Window, tokens: &[&RawToken]) -> Vec<usize> {
 }
 
 /// Converts a (possibly negative) sample time to an index.
-fn to_index(t: i64) -> usize {
+pub(super) fn to_index(t: i64) -> usize {
     usize::try_from(t).unwrap_or(0)
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::transcribe::pack::Piece;
 
-    fn token(text: &str, t0: i64, t1: i64) -> RawToken {
+    /// A text token with probability 0.9.
+    pub(in crate::transcribe) fn token(text: &str, t0: i64, t1: i64) -> RawToken {
         RawToken {
             t0,
             t1,

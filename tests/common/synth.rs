@@ -88,6 +88,41 @@ pub fn stereo_call(
     (out, turns)
 }
 
+/// Writes `dir/name.wav`: each word spoken on its own by espeak-ng and
+/// joined after the pause given for it (ms), one mono track with line noise.
+/// Returns the file and each word with its true audible start and end (ms):
+/// word boundaries known by construction.
+pub fn spoken_words(
+    dir: &Path,
+    name: &str,
+    voice: &str,
+    words: &[(&str, u64)],
+) -> (PathBuf, Vec<Turn>) {
+    let ms = |n: u64| (n * u64::from(ESPEAK_RATE) / 1000) as usize;
+    let mut track: Vec<f32> = Vec::new();
+    let mut timed = Vec::new();
+    for (index, (word, pause_ms)) in words.iter().enumerate() {
+        let next = track.len() + ms(*pause_ms);
+        pad_to(&mut track, next);
+        let speech = speak(dir, voice, word, index);
+        let (first, last) = audible_extent(&speech);
+        let at = track.len();
+        track.extend_from_slice(&speech[first..=last.min(speech.len() - 1)]);
+        timed.push(Turn {
+            speaker: Speaker::Unknown,
+            text: (*word).to_string(),
+            start_ms: (at as u64 * 1000) / u64::from(ESPEAK_RATE),
+            end_ms: (track.len() as u64 * 1000) / u64::from(ESPEAK_RATE),
+        });
+    }
+    let end = track.len() + ms(LEAD_MS);
+    pad_to(&mut track, end);
+    add_noise(&mut track, 3);
+    let out = dir.join(format!("{name}.wav"));
+    write_wav(&out, &track);
+    (out, timed)
+}
+
 /// espeak-ng's rendering of `text` as f32 samples at 22.05 kHz.
 fn speak(dir: &Path, voice: &str, text: &str, index: usize) -> Vec<f32> {
     let path = dir.join(format!("turn-{voice}-{index}.wav"));
