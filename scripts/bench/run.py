@@ -70,6 +70,20 @@ def wer(reference: str, hypothesis: str) -> float:
     return previous[-1] / len(r)
 
 
+class EngineFailed(Exception):
+    """An engine's process failed: the bench reports it and goes on with the rest."""
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            import signal
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
 def timed(command: list) -> tuple:
     """Runs a command under /usr/bin/time -v: (stdout, stderr, wall s, peak RSS MB)."""
     start = time.perf_counter()
@@ -78,8 +92,13 @@ def timed(command: list) -> tuple:
     nice = ["nice", "-n", str(NICE)] if NICE else []
     proc = subprocess.run(nice + ["/usr/bin/time", "-v"] + command, capture_output=True, text=True)
     wall = time.perf_counter() - start
-    if proc.returncode != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{proc.stderr[-3000:]}")
+    # /usr/bin/time reports a child killed by a signal as "Command terminated by signal N".
+    signalled = re.search(r"Command terminated by signal (\d+)", proc.stderr)
+    code = -int(signalled.group(1)) if signalled else proc.returncode
+    if code != 0:
+        print(f"  failed ({describe_exit(code)}): {' '.join(command)}\n"
+              f"  {proc.stderr[-600:].strip()}", file=sys.stderr)
+        raise EngineFailed(describe_exit(code))
     rss = re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr)
     cpu = sum(float(m) for m in re.findall(r"(?:User|System) time \(seconds\): ([\d.]+)", proc.stderr))
     CPU_SECONDS.append(cpu)
@@ -147,11 +166,20 @@ def main() -> None:
         reference = Path(audio["reference"]).read_text()
         results = {e["name"]: [] for e in cfg["engines"]}
         texts = {}
+        failed = {}
         # Rounds interleave the engines so background load hits all alike.
         for _ in range(cfg["runs"]):
             for engine in cfg["engines"]:
+                if engine["name"] in failed:
+                    continue
                 before = len(CPU_SECONDS)
-                text, wall, rss, inner = RUNNERS[engine["kind"]](cfg, audio, engine)
+                try:
+                    text, wall, rss, inner = RUNNERS[engine["kind"]](cfg, audio, engine)
+                except EngineFailed as error:
+                    # A crashing peer (whisper.cpp's CLI segfaulted on q8_0
+                    # weights on an AMX CPU) must not stop the others.
+                    failed[engine["name"]] = str(error)
+                    continue
                 cpu = sum(CPU_SECONDS[before:])
                 results[engine["name"]].append((wall, rss, inner, cpu))
                 texts[engine["name"]] = text
@@ -160,9 +188,12 @@ def main() -> None:
               f"median of {cfg['runs']} runs; load average after: {load} ==")
         print(f"{'engine':<30} {'wall s':>7} {'RTF':>6} {'inner s':>8} {'CPU s':>6} {'WER':>6} {'peak MB':>8} "
               f"{'vs fw-int8':>10} {'vs fw+vad':>10} {'vs w.cpp':>9}")
-        med = {n: statistics.median(r[0] for r in v) for n, v in results.items()}
+        med = {n: statistics.median(r[0] for r in v) for n, v in results.items() if n not in failed}
         for engine in cfg["engines"]:
             name = engine["name"]
+            if name in failed:
+                print(f"{name:<30} failed: {failed[name]}")
+                continue
             runs = results[name]
             wall = med[name]
             rss = max(r[1] for r in runs)
