@@ -101,6 +101,21 @@ pub struct Settings {
     pub admin_listen_address: String,
     /// How often the queue gauges are read from the database, seconds.
     pub metrics_refresh_seconds: u64,
+    /// Web origins (`https://qa.example.com`, comma-separated) whose pages may
+    /// call the API from a browser over gRPC-Web; `*` for any; "" for none
+    /// (a page served by callscore itself needs none).
+    pub cors_allowed_origins: String,
+}
+
+/// Which web origins may call the API from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// None (the default).
+    None,
+    /// These, exactly (scheme, host and port).
+    List(Vec<String>),
+    /// Any origin (the API key still decides what a caller may do).
+    Any,
 }
 
 /// Which parts of the service a process runs.
@@ -213,6 +228,7 @@ impl Settings {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_socket()?;
         self.admin_socket()?;
+        self.cors_origins()?;
         self.database_kind()?;
         self.log_format()?;
         if self.database_max_connections == 0 {
@@ -334,6 +350,47 @@ impl Settings {
                 "expected HOST:PORT with an IP address, e.g. 127.0.0.1:9464, or \"\" for none",
             )
         })
+    }
+
+    /// The web origins allowed to call the API from a browser, parsed: each
+    /// `http://` or `https://` with a host, an optional port and nothing
+    /// after it, since browsers send the origin in exactly that form.
+    pub fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
+        let origins: Vec<&str> = self
+            .cors_allowed_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins.is_empty() {
+            return Ok(CorsOrigins::None);
+        }
+        if origins == ["*"] {
+            return Ok(CorsOrigins::Any);
+        }
+        for origin in &origins {
+            let host = origin
+                .strip_prefix("https://")
+                .or_else(|| origin.strip_prefix("http://"));
+            let valid = host.is_some_and(|h| {
+                !h.is_empty()
+                    && !h.contains(['/', '?', '#', '*', ' ', '@'])
+                    && http::uri::Authority::try_from(h).is_ok()
+            });
+            if !valid {
+                return Err(invalid(
+                    "cors_allowed_origins",
+                    &self.cors_allowed_origins,
+                    &format!(
+                        "{origin:?} is not an origin: expected scheme://host[:port] such as \
+                         https://qa.example.com (no path, no trailing slash), or * alone"
+                    ),
+                ));
+            }
+        }
+        Ok(CorsOrigins::List(
+            origins.iter().map(|o| (*o).to_string()).collect(),
+        ))
     }
 
     /// The database engine named by `database_url`.

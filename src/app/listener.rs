@@ -1,6 +1,7 @@
 //! The accept loop in front of the gRPC server. It bounds what a peer can
 //! hold without a key: connections in all and per source address, time to
-//! finish the TLS handshake and send the whole HTTP/2 preface (when full,
+//! finish the TLS handshake and send the whole HTTP/2 preface, or the first
+//! 24 bytes of an HTTP/1.1 request for gRPC-Web from browsers (when full,
 //! the oldest unfinished handshake gives way to a newcomer), and time a
 //! connection may stay silent. HTTP/2 keep-alive pings make every
 //! live client send something well inside the idle limit, so only dead or
@@ -116,12 +117,15 @@ async fn handshake(
             },
             None => Transport::Plain(tcp),
         };
-        // The whole HTTP/2 connection preface within the handshake time: a
-        // peer dribbling it a byte at a time (slow loris) is dropped, and so
-        // is anything that is not HTTP/2. The bytes are replayed to hyper.
+        // The whole HTTP/2 connection preface (or as many bytes of an HTTP/1.1
+        // request line) within the handshake time: a peer dribbling it a byte
+        // at a time (slow loris) is dropped, and so is anything that is
+        // neither. The bytes are replayed to hyper.
         let mut preface = [0u8; PREFACE.len()];
         match transport.read_exact(&mut preface).await {
-            Ok(_) if preface == *PREFACE => Some((transport, preface)),
+            Ok(_) if preface == *PREFACE || is_http1_request(&preface) => {
+                Some((transport, preface))
+            }
             _ => {
                 tracing::debug!(%peer, "no HTTP/2 preface; closed");
                 None
@@ -290,6 +294,16 @@ enum Transport {
 
 /// Every HTTP/2 connection opens with these bytes (RFC 9113, 3.4).
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Methods an HTTP/1.1 request on the gRPC port may start with: gRPC-Web
+/// calls are POSTs, a browser's CORS preflight is an OPTIONS.
+const HTTP1_METHODS: [&[u8]; 2] = [b"POST /", b"OPTIONS /"];
+
+/// Whether the first bytes of a connection start an HTTP/1.1 request that
+/// gRPC-Web could be (hyper reads the rest and answers anything else).
+fn is_http1_request(first: &[u8]) -> bool {
+    HTTP1_METHODS.iter().any(|m| first.starts_with(m))
+}
 
 impl AsyncRead for Transport {
     fn poll_read(

@@ -2,6 +2,7 @@
 //! stop, draining in-flight RPCs.
 
 mod admin;
+mod browser;
 mod health;
 mod heavy;
 mod in_flight;
@@ -273,12 +274,19 @@ impl Application {
         let in_flight = InFlight::default();
         let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
         let keepalive = KEEPALIVE_INTERVAL.min(idle_timeout / 3);
+        let cors = browser::cors(&self.settings.cors_origins()?);
         let mut server = Server::builder()
+            // gRPC-Web from browsers arrives over HTTP/1.1 as well as HTTP/2.
+            .accept_http1(true)
             .timeout(Duration::from_secs(self.settings.request_timeout_seconds))
             .http2_keepalive_interval(Some(keepalive))
             .http2_keepalive_timeout(Some(keepalive))
             .max_concurrent_streams(Some(self.settings.max_streams_per_connection))
             .http2_max_header_list_size(Some(MAX_HEADER_LIST_BYTES))
+            // Outermost: preflight requests are answered before authentication,
+            // and gRPC-Web is plain gRPC to every layer after it.
+            .layer(cors)
+            .layer(tonic_web::GrpcWebLayer::new())
             .layer(request_span::RequestSpanLayer)
             .layer(in_flight.clone())
             .layer(
