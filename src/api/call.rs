@@ -369,6 +369,31 @@ impl CallService for CallApi {
         Ok(Response::new(response))
     }
 
+    type GetCallAudioStream = ReceiverStream<Result<pb::GetCallAudioResponse, Status>>;
+
+    async fn get_call_audio(
+        &self,
+        request: Request<pb::GetCallAudioRequest>,
+    ) -> Result<Response<Self::GetCallAudioStream>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ListenToCalls)?;
+        let message = request.get_ref();
+        let call_id = required_id("call_id", &message.call_id)?;
+        let rendering = pb::AudioRendering::try_from(message.rendering)
+            .map_err(|_| invalid("rendering", "unknown AudioRendering value"))?;
+        let record = self
+            .state
+            .store
+            .get_call(&principal.tenant_id, &call_id)
+            .await?;
+        let rendered = super::audio::render(&self.state.pipeline, &record, rendering).await?;
+        Ok(Response::new(super::audio::stream(
+            rendered,
+            message.offset,
+            message.length,
+        )?))
+    }
+
     type WatchCallStream = ReceiverStream<Result<pb::WatchCallResponse, Status>>;
 
     async fn watch_call(

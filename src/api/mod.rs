@@ -1,6 +1,7 @@
 //! The gRPC API: tonic services, request validation at the edge, and the
 //! mapping of library errors to statuses. Handlers hold no business logic.
 
+mod audio;
 mod call;
 mod convert;
 mod insight;

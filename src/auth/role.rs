@@ -25,6 +25,8 @@ pub enum Action {
     ReadCalls,
     /// DeleteCall.
     DeleteCalls,
+    /// GetCallAudio: the recording itself (a voice is personal data).
+    ListenToCalls,
     /// GetScorecard, ListScorecards.
     ReadScorecards,
     /// RescoreCall.
@@ -56,6 +58,7 @@ impl Role {
             Role::Reviewer => matches!(
                 action,
                 A::ReadCalls
+                    | A::ListenToCalls
                     | A::ReadScorecards
                     | A::RescoreCalls
                     | A::ReviewScorecards
@@ -63,7 +66,7 @@ impl Role {
             ),
             Role::Coach => matches!(
                 action,
-                A::ReadCalls | A::ReadScorecards | A::Coach | A::ReadRubrics
+                A::ReadCalls | A::ListenToCalls | A::ReadScorecards | A::Coach | A::ReadRubrics
             ),
         }
     }

@@ -206,16 +206,26 @@ pub async fn upload_placeholder_call(
     key: &str,
     metadata: callscore::proto::CallMetadata,
 ) -> String {
+    upload_call_bytes(app, key, metadata, b"audio bytes").await
+}
+
+/// Uploads `audio` as a call's recording (one chunk per 64 KiB) and returns
+/// the call id.
+pub async fn upload_call_bytes(
+    app: &TestApp,
+    key: &str,
+    metadata: callscore::proto::CallMetadata,
+    audio: &[u8],
+) -> String {
     use callscore::proto::SubmitCallRequest;
     use callscore::proto::submit_call_request::Payload;
-    let upload = tokio_stream::iter(vec![
-        SubmitCallRequest {
-            payload: Some(Payload::Metadata(metadata)),
-        },
-        SubmitCallRequest {
-            payload: Some(Payload::AudioChunk(b"audio bytes".to_vec())),
-        },
-    ]);
+    let mut messages = vec![SubmitCallRequest {
+        payload: Some(Payload::Metadata(metadata)),
+    }];
+    messages.extend(audio.chunks(64 * 1024).map(|chunk| SubmitCallRequest {
+        payload: Some(Payload::AudioChunk(chunk.to_vec())),
+    }));
+    let upload = tokio_stream::iter(messages);
     app.calls(key)
         .await
         .submit_call(upload)
