@@ -22,6 +22,7 @@ both_backends!(
     bad_requests_name_the_field,
     tenants_cannot_read_each_others_calls,
     coaching_notes_round_trip,
+    exports_flatten_a_period_to_one_row_per_check,
 );
 
 /// A fixture transcript (`tests/fixtures/transcripts/NAME.json`) in wire form.
@@ -1003,4 +1004,183 @@ async fn coaching_notes_round_trip(backend: Backend) {
         .expect_err("reviewers do not coach");
     assert_eq!(status.code(), Code::PermissionDenied);
     app.stop().await;
+}
+
+/// The rows of a CSV export, each a map from column to value.
+fn csv_rows(bytes: &[u8]) -> Vec<std::collections::HashMap<String, String>> {
+    let mut reader = csv::Reader::from_reader(bytes);
+    let header = reader.headers().expect("a header row").clone();
+    reader
+        .records()
+        .map(|r| {
+            let record = r.expect("a CSV row");
+            header
+                .iter()
+                .zip(record.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+async fn exports_flatten_a_period_to_one_row_per_check(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let mut calls = app.calls(&admin).await;
+    // Two calls in the period (one per agent), one before it.
+    let mut scorecard_ids = Vec::new();
+    for (agent, at, name) in [
+        ("rina", 1_700_000_000, "en_good"),
+        ("budi", 1_700_003_600, "id_bad_empathy"),
+        ("rina", 1_600_000_000, "en_bad_privacy"),
+    ] {
+        let submitted = calls
+            .submit_transcript(transcript_request(agent, at, name, ""))
+            .await
+            .expect("scored")
+            .into_inner();
+        scorecard_ids.push(submitted.scorecard_id);
+    }
+    // A reviewer overturns one check of the first call.
+    let card = app
+        .scorecards(&admin)
+        .await
+        .get_scorecard(GetScorecardRequest {
+            scorecard_id: scorecard_ids[0].clone(),
+        })
+        .await
+        .expect("scorecard")
+        .into_inner()
+        .scorecard
+        .expect("scorecard");
+    let machine = card.machine_result.expect("machine result");
+    let (criterion, check) = machine
+        .criteria
+        .iter()
+        .find_map(|c| {
+            c.checks
+                .iter()
+                .find(|k| k.outcome == CheckOutcome::Pass as i32 && k.fraction.is_none())
+                .map(|k| (c.criterion_id.clone(), k.check_id.clone()))
+        })
+        .expect("a passed pass/fail check");
+    app.reviews(&admin)
+        .await
+        .override_check(OverrideCheckRequest {
+            scorecard_id: scorecard_ids[0].clone(),
+            criterion_id: criterion.clone(),
+            check_id: check.clone(),
+            new_outcome: CheckOutcome::Fail as i32,
+            reason: "heard on the recording".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("override");
+    let range = TimeRange {
+        start: Some(prost_types::Timestamp {
+            seconds: 1_699_999_000,
+            nanos: 0,
+        }),
+        end: Some(prost_types::Timestamp {
+            seconds: 1_700_010_000,
+            nanos: 0,
+        }),
+    };
+    let reviewer = app.key("acme", Role::Reviewer).await;
+    let mut stream = app
+        .scorecards(&reviewer)
+        .await
+        .export_scorecards(ExportScorecardsRequest {
+            call_started: Some(range),
+            ..Default::default()
+        })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(piece) = stream.message().await.expect("piece") {
+        assert_eq!(piece.content_type, "text/csv");
+        bytes.extend(piece.data);
+    }
+    let rows = csv_rows(&bytes);
+    let checks_in = |id: &str| rows.iter().filter(|r| r["scorecard_id"] == id).count();
+    assert!(checks_in(&scorecard_ids[0]) > 5, "every check is a row");
+    assert!(checks_in(&scorecard_ids[1]) > 5);
+    assert_eq!(checks_in(&scorecard_ids[2]), 0, "outside the period");
+    let overturned: Vec<_> = rows.iter().filter(|r| r["overridden"] == "true").collect();
+    assert_eq!(overturned.len(), 1, "one check was overridden");
+    let row = overturned[0];
+    assert_eq!(
+        (row["criterion_id"].as_str(), row["check_id"].as_str()),
+        (criterion.as_str(), check.as_str())
+    );
+    assert_eq!(
+        (
+            row["machine_outcome"].as_str(),
+            row["reviewed_outcome"].as_str()
+        ),
+        ("pass", "fail")
+    );
+    assert_eq!(row["reviewed_points"], "0");
+    assert_eq!(row["agent_id"], "rina");
+    assert_eq!(row["call_started_at"], "2023-11-14T22:13:20.000Z");
+
+    // One agent only; a range is required; ingest keys do not export.
+    let budi_only = app
+        .scorecards(&reviewer)
+        .await
+        .export_scorecards(ExportScorecardsRequest {
+            call_started: Some(range),
+            agent_id: "budi".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("export");
+    let mut stream = budi_only.into_inner();
+    let mut bytes = Vec::new();
+    while let Some(piece) = stream.message().await.expect("piece") {
+        bytes.extend(piece.data);
+    }
+    assert!(csv_rows(&bytes).iter().all(|r| r["agent_id"] == "budi"));
+    let error = app
+        .scorecards(&reviewer)
+        .await
+        .export_scorecards(ExportScorecardsRequest::default())
+        .await
+        .expect_err("no range");
+    assert_eq!(error.code(), Code::InvalidArgument);
+    assert!(error.message().starts_with("call_started"), "{error:?}");
+    let ingest = app.key("acme", Role::Ingest).await;
+    let error = app
+        .scorecards(&ingest)
+        .await
+        .export_scorecards(ExportScorecardsRequest {
+            call_started: Some(range),
+            ..Default::default()
+        })
+        .await
+        .expect_err("ingest");
+    assert_eq!(error.code(), Code::PermissionDenied);
+
+    // The CLI writes the same file.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("week.csv");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+        .args([
+            "export",
+            "--from",
+            "2023-11-14",
+            "--to",
+            "2023-11-15",
+            "--server",
+        ])
+        .arg(format!("http://{}", app.address))
+        .arg("--output")
+        .arg(&out)
+        .env("CALLSCORE_API_KEY", &reviewer)
+        .status()
+        .expect("callscore runs");
+    assert!(status.success());
+    let from_cli = csv_rows(&std::fs::read(&out).expect("the export file"));
+    assert_eq!(from_cli, rows);
 }

@@ -4,6 +4,7 @@
 mod audio;
 mod call;
 mod convert;
+mod export;
 mod insight;
 mod insight_proto;
 mod key;

@@ -147,6 +147,45 @@ impl ScorecardService for ScorecardApi {
         }))
     }
 
+    type ExportScorecardsStream =
+        tokio_stream::wrappers::ReceiverStream<Result<pb::ExportScorecardsResponse, Status>>;
+
+    async fn export_scorecards(
+        &self,
+        request: Request<pb::ExportScorecardsRequest>,
+    ) -> Result<Response<Self::ExportScorecardsStream>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReadScorecards)?;
+        let message = request.get_ref();
+        pb::ExportFormat::try_from(message.format)
+            .map_err(|_| invalid("format", "unknown ExportFormat value"))?;
+        let (started_from_ms, started_before_ms) =
+            convert::time_window("call_started", message.call_started.as_ref())?;
+        // A range is required: an export is a period's data, never "everything".
+        let (Some(started_from_ms), Some(started_before_ms)) = (started_from_ms, started_before_ms)
+        else {
+            return Err(invalid(
+                "call_started",
+                "give both start and end of the calls to export",
+            ));
+        };
+        let non_empty = |field: &str, value: &str| -> Result<Option<String>, Status> {
+            Ok(Some(optional_id(field, value)?).filter(|v| !v.is_empty()))
+        };
+        let filter = ScorecardFilter {
+            agent_id: non_empty("agent_id", &message.agent_id)?,
+            team_id: non_empty("team_id", &message.team_id)?,
+            started_from_ms: Some(started_from_ms),
+            started_before_ms: Some(started_before_ms),
+            ..ScorecardFilter::default()
+        };
+        Ok(Response::new(super::export::stream(
+            self.state.store.clone(),
+            principal.tenant_id.clone(),
+            filter,
+        )))
+    }
+
     async fn rescore_call(
         &self,
         request: Request<pb::RescoreCallRequest>,

@@ -2,6 +2,7 @@
 
 mod client;
 mod eval;
+mod export;
 mod health;
 mod keys;
 mod migrate;
@@ -34,6 +35,8 @@ enum Command {
     Scorecard(scorecard::ScorecardArgs),
     /// Prints an agent's score trend from a callscore server (client).
     Trends(trends::TrendsArgs),
+    /// Writes a period's scorecards, one row per check, as CSV (client).
+    Export(export::ExportArgs),
     /// Runs the gRPC service (API and workers).
     Serve(serve::ServeArgs),
     /// Manages API keys.
@@ -64,6 +67,7 @@ impl Cli {
             Command::Submit(args) => args.run(),
             Command::Scorecard(args) => args.run(),
             Command::Trends(args) => args.run(),
+            Command::Export(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),
             Command::Tenant(args) => args.run(),
