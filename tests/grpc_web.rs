@@ -8,8 +8,11 @@ mod common;
 use std::net::SocketAddr;
 
 use callscore::auth::Role;
-use callscore::proto::{ListRubricsRequest, ListRubricsResponse};
-use common::{Backend, spawn_app_with, stored_key, test_settings};
+use callscore::proto::{
+    AudioRendering, CallMetadata, GetCallAudioRequest, GetCallAudioResponse, ListRubricsRequest,
+    ListRubricsResponse,
+};
+use common::{Backend, spawn_app_with, stored_key, test_settings, upload_call_bytes};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -186,6 +189,49 @@ async fn grpc_web_obeys_keys_like_grpc() {
         Some("7"),
         "{headers}"
     );
+}
+
+#[tokio::test]
+async fn server_streams_reach_the_browser_in_frames() {
+    let app = spawn_app_with(Backend::Sqlite, |_| {}).await;
+    let admin = stored_key(app.store.as_ref(), "acme", Role::Admin).await;
+    // 200 KiB of stored bytes: several 64 KiB messages of GetCallAudio.
+    let audio: Vec<u8> = (0..200 * 1024).map(|i| (i % 251) as u8).collect();
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        ..Default::default()
+    };
+    let call_id = upload_call_bytes(&app, &admin, metadata, &audio).await;
+    let request = GetCallAudioRequest {
+        call_id,
+        rendering: AudioRendering::Original as i32,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let (headers, body) = grpc_web(
+        app.address,
+        "/callscore.v1.CallService/GetCallAudio",
+        &request,
+        Some(&admin),
+        None,
+    )
+    .await;
+    let (messages, trailers) = frames(&body);
+    assert_eq!(
+        grpc_status(&headers, &trailers).as_deref(),
+        Some("0"),
+        "{headers}"
+    );
+    assert_eq!(messages.len(), 4, "200 KiB in 64 KiB messages");
+    let received: Vec<u8> = messages
+        .iter()
+        .flat_map(|m| {
+            GetCallAudioResponse::decode(m.as_slice())
+                .expect("a GetCallAudioResponse")
+                .data
+        })
+        .collect();
+    assert_eq!(received, audio);
 }
 
 #[tokio::test]
