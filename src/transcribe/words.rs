@@ -2,8 +2,8 @@
 //! with a space (punctuation joins the word before it). Its times come from
 //! the audio where the audio can tell: when the stretch the words were said
 //! in breaks into exactly as many islands of speech energy as there are words
-//! (words said with pauses between them, where DTW alignment can slip by a
-//! word), each word is its island. Otherwise a word's times are its tokens'
+//! (at long quiet stretches first, then shorter ones; token timestamps can
+//! slip by a whole word), each word is its island. Otherwise a word's times are its tokens'
 //! times (DTW-aligned when the model has alignment heads) tightened to the
 //! speech energy: DTW times a token's start only, so a word would otherwise
 //! run on through the pause to the next one.
@@ -23,9 +23,12 @@ const ABSOLUTE_FLOOR: f32 = 0.003;
 /// How far before its aligned start a word may begin (150 ms): DTW sometimes
 /// times a token a frame or two after its onset.
 const LOOK_BACK: usize = 2_400;
-/// A quieter stretch shorter than this (frames, 120 ms) does not split an
-/// island of speech: stop closures inside a word ("customer") are shorter.
-const ISLAND_GAP_FRAMES: usize = 12;
+/// Quieter stretches that split islands of speech, tried longest first
+/// (frames: 120, 60, 30 ms): the first split that yields one island per
+/// word is taken. Long pauses are word boundaries for sure; short ones may
+/// be a stop closure inside a word ("customer"), so they are trusted only
+/// when they, too, give exactly one island per word.
+const ISLAND_GAPS_FRAMES: [usize; 3] = [12, 6, 3];
 /// An island shorter than this (frames, 40 ms) is a click, not a word.
 const ISLAND_MIN_FRAMES: usize = 4;
 
@@ -59,7 +62,11 @@ pub(super) fn words(window: &Window, piece: usize, tokens: &[&RawToken]) -> Vec<
     };
     let span_start = to_index(first[0].t0).saturating_sub(LOOK_BACK);
     let span_end = to_index(last[last.len() - 1].t1);
-    let islands = islands(&window.samples, span_start, span_end);
+    let islands = ISLAND_GAPS_FRAMES
+        .iter()
+        .map(|&gap| islands(&window.samples, span_start, span_end, gap))
+        .find(|islands| islands.len() == groups.len())
+        .unwrap_or_default();
     let mut out = Vec::with_capacity(groups.len());
     // Window sample where the previous word ended: a word never reaches back past it.
     let mut previous_end = 0usize;
@@ -85,8 +92,8 @@ pub(super) fn words(window: &Window, piece: usize, tokens: &[&RawToken]) -> Vec<
 
 /// The islands of speech energy in `start..end` (window samples): runs of
 /// frames above the floor, joined across quiet stretches shorter than
-/// [`ISLAND_GAP_FRAMES`], clicks dropped.
-fn islands(samples: &[f32], start: usize, end: usize) -> Vec<(usize, usize)> {
+/// `gap_frames`, clicks dropped.
+fn islands(samples: &[f32], start: usize, end: usize, gap_frames: usize) -> Vec<(usize, usize)> {
     let end = end.min(samples.len());
     if end < start + FRAME {
         return Vec::new();
@@ -98,7 +105,7 @@ fn islands(samples: &[f32], start: usize, end: usize) -> Vec<(usize, usize)> {
             continue;
         }
         match runs.last_mut() {
-            Some(run) if index - run.1 < ISLAND_GAP_FRAMES => run.1 = index + 1,
+            Some(run) if index - run.1 < gap_frames => run.1 = index + 1,
             _ => runs.push((index, index + 1)),
         }
     }
