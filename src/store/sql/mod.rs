@@ -42,13 +42,17 @@ pub struct SqlStore {
 /// the file for writing), and a read (the pool's own check) cannot tell.
 const WRITE_FAULT_WATCH_MS: i64 = 120_000;
 
-/// Whether a SQLite connection can take a write lock now (it waits for the
-/// busy timeout behind another writer, like any write would).
+/// Whether a SQLite connection can write now (it waits for the busy timeout
+/// behind another writer, like any write would). The write lock alone does
+/// not tell: a connection SQLite opened read-only while the file refused
+/// writes still takes it once the file is writable again, and then fails
+/// every write, so a header write is made and rolled back.
 async fn sqlite_writable(connection: &mut sqlx::AnyConnection) -> bool {
     if connection.execute("BEGIN IMMEDIATE").await.is_err() {
         return false;
     }
-    connection.execute("ROLLBACK").await.is_ok()
+    let wrote = connection.execute("PRAGMA user_version = 0").await.is_ok();
+    connection.execute("ROLLBACK").await.is_ok() && wrote
 }
 
 impl SqlStore {
