@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what a fresh machine lacks to build, run and test callscore:
-# Debian packages, the buf linter (npm), a PostgreSQL server for the tests,
-# and the Whisper models. Idempotent and quick when everything is there.
+# Debian packages, the buf linter (npm), a PostgreSQL server and pyarrow for
+# the tests, and the Whisper models. Idempotent and quick when everything is there.
 #   scripts/setup.sh             everything
 #   scripts/setup.sh --run       only what `make run` needs (no PostgreSQL, no linter)
 #   scripts/setup.sh --packages  only the apt packages the build needs
@@ -35,6 +35,12 @@ fi
 if [ "$for_tests" = 1 ]; then
   [ -x node_modules/.bin/buf ] || npm install --no-audit --no-fund --silent
   scripts/ensure-postgres.sh
+  # A second Parquet reader for the export tests: pyarrow, pinned, in its own venv.
+  if ! .cache/pyarrow/bin/python -c "import pyarrow" 2>/dev/null; then
+    echo "setup: installing pyarrow into .cache/pyarrow" >&2
+    python3 -m venv .cache/pyarrow
+    .cache/pyarrow/bin/pip install --quiet --disable-pip-version-check pyarrow==22.0.0
+  fi
 fi
 
 if [ "$models" = 1 ]; then

@@ -1006,6 +1006,71 @@ async fn coaching_notes_round_trip(backend: Backend) {
     app.stop().await;
 }
 
+/// The rows of a Parquet file as pyarrow reads them, in the CSV export's
+/// text form (times in RFC 3339, numbers as Rust prints them, nulls empty).
+fn read_with_pyarrow(file: &std::path::Path) -> Vec<std::collections::HashMap<String, String>> {
+    let python = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache/pyarrow/bin/python");
+    let script = r#"
+import json, sys
+import pyarrow.parquet as pq
+table = pq.read_table(sys.argv[1])
+def text(value):
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if isinstance(value, float):
+        return str(int(value)) if value == int(value) else repr(value)
+    return str(value)
+for row in table.to_pylist():
+    print(json.dumps({k: text(v) for k, v in row.items()}))
+"#;
+    let output = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .arg(file)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} runs (scripts/setup.sh installs pyarrow): {e}",
+                python.display()
+            )
+        });
+    assert!(
+        output.status.success(),
+        "pyarrow read the file: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON row"))
+        .collect()
+}
+
+/// The bytes of an export, every piece of the stream of `content_type`.
+async fn exported(
+    app: &common::TestApp,
+    key: &str,
+    request: ExportScorecardsRequest,
+    content_type: &str,
+) -> Vec<u8> {
+    let mut stream = app
+        .scorecards(key)
+        .await
+        .export_scorecards(request)
+        .await
+        .expect("export")
+        .into_inner();
+    let mut bytes = Vec::new();
+    while let Some(piece) = stream.message().await.expect("piece") {
+        assert_eq!(piece.content_type, content_type);
+        bytes.extend(piece.data);
+    }
+    bytes
+}
+
 /// The rows of a CSV export, each a map from column to value.
 fn csv_rows(bytes: &[u8]) -> Vec<std::collections::HashMap<String, String>> {
     let mut reader = csv::Reader::from_reader(bytes);
@@ -1087,22 +1152,11 @@ async fn exports_flatten_a_period_to_one_row_per_check(backend: Backend) {
         }),
     };
     let reviewer = app.key("acme", Role::Reviewer).await;
-    let mut stream = app
-        .scorecards(&reviewer)
-        .await
-        .export_scorecards(ExportScorecardsRequest {
-            call_started: Some(range),
-            ..Default::default()
-        })
-        .await
-        .expect("export")
-        .into_inner();
-    let mut bytes = Vec::new();
-    while let Some(piece) = stream.message().await.expect("piece") {
-        assert_eq!(piece.content_type, "text/csv");
-        bytes.extend(piece.data);
-    }
-    let rows = csv_rows(&bytes);
+    let request = ExportScorecardsRequest {
+        call_started: Some(range),
+        ..Default::default()
+    };
+    let rows = csv_rows(&exported(&app, &reviewer, request.clone(), "text/csv").await);
     let checks_in = |id: &str| rows.iter().filter(|r| r["scorecard_id"] == id).count();
     assert!(checks_in(&scorecard_ids[0]) > 5, "every check is a row");
     assert!(checks_in(&scorecard_ids[1]) > 5);
@@ -1126,22 +1180,12 @@ async fn exports_flatten_a_period_to_one_row_per_check(backend: Backend) {
     assert_eq!(row["call_started_at"], "2023-11-14T22:13:20.000Z");
 
     // One agent only; a range is required; ingest keys do not export.
-    let budi_only = app
-        .scorecards(&reviewer)
-        .await
-        .export_scorecards(ExportScorecardsRequest {
-            call_started: Some(range),
-            agent_id: "budi".into(),
-            ..Default::default()
-        })
-        .await
-        .expect("export");
-    let mut stream = budi_only.into_inner();
-    let mut bytes = Vec::new();
-    while let Some(piece) = stream.message().await.expect("piece") {
-        bytes.extend(piece.data);
-    }
-    assert!(csv_rows(&bytes).iter().all(|r| r["agent_id"] == "budi"));
+    let budi_only = ExportScorecardsRequest {
+        agent_id: "budi".into(),
+        ..request.clone()
+    };
+    let budi_rows = csv_rows(&exported(&app, &reviewer, budi_only, "text/csv").await);
+    assert!(!budi_rows.is_empty() && budi_rows.iter().all(|r| r["agent_id"] == "budi"));
     let error = app
         .scorecards(&reviewer)
         .await
@@ -1162,25 +1206,45 @@ async fn exports_flatten_a_period_to_one_row_per_check(backend: Backend) {
         .expect_err("ingest");
     assert_eq!(error.code(), Code::PermissionDenied);
 
-    // The CLI writes the same file.
+    // The same rows as Apache Parquet, read back by a second implementation
+    // (pyarrow, which scripts/setup.sh installs into .cache/pyarrow).
+    let parquet = exported(
+        &app,
+        &reviewer,
+        ExportScorecardsRequest {
+            format: ExportFormat::Parquet as i32,
+            ..request
+        },
+        "application/vnd.apache.parquet",
+    )
+    .await;
+    assert_eq!(&parquet[..4], b"PAR1");
+    assert_eq!(&parquet[parquet.len() - 4..], b"PAR1");
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("week.csv");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args([
-            "export",
-            "--from",
-            "2023-11-14",
-            "--to",
-            "2023-11-15",
-            "--server",
-        ])
-        .arg(format!("http://{}", app.address))
-        .arg("--output")
-        .arg(&out)
-        .env("CALLSCORE_API_KEY", &reviewer)
-        .status()
-        .expect("callscore runs");
-    assert!(status.success());
-    let from_cli = csv_rows(&std::fs::read(&out).expect("the export file"));
-    assert_eq!(from_cli, rows);
+    let file = dir.path().join("week.parquet");
+    std::fs::write(&file, &parquet).expect("write");
+    assert_eq!(read_with_pyarrow(&file), rows);
+
+    // The CLI writes the same files.
+    let cli_export = |format: &str, file: &std::path::Path| {
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+            .args(["export", "--from", "2023-11-14", "--to", "2023-11-15"])
+            .args(["--format", format, "--server"])
+            .arg(format!("http://{}", app.address))
+            .arg("--output")
+            .arg(file)
+            .env("CALLSCORE_API_KEY", &reviewer)
+            .status()
+            .expect("callscore runs");
+        assert!(status.success(), "callscore export --format {format}");
+    };
+    let csv_file = dir.path().join("week.csv");
+    cli_export("csv", &csv_file);
+    assert_eq!(
+        csv_rows(&std::fs::read(&csv_file).expect("the export file")),
+        rows
+    );
+    let parquet_file = dir.path().join("week-cli.parquet");
+    cli_export("parquet", &parquet_file);
+    assert_eq!(read_with_pyarrow(&parquet_file), rows);
 }

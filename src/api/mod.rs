@@ -5,6 +5,7 @@ mod audio;
 mod call;
 mod convert;
 mod export;
+mod export_parquet;
 mod insight;
 mod insight_proto;
 mod key;

@@ -157,7 +157,7 @@ impl ScorecardService for ScorecardApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::ReadScorecards)?;
         let message = request.get_ref();
-        pb::ExportFormat::try_from(message.format)
+        let format = pb::ExportFormat::try_from(message.format)
             .map_err(|_| invalid("format", "unknown ExportFormat value"))?;
         let (started_from_ms, started_before_ms) =
             convert::time_window("call_started", message.call_started.as_ref())?;
@@ -183,7 +183,8 @@ impl ScorecardService for ScorecardApi {
             self.state.store.clone(),
             principal.tenant_id.clone(),
             filter,
-        )))
+            format,
+        )?))
     }
 
     async fn rescore_call(

@@ -1,5 +1,5 @@
 //! `callscore export --from --to`: the period's scorecards, one row per
-//! check, written as CSV to a file or standard output (client).
+//! check, written as CSV (to a file or standard output) or Parquet (client).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -32,14 +32,15 @@ pub struct ExportArgs {
     /// Only this team's calls.
     #[arg(long)]
     team: Option<String>,
-    /// Where to write the file; standard output when absent.
+    /// Where to write the file; standard output when absent (CSV only).
     #[arg(long, short)]
     output: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Csv,
+    Parquet,
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, as a protobuf timestamp.
@@ -65,6 +66,9 @@ fn timestamp(flag: &str, value: &str) -> anyhow::Result<prost_types::Timestamp> 
 impl ExportArgs {
     /// Streams the export into the output.
     pub fn run(self) -> anyhow::Result<()> {
+        if self.format == Format::Parquet && self.output.is_none() {
+            anyhow::bail!("--format parquet writes a binary file: give it with --output FILE");
+        }
         let request = pb::ExportScorecardsRequest {
             call_started: Some(pb::TimeRange {
                 start: Some(timestamp("from", &self.from)?),
@@ -72,6 +76,7 @@ impl ExportArgs {
             }),
             format: match self.format {
                 Format::Csv => pb::ExportFormat::Csv,
+                Format::Parquet => pb::ExportFormat::Parquet,
             } as i32,
             agent_id: self.agent.clone().unwrap_or_default(),
             team_id: self.team.clone().unwrap_or_default(),

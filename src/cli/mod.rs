@@ -35,7 +35,7 @@ enum Command {
     Scorecard(scorecard::ScorecardArgs),
     /// Prints an agent's score trend from a callscore server (client).
     Trends(trends::TrendsArgs),
-    /// Writes a period's scorecards, one row per check, as CSV (client).
+    /// Writes a period's scorecards, one row per check, as CSV or Parquet (client).
     Export(export::ExportArgs),
     /// Runs the gRPC service (API and workers).
     Serve(serve::ServeArgs),
