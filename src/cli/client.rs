@@ -97,10 +97,15 @@ impl ClientArgs {
                 self.server
             ),
         };
-        let channel = endpoint
-            .connect()
-            .await
-            .with_context(|| format!("cannot reach the callscore server at {}", self.server))?;
+        let channel = endpoint.connect().await.map_err(|error| {
+            super::exit::failure(
+                super::exit::ExitReason::Unreachable,
+                format!(
+                    "cannot reach the callscore server at {}: {error:#}",
+                    self.server
+                ),
+            )
+        })?;
         Ok(InterceptedService::new(channel, Bearer(bearer)))
     }
 }

@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use super::client::ClientArgs;
+use super::exit::rpc_failure;
 use super::settings_args::runtime;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
 use crate::proto::{self as pb};
@@ -93,13 +94,13 @@ impl ExportArgs {
             let mut stream = ScorecardServiceClient::new(channel)
                 .export_scorecards(request)
                 .await
-                .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+                .map_err(|status| rpc_failure("", &status))?
                 .into_inner();
             let mut written = 0usize;
             while let Some(piece) = stream
                 .message()
                 .await
-                .map_err(|status| anyhow::anyhow!("export cut short: {}", status.message()))?
+                .map_err(|status| rpc_failure("export cut short", &status))?
             {
                 out.write_all(&piece.data).context("writing the export")?;
                 written += piece.data.len();

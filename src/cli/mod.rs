@@ -2,6 +2,7 @@
 
 mod client;
 mod eval;
+mod exit;
 mod export;
 mod health;
 mod keys;
@@ -18,6 +19,8 @@ mod transcribe;
 mod trends;
 
 use clap::{Parser, Subcommand};
+
+pub use exit::exit_code;
 
 /// Quality-assurance scoring of recorded customer-service calls.
 #[derive(Debug, Parser)]

@@ -3,6 +3,7 @@
 use clap::Args;
 
 use super::client::{ClientArgs, render_scorecard};
+use super::exit::rpc_failure;
 use super::settings_args::runtime;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
 use crate::proto::{self as pb};
@@ -26,7 +27,7 @@ impl ScorecardArgs {
                     scorecard_id: self.scorecard_id.clone(),
                 })
                 .await
-                .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+                .map_err(|status| rpc_failure("", &status))?
                 .into_inner()
                 .scorecard
                 .ok_or_else(|| anyhow::anyhow!("the server sent no scorecard"))?;

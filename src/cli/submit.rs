@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::AsyncReadExt;
 
 use super::client::{ClientArgs, render_scorecard};
+use super::exit::rpc_failure;
 use super::settings_args::runtime;
 use crate::proto::call_service_client::CallServiceClient;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
@@ -128,7 +129,7 @@ impl SubmitArgs {
         let response = calls
             .submit_call(tokio_stream::wrappers::ReceiverStream::new(receiver))
             .await
-            .map_err(|status| anyhow::anyhow!("upload refused: {}", status.message()))?
+            .map_err(|status| rpc_failure("upload refused", &status))?
             .into_inner();
         reader.await.context("upload task")??;
         let call = response.call.context("the server sent no call")?;
@@ -149,7 +150,7 @@ impl SubmitArgs {
         let scorecard = ScorecardServiceClient::new(channel)
             .get_scorecard(pb::GetScorecardRequest { scorecard_id })
             .await
-            .map_err(|status| anyhow::anyhow!("reading the scorecard: {}", status.message()))?
+            .map_err(|status| rpc_failure("reading the scorecard", &status))?
             .into_inner()
             .scorecard
             .context("no scorecard")?;
@@ -178,12 +179,12 @@ async fn follow(
             call_id: call_id.to_string(),
         })
         .await
-        .map_err(|status| anyhow::anyhow!("watching the call: {}", status.message()))?
+        .map_err(|status| rpc_failure("watching the call", &status))?
         .into_inner();
     while let Some(event) = events
         .message()
         .await
-        .map_err(|status| anyhow::anyhow!("watching the call: {}", status.message()))?
+        .map_err(|status| rpc_failure("watching the call", &status))?
     {
         let stage = pb::CallStage::try_from(event.stage).unwrap_or(pb::CallStage::Unspecified);
         bar.set_message(

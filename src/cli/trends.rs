@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use clap::{Args, ValueEnum};
 
 use super::client::ClientArgs;
+use super::exit::rpc_failure;
 use super::settings_args::runtime;
 use crate::proto::insight_service_client::InsightServiceClient;
 use crate::proto::{self as pb};
@@ -49,7 +50,7 @@ impl TrendsArgs {
                     } as i32,
                 })
                 .await
-                .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+                .map_err(|status| rpc_failure("", &status))?
                 .into_inner();
             let mut criteria: Vec<String> = trend
                 .points
