@@ -43,6 +43,15 @@ pub struct Word {
     pub confidence: Option<f32>,
 }
 
+/// A stretch of call time, e.g. what redaction masked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TimeSpan {
+    /// Start, milliseconds from the start of the call.
+    pub start_ms: u64,
+    /// End, milliseconds from the start of the call.
+    pub end_ms: u64,
+}
+
 /// One stretch of speech by one speaker, in call time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {

@@ -136,13 +136,13 @@ async fn a_worker_that_lost_its_lease_stores_nothing(backend: Backend) {
     let scorecard = |actor: &str| common::scored_card(&call("t", 0), &slow.call_id, actor);
     assert!(
         store
-            .complete_job(&fast, "{}", &scorecard("fast"))
+            .complete_job(&fast, "{}", &scorecard("fast"), None)
             .await
             .expect("fast completes")
     );
     assert!(
         !store
-            .complete_job(&slow, "{}", &scorecard("slow"))
+            .complete_job(&slow, "{}", &scorecard("slow"), None)
             .await
             .expect("slow is fenced")
     );

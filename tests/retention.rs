@@ -389,11 +389,7 @@ async fn retention_purges_old_audio_and_transcripts_and_audits_each(backend: Bac
 }
 
 fn callscore(args: &[&str], database_url: &str) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args(args)
-        .args(["--database-url", database_url])
-        .output()
-        .expect("runs")
+    common::callscore_on(database_url, args)
 }
 
 #[test]

@@ -8,6 +8,7 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
+use crate::audio::wav::encode_pcm16;
 use crate::audio::{AudioInput, DecodedCall, SAMPLE_RATE, decode_call};
 use crate::pipeline::{Pipeline, channel_layout};
 use crate::proto as pb;
@@ -73,37 +74,8 @@ pub async fn render(
 
 /// 16-bit PCM WAV at 16 kHz, one channel per track in the recording's order.
 pub fn wav(call: &DecodedCall) -> Vec<u8> {
-    let channels = call.tracks.len().max(1);
-    let frames = call
-        .tracks
-        .iter()
-        .map(|t| t.samples.len())
-        .max()
-        .unwrap_or(0);
-    let data_bytes = u32::try_from(frames * channels * 2).unwrap_or(u32::MAX - 36);
-    let channels16 = u16::try_from(channels).unwrap_or(2);
-    let block_align = channels16 * 2;
-    let mut out = Vec::with_capacity(44 + data_bytes as usize);
-    out.extend_from_slice(b"RIFF");
-    out.extend_from_slice(&(36 + data_bytes).to_le_bytes());
-    out.extend_from_slice(b"WAVEfmt ");
-    out.extend_from_slice(&16u32.to_le_bytes());
-    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
-    out.extend_from_slice(&channels16.to_le_bytes());
-    out.extend_from_slice(&SAMPLE_RATE.to_le_bytes());
-    out.extend_from_slice(&(SAMPLE_RATE * u32::from(block_align)).to_le_bytes());
-    out.extend_from_slice(&block_align.to_le_bytes());
-    out.extend_from_slice(&16u16.to_le_bytes());
-    out.extend_from_slice(b"data");
-    out.extend_from_slice(&data_bytes.to_le_bytes());
-    for frame in 0..frames {
-        for track in &call.tracks {
-            let sample = track.samples.get(frame).copied().unwrap_or(0.0);
-            let value = (sample.clamp(-1.0, 1.0) * 32767.0).round() as i16;
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-    }
-    out
+    let tracks: Vec<&[f32]> = call.tracks.iter().map(|t| t.samples.as_slice()).collect();
+    encode_pcm16(SAMPLE_RATE, &tracks)
 }
 
 /// The MIME type of stored audio, from its first bytes.

@@ -182,6 +182,7 @@ pub fn call(record: &CallRecord) -> pb::Call {
         latest_scorecard_id: record.latest_scorecard_id.clone().unwrap_or_default(),
         audio_purged_at: record.audio_purged_at_ms.map(timestamp),
         transcript_purged_at: record.transcript_purged_at_ms.map(timestamp),
+        audio_redacted_at: record.audio_redacted_at_ms.map(timestamp),
     }
 }
 

@@ -7,11 +7,13 @@ use tonic::{Request, Response, Status};
 use super::paging::{decode_time_cursor, encode_time_cursor, finish_page, page_size};
 use super::status::invalid;
 use super::timestamp;
+use crate::audio::mask::MaskSound;
 use crate::auth::{Action, Principal};
 use crate::proto::tenant_service_server::TenantService;
 use crate::proto::{self as pb};
 use crate::store::{
-    RetentionPolicy, SettingsSection, Store, TenantAction, TenantEvent, TenantSettings,
+    AudioRedactionPolicy, RetentionPolicy, SettingsSection, Store, TenantAction, TenantEvent,
+    TenantSettings,
 };
 
 /// Ten years: longer is a mistake, not a policy.
@@ -54,6 +56,12 @@ fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
         retention: Some(pb::RetentionPolicy {
             audio_days: settings.retention.audio_days,
             transcript_days: settings.retention.transcript_days,
+        }),
+        audio_redaction: Some(pb::AudioRedactionPolicy {
+            sound: match settings.audio_redaction.sound {
+                MaskSound::Silence => pb::MaskSound::Silence,
+                MaskSound::Tone => pb::MaskSound::Tone,
+            } as i32,
         }),
         etag: etag(settings.version),
         updated_at: settings.updated_at_ms.map(timestamp),
@@ -117,10 +125,37 @@ fn updated_retention(
     Ok(touched.then_some(policy))
 }
 
-const KNOWN_PATHS: [&str; 3] = [
+/// The audio redaction policy `wanted`, when the mask names it.
+fn updated_audio_redaction(
+    wanted: Option<&pb::AudioRedactionPolicy>,
+    paths: &[String],
+) -> Result<Option<AudioRedactionPolicy>, Status> {
+    if !paths
+        .iter()
+        .any(|p| p == "audio_redaction" || p == "audio_redaction.sound")
+    {
+        return Ok(None);
+    }
+    let sound = wanted.map_or(0, |policy| policy.sound);
+    let sound = match pb::MaskSound::try_from(sound) {
+        Ok(pb::MaskSound::Unspecified | pb::MaskSound::Silence) => MaskSound::Silence,
+        Ok(pb::MaskSound::Tone) => MaskSound::Tone,
+        Err(_) => {
+            return Err(invalid(
+                "settings.audio_redaction.sound",
+                format!("unknown value {sound}; use MASK_SOUND_SILENCE or MASK_SOUND_TONE"),
+            ));
+        }
+    };
+    Ok(Some(AudioRedactionPolicy { sound }))
+}
+
+const KNOWN_PATHS: [&str; 5] = [
     "retention",
     "retention.audio_days",
     "retention.transcript_days",
+    "audio_redaction",
+    "audio_redaction.sound",
 ];
 
 #[tonic::async_trait]
@@ -173,6 +208,9 @@ impl TenantService for TenantApi {
             updated_retention(current.retention, wanted.retention.as_ref(), &paths)?
         {
             sections.push(SettingsSection::Retention(policy));
+        }
+        if let Some(policy) = updated_audio_redaction(wanted.audio_redaction.as_ref(), &paths)? {
+            sections.push(SettingsSection::AudioRedaction(policy));
         }
         let settings = self
             .store

@@ -3,8 +3,10 @@
 
 mod decode;
 mod error;
+pub mod mask;
 mod resample;
 pub mod vad;
+pub mod wav;
 
 use std::path::Path;
 

@@ -1,4 +1,4 @@
-//! `callscore tenant`: a tenant's settings (the retention policy) straight
+//! `callscore tenant`: a tenant's settings (retention, audio redaction) straight
 //! on the database, the operator's way in; admins have TenantService. Every
 //! change is audited with the actor "cli".
 
@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 
 use super::keys::{CLI_ACTOR, check_tenant_id, when};
 use super::settings_args::{SettingsArgs, runtime};
+use crate::audio::mask::MaskSound;
 use crate::config::Overrides;
-use crate::store::{self, RetentionPolicy, SettingsSection, TenantSettings};
+use crate::store::{self, AudioRedactionPolicy, RetentionPolicy, SettingsSection, TenantSettings};
 
 /// Ten years, as the API allows.
 const MAX_RETENTION_DAYS: u32 = 3650;
@@ -25,6 +26,8 @@ enum TenantCommand {
     Settings(ShowArgs),
     /// Sets the retention policy (days from the call's start; 0 keeps).
     Retention(RetentionArgs),
+    /// Sets what replaces masked speech (card numbers, PINs …) in recordings.
+    AudioRedaction(AudioRedactionArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,12 +54,33 @@ struct RetentionArgs {
     transcript_days: Option<u32>,
 }
 
+#[derive(Debug, Args)]
+struct AudioRedactionArgs {
+    #[command(flatten)]
+    settings: SettingsArgs,
+    /// The tenant.
+    #[arg(long)]
+    tenant: String,
+    /// What masked speech becomes.
+    #[arg(long, value_enum)]
+    sound: SoundArg,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum SoundArg {
+    /// Digital silence.
+    Silence,
+    /// A 1 kHz tone at -20 dBFS.
+    Tone,
+}
+
 impl TenantArgs {
     /// Runs the tenant subcommand.
     pub fn run(self) -> anyhow::Result<()> {
         match self.command {
             TenantCommand::Settings(args) => args.run(),
             TenantCommand::Retention(args) => args.run(),
+            TenantCommand::AudioRedaction(args) => args.run(),
         }
     }
 }
@@ -74,6 +98,13 @@ fn print(tenant: &str, settings: &TenantSettings) {
     println!(
         "transcripts    {}",
         days(settings.retention.transcript_days)
+    );
+    println!(
+        "masked speech  {}",
+        match settings.audio_redaction.sound {
+            MaskSound::Silence => "silence",
+            MaskSound::Tone => "tone",
+        }
     );
     println!("version        v{}", settings.version);
     println!(
@@ -120,6 +151,33 @@ impl RetentionArgs {
                 .update_tenant_settings(
                     &self.tenant,
                     &[SettingsSection::Retention(policy)],
+                    Some(current.version),
+                    CLI_ACTOR,
+                )
+                .await?;
+            print(&self.tenant, &updated);
+            Ok(())
+        })
+    }
+}
+
+impl AudioRedactionArgs {
+    fn run(self) -> anyhow::Result<()> {
+        check_tenant_id(&self.tenant)?;
+        let settings = self.settings.load(Overrides::default())?;
+        runtime()?.block_on(async {
+            let store = store::open(&settings.database_url, 2).await?;
+            let current = store.tenant_settings(&self.tenant).await?;
+            let policy = AudioRedactionPolicy {
+                sound: match self.sound {
+                    SoundArg::Silence => MaskSound::Silence,
+                    SoundArg::Tone => MaskSound::Tone,
+                },
+            };
+            let updated = store
+                .update_tenant_settings(
+                    &self.tenant,
+                    &[SettingsSection::AudioRedaction(policy)],
                     Some(current.version),
                     CLI_ACTOR,
                 )

@@ -92,9 +92,15 @@ impl Workers {
         }
     }
 
-    /// Fails jobs whose workers died on every attempt, now and then.
+    /// Fails jobs whose workers died on every attempt, and deletes
+    /// recordings that redacted ones replaced, now and then.
     async fn reap_abandoned(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
+            match self.pipeline.delete_replaced_blobs().await {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "deleted replaced recordings"),
+                Err(error) => tracing::error!(%error, "deleting replaced recordings failed"),
+            }
             match self.pipeline.store.fail_abandoned_jobs().await {
                 Ok(0) => {}
                 Ok(count) => tracing::warn!(count, "failed jobs abandoned on every attempt"),
@@ -187,12 +193,30 @@ impl Workers {
         let transcript_json = serde_json::to_string(&scored.redacted)
             .map_err(|error| PipelineError::Task(error.to_string()))?;
         let scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, "system");
+        // The recording loses what the transcript masks before the job can
+        // complete: the swap commits with the scorecard, or not at all.
+        let redacted_audio = if scored.masked.is_empty() {
+            None
+        } else {
+            Some(
+                self.pipeline
+                    .redact_audio(&job.tenant_id, &audio_key, &scored.masked)
+                    .await?,
+            )
+        };
         let started = Instant::now();
         let completed = store
-            .complete_job(job, &transcript_json, &scorecard)
+            .complete_job(job, &transcript_json, &scorecard, redacted_audio.as_ref())
             .instrument(tracing::info_span!("store", scorecard_id = %scorecard.scorecard_id))
             .await?;
         record_stage("store", started);
+        if completed && redacted_audio.is_some() {
+            // Committed: the upload is now only a queued deletion. Should this
+            // fail or the process die here, the next sweep deletes it.
+            if let Err(error) = self.pipeline.delete_replaced_blobs().await {
+                tracing::warn!(%error, "deleting the replaced recording failed; the sweep retries");
+            }
+        }
         if completed {
             metrics()
                 .scorecards_written

@@ -9,12 +9,13 @@ use std::time::Instant;
 
 use tracing::Instrument;
 
+use crate::audio::mask::mask_recording;
 use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
 use crate::blobs::{BlobError, BlobStore};
 use crate::scoring::{Redactor, Scorecard, score_transcript};
-use crate::store::{NewScorecard, Store, StoreError};
+use crate::store::{NewScorecard, RedactedAudio, Store, StoreError};
 use crate::transcribe::{Engine, Language, ProgressFn, TranscribeError, TranscribeOptions};
-use crate::transcript::Transcript;
+use crate::transcript::{TimeSpan, Transcript};
 
 pub use rubrics::{ResolvedRubric, RubricCache, RubricLookupError};
 
@@ -80,6 +81,8 @@ pub struct ScoredCall {
     pub scorecard: Scorecard,
     /// The transcript with sensitive data masked.
     pub redacted: Transcript,
+    /// Where the masked words were spoken: the recording loses them too.
+    pub masked: Vec<TimeSpan>,
 }
 
 /// The shared parts every stage needs.
@@ -104,6 +107,11 @@ pub fn record_stage(stage: &'static str, started: Instant) {
         started.elapsed().as_secs_f64(),
         &[opentelemetry::KeyValue::new("stage", stage)],
     );
+}
+
+/// Where a recording's redacted rendering is stored.
+pub fn redacted_key(audio_key: &str) -> String {
+    format!("{audio_key}.redacted.wav")
 }
 
 /// Parses the stored channel layout name.
@@ -140,9 +148,11 @@ impl Pipeline {
         )
         .entered();
         let started = Instant::now();
+        let redaction = self.redactor.redact_timed(transcript);
         let scored = ScoredCall {
             scorecard: score_transcript(&rubric.compiled, transcript, model_id),
-            redacted: self.redactor.redact(transcript),
+            redacted: redaction.transcript,
+            masked: redaction.masked,
         };
         record_stage("score", started);
         scored
@@ -210,6 +220,65 @@ impl Pipeline {
             .map(|e| e.model_id())
             .unwrap_or_default();
         Ok((transcript, model_id))
+    }
+
+    /// Stores the recording at `audio_key` again with the `masked` spans
+    /// overwritten as the tenant's policy says, under a key derived from the
+    /// original (so a retried job overwrites its own earlier attempt).
+    /// Returns what replaces the original; the caller commits the swap.
+    pub async fn redact_audio(
+        &self,
+        tenant_id: &str,
+        audio_key: &str,
+        masked: &[TimeSpan],
+    ) -> Result<RedactedAudio, PipelineError> {
+        let started = Instant::now();
+        let policy = self.store.tenant_settings(tenant_id).await?.audio_redaction;
+        let bytes = self.blobs.read(audio_key).await?;
+        let limits = self.audio_limits.clone();
+        let spans = masked.to_vec();
+        let span = tracing::info_span!("redact_audio", spans = spans.len());
+        let wav = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            mask_recording(
+                AudioInput::Bytes {
+                    name: "recording",
+                    data: &bytes,
+                },
+                &spans,
+                policy.sound,
+                &limits,
+            )
+        })
+        .await
+        .map_err(|error| PipelineError::Task(error.to_string()))??;
+        let blob_key = redacted_key(audio_key);
+        let mut upload = self.blobs.start_upload(&blob_key).await?;
+        upload.write(&wav).await?;
+        upload.finish().await?;
+        record_stage("redact_audio", started);
+        Ok(RedactedAudio {
+            blob_key,
+            bytes: i64::try_from(wav.len()).unwrap_or(i64::MAX),
+            replaced_key: audio_key.to_string(),
+        })
+    }
+
+    /// Deletes the blobs that committed changes queued for deletion (a
+    /// redacted recording's original); returns how many went.
+    pub async fn delete_replaced_blobs(&self) -> Result<usize, PipelineError> {
+        let mut deleted = 0;
+        loop {
+            let keys = self.store.pending_blob_deletions(100).await?;
+            if keys.is_empty() {
+                return Ok(deleted);
+            }
+            for key in &keys {
+                self.blobs.delete(key).await?;
+                self.store.blob_deleted(key).await?;
+                deleted += 1;
+            }
+        }
     }
 
     /// The stored form of a scored call.

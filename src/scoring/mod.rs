@@ -18,7 +18,7 @@ pub mod versions;
 
 pub use compiled::CompiledRubric;
 pub use metrics::ConversationMetrics;
-pub use redact::Redactor;
+pub use redact::{Redaction, Redactor};
 pub use scorecard::{
     CheckRef, CheckResult, CriterionResult, Evidence, Marker, Outcome, ReviewedResult, Scorecard,
     ScorerVersions, override_check, override_outcome, recompute,

@@ -3,7 +3,7 @@
 //! masked in stored and returned text. Segments keep their timing; only the
 //! text inside a segment changes.
 
-use crate::transcript::{Segment, Transcript, Word};
+use crate::transcript::{Segment, TimeSpan, Transcript, Word};
 
 use super::analysis::Analysis;
 use super::engine::{Engine, EngineBuilder};
@@ -158,6 +158,11 @@ impl Redactor {
         redact_with(&self.engine, transcript)
     }
 
+    /// The masked copy and where the masked words lie in the call.
+    pub fn redact_timed(&self, transcript: &Transcript) -> Redaction {
+        redact_timed(&self.engine, transcript)
+    }
+
     /// Free text a person typed (a coaching note, an override reason) with
     /// the same masks: it is read as one turn that names what it quotes.
     pub fn redact_text(&self, text: &str) -> String {
@@ -177,29 +182,60 @@ impl Redactor {
     }
 }
 
+/// A transcript with sensitive data masked, and where in the call the
+/// masked words were spoken (what the recording must lose too).
+#[derive(Debug, Clone)]
+pub struct Redaction {
+    /// The masked transcript.
+    pub transcript: Transcript,
+    /// The masked stretches of call time, in transcript order: each masked
+    /// word's times, or its whole segment's where words are not timed.
+    pub masked: Vec<TimeSpan>,
+}
+
 /// Redacts with any engine (a compiled rubric's engine includes the lexicons too).
 pub fn redact_with(engine: &Engine, transcript: &Transcript) -> Transcript {
+    redact_timed(engine, transcript).transcript
+}
+
+/// Redacts and says where the masked words lie in time.
+pub fn redact_timed(engine: &Engine, transcript: &Transcript) -> Redaction {
     let a = Analysis::new(engine, transcript);
     let mut out = transcript.clone();
+    let mut masked = Vec::new();
     for (i, seg) in out.segments.iter_mut().enumerate() {
         let masks = segment_masks(engine, &a, i);
-        if !masks.is_empty() {
-            seg.words = redact_words(seg, &masks);
-            seg.text = apply_masks(&seg.text, 0, seg.text.len(), &masks);
+        if masks.is_empty() {
+            continue;
         }
+        let (words, spans) = redact_words(seg, &masks);
+        if spans.is_empty() {
+            // No word placed the mask: the whole turn goes from the audio.
+            masked.push(TimeSpan {
+                start_ms: seg.start_ms,
+                end_ms: seg.end_ms,
+            });
+        }
+        masked.extend(spans);
+        seg.words = words;
+        seg.text = apply_masks(&seg.text, 0, seg.text.len(), &masks);
     }
-    out
+    Redaction {
+        transcript: out,
+        masked,
+    }
 }
 
 /// The words of a segment with masked ones replaced by their mask's label,
-/// one word per mask spanning the times of the words it hides (the audio
-/// redaction needs them). Words that cannot be placed in the text are all
-/// dropped: a word timing must never keep what the text masks.
-fn redact_words(segment: &Segment, masks: &[Mask]) -> Vec<Word> {
+/// one word per mask spanning the times of the words it hides, and those
+/// times. Words that cannot be placed in the text are all dropped: a word
+/// timing must never keep what the text masks.
+fn redact_words(segment: &Segment, masks: &[Mask]) -> (Vec<Word>, Vec<TimeSpan>) {
     let Some(spans) = segment.word_spans() else {
-        return Vec::new();
+        return (Vec::new(), Vec::new());
     };
     let mut out: Vec<Word> = Vec::new();
+    let mut masked: Vec<TimeSpan> = Vec::new();
     let mut last_mask: Option<usize> = None;
     for (word, &(start, end)) in segment.words.iter().zip(&spans) {
         let hit = masks
@@ -214,6 +250,9 @@ fn redact_words(segment: &Segment, masks: &[Mask]) -> Vec<Word> {
                 if let Some(previous) = out.last_mut() {
                     previous.end_ms = previous.end_ms.max(word.end_ms);
                 }
+                if let Some(previous) = masked.last_mut() {
+                    previous.end_ms = previous.end_ms.max(word.end_ms);
+                }
             }
             Some(m) => {
                 out.push(Word {
@@ -222,11 +261,15 @@ fn redact_words(segment: &Segment, masks: &[Mask]) -> Vec<Word> {
                     text: masks[m].label.to_string(),
                     confidence: None,
                 });
+                masked.push(TimeSpan {
+                    start_ms: word.start_ms,
+                    end_ms: word.end_ms,
+                });
                 last_mask = Some(m);
             }
         }
     }
-    out
+    (out, masked)
 }
 
 #[cfg(test)]
@@ -318,6 +361,24 @@ mod tests {
         assert_eq!(texts, ["My", "card", "is", "[CARD]", "thanks"]);
         // The mask spans the four groups' times: 1.5 s to 3.4 s.
         assert_eq!((words[3].start_ms, words[3].end_ms), (1_500, 3_400));
+        let timed = redactor.redact_timed(&t);
+        assert_eq!(
+            timed.masked,
+            [TimeSpan {
+                start_ms: 1_500,
+                end_ms: 3_400
+            }]
+        );
+        // Without word timings the whole turn is masked in the audio.
+        let mut untimed = t.clone();
+        untimed.segments[0].words.clear();
+        assert_eq!(
+            redactor.redact_timed(&untimed).masked,
+            [TimeSpan {
+                start_ms: 0,
+                end_ms: 1_000
+            }]
+        );
         assert!(!serde_json::to_string(&r).expect("json").contains("4111"));
         // The redacted text still places every word.
         assert!(r.segments[0].word_spans().is_some());

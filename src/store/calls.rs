@@ -124,6 +124,8 @@ pub struct CallRecord {
     pub audio_purged_at_ms: Option<i64>,
     /// When retention deleted the transcript and the scorecards' quotes.
     pub transcript_purged_at_ms: Option<i64>,
+    /// When the recording was replaced by its redacted rendering.
+    pub audio_redacted_at_ms: Option<i64>,
 }
 
 /// A submission's result: a new call, or the earlier one with the same idempotency key.
@@ -176,6 +178,17 @@ pub struct ClaimedJob {
     pub owner: String,
     /// The submission's W3C trace context (`traceparent`); empty if untraced.
     pub trace_context: String,
+}
+
+/// A recording's redacted replacement, stored before the job completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedactedAudio {
+    /// The redacted recording's blob.
+    pub blob_key: String,
+    /// Its size.
+    pub bytes: i64,
+    /// The blob it replaces, deleted once the replacement is committed.
+    pub replaced_key: String,
 }
 
 /// Calls and the job queue.
@@ -246,13 +259,23 @@ pub trait CallStore: Send + Sync {
     async fn renew_lease(&self, job: &ClaimedJob, lease_ms: i64) -> Result<bool, StoreError>;
 
     /// Stores the transcript and scorecard and finishes the job, atomically,
-    /// only if the lease is still this worker's (false otherwise: nothing stored).
+    /// only if the lease is still this worker's (false otherwise: nothing
+    /// stored). With `redacted_audio`, the call's recording becomes the
+    /// redacted one and the replaced blob is queued for deletion, in the same
+    /// transaction.
     async fn complete_job(
         &self,
         job: &ClaimedJob,
         transcript_json: &str,
         scorecard: &NewScorecard,
+        redacted_audio: Option<&RedactedAudio>,
     ) -> Result<bool, StoreError>;
+
+    /// Blob keys queued for deletion (oldest first), at most `limit`.
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>, StoreError>;
+
+    /// Takes a deleted blob off the deletion queue.
+    async fn blob_deleted(&self, blob_key: &str) -> Result<(), StoreError>;
 
     /// Records a failed attempt: requeued after `retry_after_ms` while attempts
     /// remain and the error is not permanent, otherwise the call fails.

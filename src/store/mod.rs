@@ -18,8 +18,8 @@ use crate::auth::Role;
 use crate::config::DatabaseKind;
 
 pub use calls::{
-    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, Stage,
-    Submitted,
+    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, RedactedAudio,
+    Stage, Submitted,
 };
 pub use changes::{ChangeEvent, ChangeKind, ChangeStore};
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
@@ -30,8 +30,8 @@ pub use scorecards::{
 };
 pub use sql::SqlStore;
 pub use tenant_settings::{
-    PurgeKind, RetentionPolicy, SettingsSection, TenantAction, TenantEvent, TenantSettings,
-    TenantSettingsStore,
+    AudioRedactionPolicy, PurgeKind, RetentionPolicy, SettingsSection, TenantAction, TenantEvent,
+    TenantSettings, TenantSettingsStore,
 };
 
 /// A storage failure, mapped to a gRPC status at the API edge.

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::StoreError;
 use super::calls::CallRecord;
+use crate::audio::mask::MaskSound;
 
 /// How long a call's personal data is kept, in days from the call's start;
 /// 0 keeps it.
@@ -24,11 +25,22 @@ impl RetentionPolicy {
     }
 }
 
+/// How recordings lose what redaction masks in their transcripts
+/// (docs/tenant-settings.md).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AudioRedactionPolicy {
+    /// What replaces masked speech.
+    pub sound: MaskSound,
+}
+
 /// A tenant's settings; each section holds its default until first set.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TenantSettings {
     /// Retention of recordings and transcripts.
     pub retention: RetentionPolicy,
+    /// How masked speech is removed from recordings.
+    pub audio_redaction: AudioRedactionPolicy,
     /// Increases with every update; the API's etag.
     pub version: i64,
     /// The last update, Unix epoch milliseconds.
@@ -42,6 +54,8 @@ pub struct TenantSettings {
 pub enum SettingsSection {
     /// The retention policy.
     Retention(RetentionPolicy),
+    /// The audio redaction policy.
+    AudioRedaction(AudioRedactionPolicy),
 }
 
 impl SettingsSection {
@@ -49,6 +63,7 @@ impl SettingsSection {
     pub fn name(&self) -> &'static str {
         match self {
             Self::Retention(_) => "retention",
+            Self::AudioRedaction(_) => "audio_redaction",
         }
     }
 
@@ -56,6 +71,7 @@ impl SettingsSection {
     pub fn to_json(&self) -> Result<String, StoreError> {
         let value = match self {
             Self::Retention(policy) => serde_json::to_string(policy),
+            Self::AudioRedaction(policy) => serde_json::to_string(policy),
         };
         value.map_err(|error| StoreError::Corrupt(error.to_string()))
     }

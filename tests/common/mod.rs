@@ -240,16 +240,24 @@ pub async fn upload_call_bytes(
 /// An admin key for tenant "acme", made by `callscore keys create` on the
 /// database at `database_url` (creating it), as an operator would.
 pub fn cli_admin_key(database_url: &str) -> String {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args(["keys", "create", "--tenant", "acme", "--role", "admin"])
-        .args(["--database-url", database_url])
-        .output()
-        .expect("keys create");
+    let output = callscore_on(
+        database_url,
+        &["keys", "create", "--tenant", "acme", "--role", "admin"],
+    );
     assert!(output.status.success(), "{output:?}");
     String::from_utf8(output.stdout)
         .expect("utf-8")
         .trim()
         .to_string()
+}
+
+/// Runs the `callscore` binary with `args` on the database at `database_url`.
+pub fn callscore_on(database_url: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+        .args(args)
+        .args(["--database-url", database_url])
+        .output()
+        .expect("the callscore binary runs")
 }
 
 /// A port free on 127.0.0.1 right now.

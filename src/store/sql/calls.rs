@@ -9,8 +9,8 @@ use super::scorecards::insert_scorecard;
 use super::{SqlStore, is_unique_violation};
 use crate::config::DatabaseKind;
 use crate::store::calls::{
-    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, Stage,
-    Submitted,
+    CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, RedactedAudio,
+    Stage, Submitted,
 };
 use crate::store::changes::ChangeKind;
 use crate::store::scorecards::NewScorecard;
@@ -22,7 +22,7 @@ macro_rules! call_columns {
          language_hint, channel_layout, rubric_id, idempotency_key, audio_key, audio_bytes, \
          status, stage, progress, failure_reason, attempts, transcript_json, \
          latest_scorecard_id, created_at_ms, updated_at_ms, audio_purged_at_ms, \
-         transcript_purged_at_ms"
+         transcript_purged_at_ms, audio_redacted_at_ms"
     };
 }
 
@@ -100,6 +100,7 @@ pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
         updated_at_ms: row.try_get("updated_at_ms")?,
         audio_purged_at_ms: row.try_get("audio_purged_at_ms")?,
         transcript_purged_at_ms: row.try_get("transcript_purged_at_ms")?,
+        audio_redacted_at_ms: row.try_get("audio_redacted_at_ms")?,
     })
 }
 
@@ -116,7 +117,7 @@ async fn insert_call(
         "INSERT INTO calls (",
         call_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, '', 0, \
-         $17, $18, $19, $19, NULL, NULL)"
+         $17, $18, $19, $19, NULL, NULL, NULL)"
     ))
     .bind(&call.call_id)
     .bind(&call.tenant_id)
@@ -576,6 +577,7 @@ impl CallStore for SqlStore {
         job: &ClaimedJob,
         transcript_json: &str,
         scorecard: &NewScorecard,
+        redacted_audio: Option<&RedactedAudio>,
     ) -> Result<bool, StoreError> {
         let now = now_ms();
         let mut transaction = self.pool().begin().await?;
@@ -608,6 +610,9 @@ impl CallStore for SqlStore {
         .bind(&job.call_id)
         .execute(&mut *transaction)
         .await?;
+        if let Some(audio) = redacted_audio {
+            replace_audio(&mut transaction, &job.tenant_id, &job.call_id, audio, now).await?;
+        }
         record_call_change(
             &mut transaction,
             self.kind,
@@ -620,6 +625,27 @@ impl CallStore for SqlStore {
         transaction.commit().await?;
         self.changes_committed();
         Ok(true)
+    }
+
+    async fn pending_blob_deletions(&self, limit: u32) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT blob_key FROM blob_deletions ORDER BY created_at_ms, blob_key LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("blob_key"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    async fn blob_deleted(&self, blob_key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM blob_deletions WHERE blob_key = $1")
+            .bind(blob_key)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     async fn fail_attempt(
@@ -721,4 +747,36 @@ impl CallStore for SqlStore {
             .try_get("pending")?,
         )
     }
+}
+
+/// Points the call at its redacted recording and queues the replaced blob for
+/// deletion (the caller's transaction makes both part of its change).
+async fn replace_audio(
+    transaction: &mut Transaction<'_, Any>,
+    tenant_id: &str,
+    call_id: &str,
+    audio: &RedactedAudio,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_redacted_at_ms = $3 \
+         WHERE tenant_id = $4 AND call_id = $5",
+    )
+    .bind(&audio.blob_key)
+    .bind(audio.bytes)
+    .bind(now)
+    .bind(tenant_id)
+    .bind(call_id)
+    .execute(&mut **transaction)
+    .await?;
+    sqlx::query(
+        "INSERT INTO blob_deletions (blob_key, tenant_id, created_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT (blob_key) DO NOTHING",
+    )
+    .bind(&audio.replaced_key)
+    .bind(tenant_id)
+    .bind(now)
+    .execute(&mut **transaction)
+    .await?;
+    Ok(())
 }

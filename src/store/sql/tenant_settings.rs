@@ -83,8 +83,16 @@ impl SqlStore {
             let name: String = row.try_get("name")?;
             let value: String = row.try_get("value_json")?;
             // Sections this build does not know (written by a newer one) are kept, not read.
-            if name == "retention" {
-                settings.retention = serde_json::from_str(&value).map_err(|e| corrupt(&name, e))?;
+            match name.as_str() {
+                "retention" => {
+                    settings.retention =
+                        serde_json::from_str(&value).map_err(|e| corrupt(&name, e))?;
+                }
+                "audio_redaction" => {
+                    settings.audio_redaction =
+                        serde_json::from_str(&value).map_err(|e| corrupt(&name, e))?;
+                }
+                _ => {}
             }
             settings.updated_at_ms = Some(row.try_get("updated_at_ms")?);
             settings.updated_by = row.try_get("updated_by")?;
@@ -109,33 +117,44 @@ impl TenantSettingsStore for SqlStore {
     ) -> Result<TenantSettings, StoreError> {
         let now = now_ms();
         let mut transaction = self.pool().begin().await?;
-        let before = self.read_settings(&mut transaction, tenant_id).await?;
-        if expected_version.is_some_and(|expected| expected != before.version) {
-            return Err(StoreError::Conflict(format!(
-                "settings of tenant {tenant_id:?}"
-            )));
-        }
-        // The version is the fence: of two concurrent updates, one waits or fails here.
-        let fenced = sqlx::query(
-            "UPDATE tenants SET settings_version = settings_version + 1 \
-             WHERE tenant_id = $1 AND settings_version = $2",
-        )
-        .bind(tenant_id)
-        .bind(before.version)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
+        // The version is the fence, and bumping it is the transaction's first
+        // statement: a SQLite transaction that read first could not take the
+        // write lock once another process wrote (SQLITE_BUSY, no waiting).
+        let fence = match expected_version {
+            Some(_) => {
+                "UPDATE tenants SET settings_version = settings_version + 1 \
+                 WHERE tenant_id = $1 AND settings_version = $2"
+            }
+            None => {
+                "UPDATE tenants SET settings_version = settings_version + 1 \
+                 WHERE tenant_id = $1 AND $2 = $2"
+            }
+        };
+        let fenced = sqlx::query(fence)
+            .bind(tenant_id)
+            .bind(expected_version.unwrap_or(0))
+            .execute(&mut *transaction)
+            .await?
+            .rows_affected();
         if fenced != 1 {
+            // Missing tenant (NotFound from the read) or a stale etag.
+            self.read_settings(&mut transaction, tenant_id).await?;
             return Err(StoreError::Conflict(format!(
                 "settings of tenant {tenant_id:?}"
             )));
         }
+        let mut before = self.read_settings(&mut transaction, tenant_id).await?;
+        before.version -= 1;
         let version = before.version + 1;
         for section in sections {
             let value = section.to_json()?;
             let old = match section {
                 SettingsSection::Retention(_) => {
                     serde_json::to_string(&before.retention).map_err(|e| corrupt("retention", e))?
+                }
+                SettingsSection::AudioRedaction(_) => {
+                    serde_json::to_string(&before.audio_redaction)
+                        .map_err(|e| corrupt("audio_redaction", e))?
                 }
             };
             sqlx::query(
