@@ -345,6 +345,39 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
             request
         );
     }
+    for field in ["scorecard_id", "reason"] {
+        let mut request = ConfirmScorecardRequest {
+            scorecard_id: card_id.to_owned(),
+            reason: "Agrees with the recording.".into(),
+        };
+        if field == "reason" {
+            request.reason = b();
+        } else {
+            request.scorecard_id = b();
+        }
+        case!(
+            format!("ConfirmScorecard {field}"),
+            reviews,
+            confirm_scorecard,
+            request
+        );
+    }
+    case!(
+        "GetCheckReliability rubric_id",
+        reviews,
+        get_check_reliability,
+        GetCheckReliabilityRequest {
+            call_started: Some(TimeRange {
+                start: Some(prost_types::Timestamp::default()),
+                end: Some(prost_types::Timestamp {
+                    seconds: 2_000_000_000,
+                    nanos: 0
+                }),
+            }),
+            rubric_id: b(),
+            ..Default::default()
+        }
+    );
     for field in ["agent_id", "text", "scorecard_id", "criterion_id"] {
         let mut request = AddCoachingNoteRequest {
             agent_id: "rina".into(),

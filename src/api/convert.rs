@@ -496,6 +496,7 @@ pub fn audit_event(event: &AuditEvent) -> pb::AuditEvent {
             AuditAction::Scored => pb::AuditAction::Scored,
             AuditAction::CheckOverridden => pb::AuditAction::CheckOverridden,
             AuditAction::Rescored => pb::AuditAction::Rescored,
+            AuditAction::Confirmed => pb::AuditAction::Confirmed,
         } as i32,
         actor: event.actor.clone(),
         criterion_id: event.criterion_id.clone(),

@@ -10,7 +10,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::Status;
 
 use crate::proto as pb;
-use crate::scoring::{CheckResult, Outcome};
+use crate::scoring::{CheckResult, Outcome, reviewed_pairs};
 use crate::store::{ScorecardFilter, ScorecardRecord, Store};
 
 /// Scorecards read from the store per page.
@@ -85,40 +85,32 @@ fn rows(record: &ScorecardRecord) -> Vec<CheckRow> {
     let machine = &record.machine;
     let reviewed = &record.reviewed;
     let mut out = Vec::new();
-    for criterion in &machine.criteria {
-        let reviewed_criterion = reviewed
-            .criteria
-            .iter()
-            .find(|c| c.criterion_id == criterion.criterion_id);
-        for check in &criterion.checks {
-            let after: &CheckResult = reviewed_criterion
-                .and_then(|c| c.checks.iter().find(|r| r.check_id == check.check_id))
-                .unwrap_or(check);
-            out.push(CheckRow {
-                call_id: record.call_id.clone(),
-                scorecard_id: record.scorecard_id.clone(),
-                agent_id: record.agent_id.clone(),
-                team_id: record.team_id.clone(),
-                call_started_at_ms: record.call_started_at_ms,
-                rubric_id: machine.rubric_id.clone(),
-                rubric_version: machine.rubric_version,
-                criterion_id: criterion.criterion_id.clone(),
-                check_id: check.check_id.clone(),
-                critical: check.critical,
-                machine_outcome: outcome(check.outcome),
-                machine_points: rounded(check.earned),
-                machine_possible: rounded(check.possible),
-                machine_fraction: check.fraction.map(rounded),
-                reviewed_outcome: outcome(after.outcome),
-                reviewed_points: rounded(after.earned),
-                reviewed_possible: rounded(after.possible),
-                reviewed_fraction: after.fraction.map(rounded),
-                overridden: after.outcome != check.outcome
-                    || (after.earned - check.earned).abs() > 1e-9
-                    || after.fraction != check.fraction,
-                overall_reviewed_score: reviewed.overall_score.map(rounded),
-            });
-        }
+    for (criterion, check, after) in reviewed_pairs(machine, reviewed) {
+        let after: &CheckResult = after.unwrap_or(check);
+        out.push(CheckRow {
+            call_id: record.call_id.clone(),
+            scorecard_id: record.scorecard_id.clone(),
+            agent_id: record.agent_id.clone(),
+            team_id: record.team_id.clone(),
+            call_started_at_ms: record.call_started_at_ms,
+            rubric_id: machine.rubric_id.clone(),
+            rubric_version: machine.rubric_version,
+            criterion_id: criterion.criterion_id.clone(),
+            check_id: check.check_id.clone(),
+            critical: check.critical,
+            machine_outcome: outcome(check.outcome),
+            machine_points: rounded(check.earned),
+            machine_possible: rounded(check.possible),
+            machine_fraction: check.fraction.map(rounded),
+            reviewed_outcome: outcome(after.outcome),
+            reviewed_points: rounded(after.earned),
+            reviewed_possible: rounded(after.possible),
+            reviewed_fraction: after.fraction.map(rounded),
+            overridden: after.outcome != check.outcome
+                || (after.earned - check.earned).abs() > 1e-9
+                || after.fraction != check.fraction,
+            overall_reviewed_score: reviewed.overall_score.map(rounded),
+        });
     }
     out
 }

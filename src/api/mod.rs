@@ -10,6 +10,7 @@ mod insight;
 mod insight_proto;
 mod key;
 pub mod paging;
+mod reliability;
 mod review;
 mod rubric;
 mod scorecard;

@@ -1,5 +1,6 @@
 //! ReviewService: check overrides with reasons (the machine's result is
-//! kept), the audit trail, and coaching notes.
+//! kept), confirmations, the audit trail, coaching notes, and how far each
+//! machine check is trusted.
 
 use std::sync::Arc;
 
@@ -8,13 +9,16 @@ use tonic::{Request, Response, Status};
 use super::ServiceState;
 use super::convert::{self, optional_id, required_id};
 use super::paging::{decode_token, encode_token, finish_page, page_size};
+use super::reliability;
 use super::scorecard::{rubric_status, scorecard_to_wire};
 use super::status::invalid;
 use crate::auth::{Action, Principal};
 use crate::proto::review_service_server::ReviewService;
 use crate::proto::{self as pb};
-use crate::scoring::{CheckRef, Outcome, ReviewedResult, override_check};
-use crate::store::{AuditAction, AuditEvent, CoachingNote, now_ms};
+use crate::scoring::{CheckRef, Outcome, ReviewedResult, Scorecard, override_check};
+use crate::store::{
+    AuditAction, AuditEvent, CoachingNote, ScorecardFilter, ScorecardRecord, now_ms,
+};
 
 /// Longest reason or note accepted.
 const MAX_TEXT_LEN: usize = 4_000;
@@ -38,6 +42,36 @@ impl ReviewApi {
     fn redacted_text(&self, field: &str, value: &str) -> Result<String, Status> {
         let value = text(field, value)?;
         Ok(self.state.pipeline.redactor.redact_text(&value))
+    }
+}
+
+impl ReviewApi {
+    /// Stores a review of `record` unless someone reviewed it since it was read.
+    async fn store_review(
+        &self,
+        tenant: &str,
+        record: &ScorecardRecord,
+        reviewed: &Scorecard,
+        event: &AuditEvent,
+    ) -> Result<(), Status> {
+        let applied = self
+            .state
+            .store
+            .apply_review(
+                tenant,
+                &record.scorecard_id,
+                record.review_revision,
+                reviewed,
+                event,
+            )
+            .await?;
+        if applied {
+            Ok(())
+        } else {
+            Err(Status::aborted(
+                "the scorecard was reviewed concurrently; read it again and retry",
+            ))
+        }
     }
 }
 
@@ -171,22 +205,8 @@ impl ReviewService for ReviewApi {
             new_fraction,
             at_ms: now_ms(),
         };
-        let applied = self
-            .state
-            .store
-            .apply_review(
-                tenant,
-                &scorecard_id,
-                record.review_revision,
-                &reviewed,
-                &event,
-            )
+        self.store_review(tenant, &record, &reviewed, &event)
             .await?;
-        if !applied {
-            return Err(Status::aborted(
-                "the scorecard was reviewed concurrently; read it again and retry",
-            ));
-        }
         let record = self
             .state
             .store
@@ -280,6 +300,87 @@ impl ReviewService for ReviewApi {
         Ok(Response::new(pb::ListCoachingNotesResponse {
             notes: notes.iter().map(convert::coaching_note).collect(),
             next_page_token,
+        }))
+    }
+
+    async fn confirm_scorecard(
+        &self,
+        request: Request<pb::ConfirmScorecardRequest>,
+    ) -> Result<Response<pb::ConfirmScorecardResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let message = request.get_ref();
+        let scorecard_id = required_id("scorecard_id", &message.scorecard_id)?;
+        let reason = if message.reason.trim().is_empty() {
+            String::new()
+        } else {
+            self.redacted_text("reason", &message.reason)?
+        };
+        let tenant = &principal.tenant_id;
+        let record = self
+            .state
+            .store
+            .get_scorecard(tenant, &scorecard_id)
+            .await?;
+        let event = AuditEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            scorecard_id: scorecard_id.clone(),
+            call_id: record.call_id.clone(),
+            action: AuditAction::Confirmed,
+            actor: principal.key_id.clone(),
+            criterion_id: String::new(),
+            check_id: String::new(),
+            old_outcome: String::new(),
+            new_outcome: String::new(),
+            reason,
+            old_overall_score: record.reviewed.overall_score,
+            new_overall_score: record.reviewed.overall_score,
+            old_fraction: None,
+            new_fraction: None,
+            at_ms: now_ms(),
+        };
+        // The reviewed result is stored again unchanged: confirming is a
+        // review (it bumps the revision) that changes no score.
+        self.store_review(tenant, &record, &record.reviewed, &event)
+            .await?;
+        Ok(Response::new(pb::ConfirmScorecardResponse {
+            event: Some(convert::audit_event(&event)),
+        }))
+    }
+
+    async fn get_check_reliability(
+        &self,
+        request: Request<pb::GetCheckReliabilityRequest>,
+    ) -> Result<Response<pb::GetCheckReliabilityResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let message = request.get_ref();
+        let (Some(started_from_ms), Some(started_before_ms)) =
+            convert::time_window("call_started", message.call_started.as_ref())?
+        else {
+            return Err(invalid(
+                "call_started",
+                "give both start and end of the period",
+            ));
+        };
+        let rule = reliability::flag_rule(message)?;
+        let rubric_id = optional_id("rubric_id", &message.rubric_id)?;
+        let filter = ScorecardFilter {
+            started_from_ms: Some(started_from_ms),
+            started_before_ms: Some(started_before_ms),
+            rubric_id: Some(rubric_id).filter(|id| !id.is_empty()),
+            reviewed_only: true,
+            ..ScorecardFilter::default()
+        };
+        let tally =
+            reliability::tally(self.state.store.as_ref(), &principal.tenant_id, &filter).await?;
+        Ok(Response::new(pb::GetCheckReliabilityResponse {
+            checks: tally
+                .report(rule)
+                .iter()
+                .map(reliability::to_wire)
+                .collect(),
+            reviewed_scorecards: tally.scorecards(),
         }))
     }
 }

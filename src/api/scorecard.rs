@@ -127,6 +127,7 @@ impl ScorecardService for ScorecardApi {
             max_score,
             failed_criterion_id: non_empty("failed_criterion_id", &message.failed_criterion_id)?,
             has_critical_failure: message.has_critical_failure,
+            ..ScorecardFilter::default()
         };
         let tenant = &principal.tenant_id;
         let mut records = self

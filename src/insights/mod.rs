@@ -5,6 +5,7 @@
 pub mod bucket;
 pub mod focus;
 pub mod means;
+pub mod reliability;
 pub mod stats;
 pub mod team;
 pub mod trend;

@@ -93,6 +93,31 @@ pub struct CheckResult {
     pub fraction: Option<f64>,
 }
 
+/// Each check of `machine` with its criterion and its counterpart in
+/// `reviewed` (the same scorecard after reviews), when it has one.
+pub fn reviewed_pairs<'a>(
+    machine: &'a Scorecard,
+    reviewed: &'a Scorecard,
+) -> impl Iterator<
+    Item = (
+        &'a CriterionResult,
+        &'a CheckResult,
+        Option<&'a CheckResult>,
+    ),
+> {
+    machine.criteria.iter().flat_map(move |criterion| {
+        let reviewed_criterion = reviewed
+            .criteria
+            .iter()
+            .find(|c| c.criterion_id == criterion.criterion_id);
+        criterion.checks.iter().map(move |check| {
+            let after = reviewed_criterion
+                .and_then(|c| c.checks.iter().find(|r| r.check_id == check.check_id));
+            (criterion, check, after)
+        })
+    })
+}
+
 /// Rounds a fraction to four decimals, so graded results print, store and
 /// compare stably (and tiny floating-point noise cannot move a score).
 pub fn round_fraction(x: f64) -> f64 {

@@ -70,6 +70,10 @@ pub struct ScorecardFilter {
     pub failed_criterion_id: Option<String>,
     /// Only with (true) or without (false) a critical failure.
     pub has_critical_failure: Option<bool>,
+    /// Only scored against this rubric.
+    pub rubric_id: Option<String>,
+    /// Only scorecards a reviewer overrode or confirmed.
+    pub reviewed_only: bool,
 }
 
 /// What happened to a scorecard.
@@ -81,6 +85,8 @@ pub enum AuditAction {
     CheckOverridden,
     /// The call was scored again against another rubric version.
     Rescored,
+    /// A reviewer confirmed the scorecard as it stands.
+    Confirmed,
 }
 
 impl AuditAction {
@@ -90,6 +96,7 @@ impl AuditAction {
             Self::Scored => "scored",
             Self::CheckOverridden => "check_overridden",
             Self::Rescored => "rescored",
+            Self::Confirmed => "confirmed",
         }
     }
 
@@ -99,6 +106,7 @@ impl AuditAction {
             "scored" => Ok(Self::Scored),
             "check_overridden" => Ok(Self::CheckOverridden),
             "rescored" => Ok(Self::Rescored),
+            "confirmed" => Ok(Self::Confirmed),
             other => Err(StoreError::Corrupt(format!(
                 "unknown audit action {other:?}"
             ))),

@@ -282,6 +282,11 @@ impl ScorecardStore for SqlStore {
                  AND c.scorecard_id = s.scorecard_id AND c.criterion_id = ? AND c.failed_checks > 0)",
                 text(&filter.failed_criterion_id),
             ),
+            ("s.rubric_id = ?", text(&filter.rubric_id)),
+            (
+                "s.review_revision > ?",
+                filter.reviewed_only.then_some(Param::Int(0)),
+            ),
         ] {
             if let Some(value) = value {
                 query.and(fragment, vec![value]);
