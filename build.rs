@@ -1,5 +1,5 @@
 //! Compiles the protobuf contract without a system `protoc` and keeps the
-//! descriptor set for gRPC reflection.
+//! descriptor set for gRPC reflection and JSON output.
 
 use std::path::PathBuf;
 
@@ -22,6 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("callscore_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
-    tonic_prost_build::configure().compile_fds(descriptors)?;
+    // Type names let the CLI find each message in the descriptor set and
+    // print it as canonical proto3 JSON (`--format json`).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
+    tonic_prost_build::configure().compile_fds_with_config(descriptors, config)?;
     Ok(())
 }

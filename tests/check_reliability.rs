@@ -24,43 +24,23 @@ fn at(seconds: i64) -> Option<prost_types::Timestamp> {
 
 /// A scored call started at `started_s`; returns its scorecard id.
 async fn scored_call(app: &TestApp, key: &str, started_s: i64) -> String {
-    let segment = |speaker: Speaker, start_ms: u64, text: &str| TranscriptSegment {
-        speaker: speaker as i32,
-        start_ms,
-        end_ms: start_ms + 2_000,
-        text: text.into(),
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        call_started_at: at(started_s),
         ..Default::default()
     };
-    app.calls(key)
-        .await
-        .submit_transcript(SubmitTranscriptRequest {
-            metadata: Some(CallMetadata {
-                agent_id: "rina".into(),
-                call_started_at: at(started_s),
-                ..Default::default()
-            }),
-            transcript: Some(Transcript {
-                language: "en".into(),
-                segments: vec![
-                    segment(
-                        Speaker::Agent,
-                        0,
-                        "Good morning, thank you for calling Nusantara Shop, this is Rina.",
-                    ),
-                    segment(Speaker::Customer, 2_000, "My parcel has not arrived."),
-                    segment(
-                        Speaker::Agent,
-                        4_000,
-                        "I will check it now and call you back today.",
-                    ),
-                ],
-                model_id: String::new(),
-            }),
-        })
-        .await
-        .expect("scored")
-        .into_inner()
-        .scorecard_id
+    let turns = [
+        (
+            Speaker::Agent,
+            "Good morning, thank you for calling Nusantara Shop, this is Rina.",
+        ),
+        (Speaker::Customer, "My parcel has not arrived."),
+        (
+            Speaker::Agent,
+            "I will check it now and call you back today.",
+        ),
+    ];
+    common::submit_turns(app, key, metadata, &turns).await.1
 }
 
 async fn override_greeting(app: &TestApp, key: &str, scorecard_id: &str) {

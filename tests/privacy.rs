@@ -13,42 +13,15 @@ const PIN: &str = "4821";
 
 /// A scored call of agent `rina`; returns (call id, scorecard id).
 async fn scored_call(app: &TestApp, key: &str) -> (String, String) {
-    let submitted = app
-        .calls(key)
-        .await
-        .submit_transcript(SubmitTranscriptRequest {
-            metadata: Some(CallMetadata {
-                agent_id: "rina".into(),
-                ..Default::default()
-            }),
-            transcript: Some(Transcript {
-                language: "en".into(),
-                segments: vec![
-                    TranscriptSegment {
-                        speaker: Speaker::Agent as i32,
-                        start_ms: 0,
-                        end_ms: 2_000,
-                        text: "Good morning, how can I help you?".into(),
-                        ..Default::default()
-                    },
-                    TranscriptSegment {
-                        speaker: Speaker::Customer as i32,
-                        start_ms: 2_000,
-                        end_ms: 4_000,
-                        text: "My parcel is late.".into(),
-                        ..Default::default()
-                    },
-                ],
-                model_id: String::new(),
-            }),
-        })
-        .await
-        .expect("scored")
-        .into_inner();
-    (
-        submitted.call.expect("call").call_id,
-        submitted.scorecard_id,
-    )
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        ..Default::default()
+    };
+    let turns = [
+        (Speaker::Agent, "Good morning, how can I help you?"),
+        (Speaker::Customer, "My parcel is late."),
+    ];
+    common::submit_turns(app, key, metadata, &turns).await
 }
 
 async fn typed_secrets_are_masked_and_leave_with_the_call(backend: Backend) {

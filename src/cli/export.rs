@@ -45,7 +45,7 @@ enum Format {
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or an RFC 3339 time, as a protobuf timestamp.
-fn timestamp(flag: &str, value: &str) -> anyhow::Result<prost_types::Timestamp> {
+pub(super) fn timestamp(flag: &str, value: &str) -> anyhow::Result<prost_types::Timestamp> {
     let time = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))

@@ -8,6 +8,8 @@ mod health;
 mod keys;
 mod migrate;
 mod model;
+mod output;
+mod review;
 mod rubric;
 mod score;
 mod scorecard;
@@ -38,13 +40,15 @@ enum Command {
     Scorecard(scorecard::ScorecardArgs),
     /// Prints an agent's score trend from a callscore server (client).
     Trends(trends::TrendsArgs),
+    /// Lists, overrides and confirms scorecards; check reliability (client).
+    Review(review::ReviewArgs),
     /// Writes a period's scorecards, one row per check, as CSV or Parquet (client).
     Export(export::ExportArgs),
     /// Runs the gRPC service (API and workers).
     Serve(serve::ServeArgs),
     /// Manages API keys.
     Keys(keys::KeysArgs),
-    /// Shows or changes a tenant's settings (retention).
+    /// Shows or changes a tenant's settings (retention, audio redaction).
     Tenant(tenant::TenantArgs),
     /// Creates or upgrades the database schema.
     Migrate(migrate::MigrateArgs),
@@ -70,6 +74,7 @@ impl Cli {
             Command::Submit(args) => args.run(),
             Command::Scorecard(args) => args.run(),
             Command::Trends(args) => args.run(),
+            Command::Review(args) => args.run(),
             Command::Export(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),

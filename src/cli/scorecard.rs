@@ -4,6 +4,7 @@ use clap::Args;
 
 use super::client::{ClientArgs, render_scorecard};
 use super::exit::rpc_failure;
+use super::output::{OutputArgs, print};
 use super::settings_args::runtime;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
 use crate::proto::{self as pb};
@@ -15,6 +16,8 @@ pub struct ScorecardArgs {
     client: ClientArgs,
     /// The scorecard's id.
     scorecard_id: String,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 impl ScorecardArgs {
@@ -31,8 +34,7 @@ impl ScorecardArgs {
                 .into_inner()
                 .scorecard
                 .ok_or_else(|| anyhow::anyhow!("the server sent no scorecard"))?;
-            print!("{}", render_scorecard(&scorecard));
-            Ok(())
+            print(self.output.format, &scorecard, render_scorecard)
         })
     }
 }

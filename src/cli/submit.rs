@@ -10,6 +10,7 @@ use tokio::io::AsyncReadExt;
 
 use super::client::{ClientArgs, render_scorecard};
 use super::exit::rpc_failure;
+use super::output::{OutputArgs, print};
 use super::settings_args::runtime;
 use crate::proto::call_service_client::CallServiceClient;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
@@ -47,6 +48,8 @@ pub struct SubmitArgs {
     /// Wait for the scorecard and print it.
     #[arg(long)]
     wait: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -132,7 +135,7 @@ impl SubmitArgs {
             .map_err(|status| rpc_failure("upload refused", &status))?
             .into_inner();
         reader.await.context("upload task")??;
-        let call = response.call.context("the server sent no call")?;
+        let call = response.call.clone().context("the server sent no call")?;
         eprintln!(
             "call {} {}",
             call.call_id,
@@ -143,8 +146,9 @@ impl SubmitArgs {
             }
         );
         if !self.wait {
-            println!("{}", call.call_id);
-            return Ok(());
+            return print(self.output.format, &response, |r| {
+                format!("{}\n", r.call.as_ref().map_or("", |c| c.call_id.as_str()))
+            });
         }
         let scorecard_id = follow(&mut calls, &call.call_id).await?;
         let scorecard = ScorecardServiceClient::new(channel)
@@ -154,8 +158,7 @@ impl SubmitArgs {
             .into_inner()
             .scorecard
             .context("no scorecard")?;
-        print!("{}", render_scorecard(&scorecard));
-        Ok(())
+        print(self.output.format, &scorecard, render_scorecard)
     }
 }
 

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 
 use super::client::ClientArgs;
 use super::exit::rpc_failure;
+use super::output::{OutputArgs, print};
 use super::settings_args::runtime;
 use crate::proto::insight_service_client::InsightServiceClient;
 use crate::proto::{self as pb};
@@ -21,6 +22,8 @@ pub struct TrendsArgs {
     /// Bucket width.
     #[arg(long, value_enum, default_value_t = Bucket::Week)]
     bucket: Bucket,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -52,41 +55,45 @@ impl TrendsArgs {
                 .await
                 .map_err(|status| rpc_failure("", &status))?
                 .into_inner();
-            let mut criteria: Vec<String> = trend
-                .points
-                .iter()
-                .flat_map(|p| p.criteria.iter().map(|c| c.criterion_id.clone()))
-                .collect();
-            criteria.sort();
-            criteria.dedup();
-            let mut out = format!("{:<12} {:>5} {:>6}", "bucket", "calls", "overall");
-            for criterion in &criteria {
-                let _ = write!(out, " {:>15}", criterion);
-            }
-            out.push('\n');
-            for point in &trend.points {
-                let start = point.bucket_start.as_ref().map_or(0, |t| t.seconds);
-                let day = chrono::DateTime::from_timestamp(start, 0)
-                    .map(|d| d.format("%Y-%m-%d").to_string())
-                    .unwrap_or_default();
-                let _ = write!(
-                    out,
-                    "{day:<12} {:>5} {}",
-                    point.call_count,
-                    mean(point.overall.as_ref())
-                );
-                for criterion in &criteria {
-                    let score = point
-                        .criteria
-                        .iter()
-                        .find(|c| &c.criterion_id == criterion)
-                        .and_then(|c| c.score.as_ref());
-                    let _ = write!(out, " {:>15}", mean(score));
-                }
-                out.push('\n');
-            }
-            print!("{out}");
-            Ok(())
+            print(self.output.format, &trend, render)
         })
     }
+}
+
+/// One line per bucket, one column per criterion.
+fn render(trend: &pb::GetAgentTrendResponse) -> String {
+    let mut criteria: Vec<String> = trend
+        .points
+        .iter()
+        .flat_map(|p| p.criteria.iter().map(|c| c.criterion_id.clone()))
+        .collect();
+    criteria.sort();
+    criteria.dedup();
+    let mut out = format!("{:<12} {:>5} {:>6}", "bucket", "calls", "overall");
+    for criterion in &criteria {
+        let _ = write!(out, " {:>15}", criterion);
+    }
+    out.push('\n');
+    for point in &trend.points {
+        let start = point.bucket_start.as_ref().map_or(0, |t| t.seconds);
+        let day = chrono::DateTime::from_timestamp(start, 0)
+            .map(|d| d.format("%Y-%m-%d").to_string())
+            .unwrap_or_default();
+        let _ = write!(
+            out,
+            "{day:<12} {:>5} {}",
+            point.call_count,
+            mean(point.overall.as_ref())
+        );
+        for criterion in &criteria {
+            let score = point
+                .criteria
+                .iter()
+                .find(|c| &c.criterion_id == criterion)
+                .and_then(|c| c.score.as_ref());
+            let _ = write!(out, " {:>15}", mean(score));
+        }
+        out.push('\n');
+    }
+    out
 }

@@ -237,6 +237,46 @@ pub async fn upload_call_bytes(
         .call_id
 }
 
+/// Submits a transcript of `(speaker, text)` turns, 2 s each, as a call
+/// with `metadata`; returns (call id, scorecard id).
+pub async fn submit_turns(
+    app: &TestApp,
+    key: &str,
+    metadata: callscore::proto::CallMetadata,
+    turns: &[(callscore::proto::Speaker, &str)],
+) -> (String, String) {
+    use callscore::proto::{SubmitTranscriptRequest, Transcript, TranscriptSegment};
+    let segments = turns
+        .iter()
+        .zip(0u64..)
+        .map(|(&(speaker, text), index)| TranscriptSegment {
+            speaker: speaker as i32,
+            start_ms: index * 2_000,
+            end_ms: index * 2_000 + 2_000,
+            text: text.into(),
+            ..Default::default()
+        })
+        .collect();
+    let submitted = app
+        .calls(key)
+        .await
+        .submit_transcript(SubmitTranscriptRequest {
+            metadata: Some(metadata),
+            transcript: Some(Transcript {
+                language: "en".into(),
+                segments,
+                model_id: String::new(),
+            }),
+        })
+        .await
+        .expect("scored")
+        .into_inner();
+    (
+        submitted.call.expect("call").call_id,
+        submitted.scorecard_id,
+    )
+}
+
 /// An admin key for tenant "acme", made by `callscore keys create` on the
 /// database at `database_url` (creating it), as an operator would.
 pub fn cli_admin_key(database_url: &str) -> String {
