@@ -35,6 +35,9 @@ pub struct Settings {
     pub role: String,
     /// Folder for uploaded audio.
     pub blob_dir: PathBuf,
+    /// File with the key (64 hex digits) that seals the original recordings
+    /// tenants keep for re-transcription; empty: none can be kept.
+    pub audio_encryption_key_file: PathBuf,
     /// Largest accepted upload in bytes.
     pub max_upload_bytes: u64,
     /// Longest accepted call in seconds.

@@ -33,6 +33,8 @@ pub mod proto;
 pub mod rubric;
 /// Scoring: detectors, conversation metrics, evidence, redaction, scorecard math.
 pub mod scoring;
+/// Encrypted blobs: originals kept for re-transcription.
+pub mod seal;
 /// The optional multilingual sentence encoder.
 pub mod semantic;
 /// Persistence on SQLite or PostgreSQL.

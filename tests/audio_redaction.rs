@@ -78,9 +78,20 @@ impl Worker {
     }
 }
 
-/// A worker-only server on the test app's database and blob folder.
-async fn start_worker(app: &TestApp) -> Worker {
+/// A file holding an audio encryption key.
+fn key_file(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("audio.key");
+    std::fs::write(&path, "5e".repeat(32)).expect("key file");
+    path
+}
+
+/// A worker-only server on the test app's database and blob folder, with
+/// the sealing key at `key` when given.
+async fn start_worker(app: &TestApp, key: Option<&Path>) -> Worker {
     let mut settings = common::test_settings(&app.database.url, app.blob_dir.path());
+    if let Some(key) = key {
+        settings.audio_encryption_key_file = key.to_path_buf();
+    }
     settings.role = "worker".into();
     settings.model_path = common::model("ggml-tiny.en-q8_0.bin");
     settings.job_poll_ms = 50;
@@ -134,20 +145,33 @@ async fn stored_audio(app: &TestApp, key: &str, call_id: &str) -> (Vec<u8>, Stri
     (bytes, content_type)
 }
 
-async fn set_sound(app: &TestApp, admin: &str, sound: pb_sound::Sound) {
+async fn set_redaction(
+    app: &TestApp,
+    admin: &str,
+    policy: AudioRedactionPolicy,
+    path: &str,
+) -> Result<(), tonic::Status> {
     app.tenants(admin)
         .await
         .update_tenant_settings(UpdateTenantSettingsRequest {
             settings: Some(TenantSettings {
-                audio_redaction: Some(AudioRedactionPolicy {
-                    sound: sound as i32,
-                }),
+                audio_redaction: Some(policy),
                 ..Default::default()
             }),
             update_mask: Some(prost_types::FieldMask {
-                paths: vec!["audio_redaction.sound".into()],
+                paths: vec![path.into()],
             }),
         })
+        .await
+        .map(|_| ())
+}
+
+async fn set_sound(app: &TestApp, admin: &str, sound: pb_sound::Sound) {
+    let policy = AudioRedactionPolicy {
+        sound: sound as i32,
+        ..Default::default()
+    };
+    set_redaction(app, admin, policy, "audio_redaction.sound")
         .await
         .expect("settings");
 }
@@ -161,12 +185,30 @@ async fn spoken_secrets_leave_the_stored_recording(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
     let (upload, turns) = recording(dir.path());
     let secret_turn = &turns[1];
-    let app = spawn_app(backend).await;
-    let worker = start_worker(&app).await;
-    for (tenant, sound) in [("acme", MaskSound::Silence), ("globex", MaskSound::Tone)] {
+    let key = key_file(dir.path());
+    let app = common::spawn_app_with(backend, |settings| {
+        settings.audio_encryption_key_file = key.clone();
+    })
+    .await;
+    let worker = start_worker(&app, Some(&key)).await;
+    // initech keeps originals, sealed with the operator's key.
+    for (tenant, sound) in [
+        ("acme", MaskSound::Silence),
+        ("globex", MaskSound::Tone),
+        ("initech", MaskSound::Silence),
+    ] {
         let admin = app.key(tenant, Role::Admin).await;
         if sound == MaskSound::Tone {
             set_sound(&app, &admin, pb_sound::Sound::Tone).await;
+        }
+        if tenant == "initech" {
+            let keep = AudioRedactionPolicy {
+                keep_original: true,
+                ..Default::default()
+            };
+            set_redaction(&app, &admin, keep, "audio_redaction.keep_original")
+                .await
+                .expect("keeping originals with a key");
         }
         let metadata = CallMetadata {
             agent_id: "rina".into(),
@@ -254,6 +296,33 @@ async fn spoken_secrets_leave_the_stored_recording(backend: Backend) {
             .filter(|f| std::fs::read(f).is_ok_and(|bytes| bytes == upload))
             .collect();
         assert!(holding_upload.is_empty(), "{holding_upload:?}");
+
+        let record = app.store.get_call(tenant, &call_id).await.expect("call");
+        if tenant != "initech" {
+            assert_eq!(record.sealed_audio_key, None);
+            continue;
+        }
+        // The sealed original holds no audio in the clear, and opens with the
+        // key (bound to its place) to the upload, byte for byte.
+        let sealed_key = record.sealed_audio_key.expect("a sealed original");
+        let blobs = callscore::blobs::BlobStore::local(app.blob_dir.path()).expect("blobs");
+        let sealed = blobs.read(&sealed_key).await.expect("sealed blob");
+        let middle = &upload[upload.len() / 2..upload.len() / 2 + 64];
+        assert!(!sealed.windows(64).any(|w| w == middle), "plaintext leaked");
+        let sealer = callscore::seal::Sealer::from_key_file(&key).expect("key");
+        assert_eq!(sealer.open(&sealed, &sealed_key).expect("opens"), upload);
+        // Deleting the call takes the sealed original with it.
+        app.calls(&admin)
+            .await
+            .delete_call(DeleteCallRequest {
+                call_id: call_id.clone(),
+            })
+            .await
+            .expect("delete");
+        assert!(
+            blobs.read(&sealed_key).await.is_err(),
+            "sealed original deleted"
+        );
     }
     assert_eq!(app.blob_files().len(), 2, "{:?}", app.blob_files());
     assert!(
@@ -305,6 +374,7 @@ async fn a_worker_stopped_before_deleting_the_upload_leaves_it_to_the_next(backe
                 blob_key: redacted_key.clone(),
                 bytes: 8,
                 replaced_key: upload_key.clone(),
+                sealed_key: None,
             }),
         )
         .await
@@ -323,7 +393,7 @@ async fn a_worker_stopped_before_deleting_the_upload_leaves_it_to_the_next(backe
     );
     assert!(blobs.read(&upload_key).await.is_ok(), "still stored");
 
-    let worker = start_worker(&app).await;
+    let worker = start_worker(&app, None).await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while blobs.read(&upload_key).await.is_ok() {
         assert!(
@@ -372,7 +442,10 @@ async fn the_mask_sound_is_a_validated_audited_setting(backend: Backend) {
     let refused = tenants
         .update_tenant_settings(UpdateTenantSettingsRequest {
             settings: Some(TenantSettings {
-                audio_redaction: Some(AudioRedactionPolicy { sound: 9 }),
+                audio_redaction: Some(AudioRedactionPolicy {
+                    sound: 9,
+                    ..Default::default()
+                }),
                 ..Default::default()
             }),
             update_mask: Some(prost_types::FieldMask {
@@ -388,6 +461,20 @@ async fn the_mask_sound_is_a_validated_audited_setting(backend: Backend) {
         refused.message()
     );
 
+    // Without the operator's key, originals cannot be kept.
+    let keep = AudioRedactionPolicy {
+        keep_original: true,
+        ..Default::default()
+    };
+    let refused = set_redaction(&app, &admin, keep, "audio_redaction.keep_original")
+        .await
+        .expect_err("no key configured");
+    assert_eq!(refused.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        refused.message().contains("keep_original"),
+        "{}",
+        refused.message()
+    );
     set_sound(&app, &admin, pb_sound::Sound::Tone).await;
     let updated = tenants
         .get_tenant_settings(GetTenantSettingsRequest {})
@@ -410,7 +497,7 @@ async fn the_mask_sound_is_a_validated_audited_setting(backend: Backend) {
     assert!(
         events[0]
             .detail
-            .contains(r#"audio_redaction: {"sound":"silence"} -> {"sound":"tone"}"#),
+            .contains(r#"audio_redaction: {"sound":"silence","keep_original":false} -> {"sound":"tone","keep_original":false}"#),
         "{}",
         events[0].detail
     );
@@ -427,6 +514,7 @@ fn operators_set_the_mask_sound_from_the_cli() {
     let shown = callscore(&["tenant", "settings", "--tenant", "acme"]);
     let text = String::from_utf8_lossy(&shown.stdout).into_owned();
     assert!(text.contains("masked speech  silence"), "{text}");
+    assert!(text.contains("originals      deleted"), "{text}");
     let set = callscore(&[
         "tenant",
         "audio-redaction",
@@ -448,5 +536,18 @@ fn operators_set_the_mask_sound_from_the_cli() {
         "beep",
     ]);
     assert_eq!(wrong.status.code(), Some(2), "{wrong:?}");
+    let unkeyed = callscore(&[
+        "tenant",
+        "audio-redaction",
+        "--tenant",
+        "acme",
+        "--keep-original",
+        "true",
+    ]);
+    assert!(!unkeyed.status.success(), "{unkeyed:?}");
+    assert!(
+        String::from_utf8_lossy(&unkeyed.stderr).contains("audio_encryption_key_file"),
+        "{unkeyed:?}"
+    );
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("beep"));
 }

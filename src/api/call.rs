@@ -469,12 +469,12 @@ impl CallService for CallApi {
         let principal = Principal::of(&request)?;
         principal.require(Action::DeleteCalls)?;
         let call_id = required_id("call_id", &request.get_ref().call_id)?;
-        let audio_key = self
+        let blobs = self
             .state
             .store
             .delete_call(&principal.tenant_id, &call_id)
             .await?;
-        if let Some(key) = audio_key {
+        for key in blobs {
             self.state
                 .pipeline
                 .blobs

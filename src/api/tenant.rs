@@ -23,12 +23,14 @@ const MAX_RETENTION_DAYS: u32 = 3650;
 #[derive(Clone)]
 pub struct TenantApi {
     store: Arc<dyn Store>,
+    /// Whether the operator configured a key to seal kept originals.
+    can_seal: bool,
 }
 
 impl TenantApi {
-    /// Serves settings from `store`.
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+    /// Serves settings from `store`; `can_seal` when originals can be kept.
+    pub fn new(store: Arc<dyn Store>, can_seal: bool) -> Self {
+        Self { store, can_seal }
     }
 }
 
@@ -62,6 +64,7 @@ fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
                 MaskSound::Silence => pb::MaskSound::Silence,
                 MaskSound::Tone => pb::MaskSound::Tone,
             } as i32,
+            keep_original: settings.audio_redaction.keep_original,
         }),
         etag: etag(settings.version),
         updated_at: settings.updated_at_ms.map(timestamp),
@@ -125,37 +128,58 @@ fn updated_retention(
     Ok(touched.then_some(policy))
 }
 
-/// The audio redaction policy `wanted`, when the mask names it.
+/// The audio redaction policy after applying the masked fields of `wanted`.
+/// Keeping originals needs the operator's sealing key.
 fn updated_audio_redaction(
+    current: AudioRedactionPolicy,
     wanted: Option<&pb::AudioRedactionPolicy>,
     paths: &[String],
+    can_seal: bool,
 ) -> Result<Option<AudioRedactionPolicy>, Status> {
-    if !paths
-        .iter()
-        .any(|p| p == "audio_redaction" || p == "audio_redaction.sound")
-    {
+    let wanted = wanted.copied().unwrap_or_default();
+    let named = |field: &str| {
+        paths
+            .iter()
+            .any(|p| p == "audio_redaction" || *p == format!("audio_redaction.{field}"))
+    };
+    if !named("sound") && !named("keep_original") {
         return Ok(None);
     }
-    let sound = wanted.map_or(0, |policy| policy.sound);
-    let sound = match pb::MaskSound::try_from(sound) {
-        Ok(pb::MaskSound::Unspecified | pb::MaskSound::Silence) => MaskSound::Silence,
-        Ok(pb::MaskSound::Tone) => MaskSound::Tone,
-        Err(_) => {
-            return Err(invalid(
-                "settings.audio_redaction.sound",
-                format!("unknown value {sound}; use MASK_SOUND_SILENCE or MASK_SOUND_TONE"),
+    let mut policy = current;
+    if named("sound") {
+        policy.sound = match pb::MaskSound::try_from(wanted.sound) {
+            Ok(pb::MaskSound::Unspecified | pb::MaskSound::Silence) => MaskSound::Silence,
+            Ok(pb::MaskSound::Tone) => MaskSound::Tone,
+            Err(_) => {
+                return Err(invalid(
+                    "settings.audio_redaction.sound",
+                    format!(
+                        "unknown value {}; use MASK_SOUND_SILENCE or MASK_SOUND_TONE",
+                        wanted.sound
+                    ),
+                ));
+            }
+        };
+    }
+    if named("keep_original") {
+        if wanted.keep_original && !can_seal {
+            return Err(Status::failed_precondition(
+                "settings.audio_redaction.keep_original: the operator has not configured \
+                 audio_encryption_key_file, so originals cannot be kept encrypted",
             ));
         }
-    };
-    Ok(Some(AudioRedactionPolicy { sound }))
+        policy.keep_original = wanted.keep_original;
+    }
+    Ok(Some(policy))
 }
 
-const KNOWN_PATHS: [&str; 5] = [
+const KNOWN_PATHS: [&str; 6] = [
     "retention",
     "retention.audio_days",
     "retention.transcript_days",
     "audio_redaction",
     "audio_redaction.sound",
+    "audio_redaction.keep_original",
 ];
 
 #[tonic::async_trait]
@@ -209,7 +233,12 @@ impl TenantService for TenantApi {
         {
             sections.push(SettingsSection::Retention(policy));
         }
-        if let Some(policy) = updated_audio_redaction(wanted.audio_redaction.as_ref(), &paths)? {
+        if let Some(policy) = updated_audio_redaction(
+            current.audio_redaction,
+            wanted.audio_redaction.as_ref(),
+            &paths,
+            self.can_seal,
+        )? {
             sections.push(SettingsSection::AudioRedaction(policy));
         }
         let settings = self

@@ -40,6 +40,7 @@ use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
 use crate::proto::tenant_service_server::TenantServiceServer;
 use crate::scoring::Redactor;
+use crate::seal::{SealError, Sealer};
 use crate::semantic::Encoder;
 use crate::store::{self, Store, StoreError};
 use crate::tls::{ServerTls, TlsError};
@@ -92,6 +93,9 @@ pub enum AppError {
     /// The TLS files could not be used.
     #[error(transparent)]
     Tls(#[from] TlsError),
+    /// The audio encryption key could not be loaded.
+    #[error(transparent)]
+    Seal(#[from] SealError),
     /// The reflection service could not be built from the descriptors.
     #[error("reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
@@ -161,6 +165,13 @@ impl Application {
             redactor: Redactor::new(),
             audio_limits: AudioLimits {
                 max_duration_s: settings.max_call_seconds as f64,
+            },
+            sealer: if settings.audio_encryption_key_file.as_os_str().is_empty() {
+                None
+            } else {
+                Some(Arc::new(Sealer::from_key_file(
+                    &settings.audio_encryption_key_file,
+                )?))
             },
         });
         let address = settings.listen_socket()?;
@@ -314,7 +325,10 @@ impl Application {
                 .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
                 .add_service(InsightServiceServer::new(InsightApi::new(store.clone())))
                 .add_service(KeyServiceServer::new(KeyApi::new(store.clone())))
-                .add_service(TenantServiceServer::new(TenantApi::new(store)));
+                .add_service(TenantServiceServer::new(TenantApi::new(
+                    store,
+                    state.pipeline.sealer.is_some(),
+                )));
         }
         let workers = role.runs_workers().then(|| {
             let workers = Arc::new(Workers::new(

@@ -8,6 +8,7 @@ use super::keys::{CLI_ACTOR, check_tenant_id, when};
 use super::settings_args::{SettingsArgs, runtime};
 use crate::audio::mask::MaskSound;
 use crate::config::Overrides;
+use crate::seal::Sealer;
 use crate::store::{self, AudioRedactionPolicy, RetentionPolicy, SettingsSection, TenantSettings};
 
 /// Ten years, as the API allows.
@@ -61,9 +62,13 @@ struct AudioRedactionArgs {
     /// The tenant.
     #[arg(long)]
     tenant: String,
-    /// What masked speech becomes.
+    /// What masked speech becomes (unset: unchanged).
     #[arg(long, value_enum)]
-    sound: SoundArg,
+    sound: Option<SoundArg>,
+    /// Keep uploads sealed with audio_encryption_key_file for
+    /// re-transcription (unset: unchanged).
+    #[arg(long)]
+    keep_original: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -104,6 +109,14 @@ fn print(tenant: &str, settings: &TenantSettings) {
         match settings.audio_redaction.sound {
             MaskSound::Silence => "silence",
             MaskSound::Tone => "tone",
+        }
+    );
+    println!(
+        "originals      {}",
+        if settings.audio_redaction.keep_original {
+            "kept, sealed"
+        } else {
+            "deleted"
         }
     );
     println!("version        v{}", settings.version);
@@ -164,15 +177,30 @@ impl RetentionArgs {
 impl AudioRedactionArgs {
     fn run(self) -> anyhow::Result<()> {
         check_tenant_id(&self.tenant)?;
+        anyhow::ensure!(
+            self.sound.is_some() || self.keep_original.is_some(),
+            "give --sound, --keep-original or both"
+        );
         let settings = self.settings.load(Overrides::default())?;
+        if self.keep_original == Some(true) {
+            anyhow::ensure!(
+                !settings.audio_encryption_key_file.as_os_str().is_empty(),
+                "--keep-original true: set audio_encryption_key_file first, so originals are kept encrypted"
+            );
+            Sealer::from_key_file(&settings.audio_encryption_key_file)?;
+        }
         runtime()?.block_on(async {
             let store = store::open(&settings.database_url, 2).await?;
             let current = store.tenant_settings(&self.tenant).await?;
             let policy = AudioRedactionPolicy {
                 sound: match self.sound {
-                    SoundArg::Silence => MaskSound::Silence,
-                    SoundArg::Tone => MaskSound::Tone,
+                    Some(SoundArg::Silence) => MaskSound::Silence,
+                    Some(SoundArg::Tone) => MaskSound::Tone,
+                    None => current.audio_redaction.sound,
                 },
+                keep_original: self
+                    .keep_original
+                    .unwrap_or(current.audio_redaction.keep_original),
             };
             let updated = store
                 .update_tenant_settings(

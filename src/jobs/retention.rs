@@ -95,7 +95,11 @@ async fn purge_audio(
             };
             // The blob first: if this stops between the two, the next sweep
             // deletes nothing and then records the purge.
-            if let Err(error) = blobs.delete(key).await {
+            let mut deleted = blobs.delete(key).await;
+            if let (Ok(()), Some(sealed)) = (&deleted, &call.sealed_audio_key) {
+                deleted = blobs.delete(sealed).await;
+            }
+            if let Err(error) = deleted {
                 tracing::warn!(%error, call_id = %call.call.call_id, "cannot delete a recording past retention");
                 continue;
             }

@@ -13,6 +13,7 @@ use crate::audio::mask::mask_recording;
 use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
 use crate::blobs::{BlobError, BlobStore};
 use crate::scoring::{Redactor, Scorecard, score_transcript};
+use crate::seal::Sealer;
 use crate::store::{NewScorecard, RedactedAudio, Store, StoreError};
 use crate::transcribe::{Engine, Language, ProgressFn, TranscribeError, TranscribeOptions};
 use crate::transcript::{TimeSpan, Transcript};
@@ -37,6 +38,11 @@ pub enum PipelineError {
     /// The audio could not be read back.
     #[error(transparent)]
     Blob(#[from] BlobError),
+    /// The tenant keeps originals, but this worker has no key to seal them.
+    #[error(
+        "the tenant keeps original recordings (audio_redaction.keep_original) but this worker has no audio_encryption_key_file"
+    )]
+    NoSealer,
     /// This process has no transcription engine (an API-only replica).
     #[error("this process has no transcription model loaded")]
     NoEngine,
@@ -51,7 +57,7 @@ impl PipelineError {
     /// the log).
     pub fn public_reason(&self) -> String {
         match self {
-            Self::Audio(_) | Self::Rubric(_) | Self::NoEngine => self.to_string(),
+            Self::Audio(_) | Self::Rubric(_) | Self::NoEngine | Self::NoSealer => self.to_string(),
             Self::Transcribe(error @ TranscribeError::LanguageUnsupported { .. }) => {
                 error.to_string()
             }
@@ -99,6 +105,8 @@ pub struct Pipeline {
     pub redactor: Redactor,
     /// Limits on decoded audio.
     pub audio_limits: AudioLimits,
+    /// Seals originals that tenants keep; `None` without the operator's key.
+    pub sealer: Option<Arc<Sealer>>,
 }
 
 /// Adds a stage's time to `callscore.job.stage.duration`.
@@ -107,6 +115,11 @@ pub fn record_stage(stage: &'static str, started: Instant) {
         started.elapsed().as_secs_f64(),
         &[opentelemetry::KeyValue::new("stage", stage)],
     );
+}
+
+/// Where the sealed original of a redacted recording is stored.
+pub fn sealed_key(audio_key: &str) -> String {
+    format!("{audio_key}.original.sealed")
 }
 
 /// Where a recording's redacted rendering is stored.
@@ -234,7 +247,8 @@ impl Pipeline {
     ) -> Result<RedactedAudio, PipelineError> {
         let started = Instant::now();
         let policy = self.store.tenant_settings(tenant_id).await?.audio_redaction;
-        let bytes = self.blobs.read(audio_key).await?;
+        let original = self.blobs.read(audio_key).await?;
+        let bytes = original.clone();
         let limits = self.audio_limits.clone();
         let spans = masked.to_vec();
         let span = tracing::info_span!("redact_audio", spans = spans.len());
@@ -252,16 +266,31 @@ impl Pipeline {
         })
         .await
         .map_err(|error| PipelineError::Task(error.to_string()))??;
+        let sealed_key = if policy.keep_original {
+            let sealer = self.sealer.as_ref().ok_or(PipelineError::NoSealer)?;
+            let sealed_key = sealed_key(audio_key);
+            let sealed = sealer.seal(&original, &sealed_key);
+            self.write_blob(&sealed_key, &sealed).await?;
+            Some(sealed_key)
+        } else {
+            None
+        };
         let blob_key = redacted_key(audio_key);
-        let mut upload = self.blobs.start_upload(&blob_key).await?;
-        upload.write(&wav).await?;
-        upload.finish().await?;
+        self.write_blob(&blob_key, &wav).await?;
         record_stage("redact_audio", started);
         Ok(RedactedAudio {
             blob_key,
             bytes: i64::try_from(wav.len()).unwrap_or(i64::MAX),
             replaced_key: audio_key.to_string(),
+            sealed_key,
         })
+    }
+
+    async fn write_blob(&self, key: &str, bytes: &[u8]) -> Result<(), PipelineError> {
+        let mut upload = self.blobs.start_upload(key).await?;
+        upload.write(bytes).await?;
+        upload.finish().await?;
+        Ok(())
     }
 
     /// Deletes the blobs that committed changes queued for deletion (a

@@ -126,6 +126,8 @@ pub struct CallRecord {
     pub transcript_purged_at_ms: Option<i64>,
     /// When the recording was replaced by its redacted rendering.
     pub audio_redacted_at_ms: Option<i64>,
+    /// The sealed original, when the tenant keeps originals.
+    pub sealed_audio_key: Option<String>,
 }
 
 /// A submission's result: a new call, or the earlier one with the same idempotency key.
@@ -189,6 +191,8 @@ pub struct RedactedAudio {
     pub bytes: i64,
     /// The blob it replaces, deleted once the replacement is committed.
     pub replaced_key: String,
+    /// The replaced blob sealed, when the tenant keeps originals.
+    pub sealed_key: Option<String>,
 }
 
 /// Calls and the job queue.
@@ -234,12 +238,9 @@ pub trait CallStore: Send + Sync {
     ) -> Result<Vec<CallRecord>, StoreError>;
 
     /// Removes the call, its job, transcript, scorecards and their reviews;
-    /// returns the audio's blob key for the caller to delete.
-    async fn delete_call(
-        &self,
-        tenant_id: &str,
-        call_id: &str,
-    ) -> Result<Option<String>, StoreError>;
+    /// returns the blobs it held (the recording, a sealed original) for the
+    /// caller to delete.
+    async fn delete_call(&self, tenant_id: &str, call_id: &str) -> Result<Vec<String>, StoreError>;
 
     /// Records progress while a worker holds the job.
     async fn set_progress(

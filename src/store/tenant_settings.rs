@@ -32,6 +32,8 @@ impl RetentionPolicy {
 pub struct AudioRedactionPolicy {
     /// What replaces masked speech.
     pub sound: MaskSound,
+    /// Keep the upload, sealed with the operator's key, for re-transcription.
+    pub keep_original: bool,
 }
 
 /// A tenant's settings; each section holds its default until first set.

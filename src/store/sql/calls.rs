@@ -22,7 +22,7 @@ macro_rules! call_columns {
          language_hint, channel_layout, rubric_id, idempotency_key, audio_key, audio_bytes, \
          status, stage, progress, failure_reason, attempts, transcript_json, \
          latest_scorecard_id, created_at_ms, updated_at_ms, audio_purged_at_ms, \
-         transcript_purged_at_ms, audio_redacted_at_ms"
+         transcript_purged_at_ms, audio_redacted_at_ms, sealed_audio_key"
     };
 }
 
@@ -101,6 +101,7 @@ pub(super) fn call_from_row(row: &AnyRow) -> Result<CallRecord, StoreError> {
         audio_purged_at_ms: row.try_get("audio_purged_at_ms")?,
         transcript_purged_at_ms: row.try_get("transcript_purged_at_ms")?,
         audio_redacted_at_ms: row.try_get("audio_redacted_at_ms")?,
+        sealed_audio_key: row.try_get("sealed_audio_key")?,
     })
 }
 
@@ -117,7 +118,7 @@ async fn insert_call(
         "INSERT INTO calls (",
         call_columns!(),
         ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, '', 0, \
-         $17, $18, $19, $19, NULL, NULL, NULL)"
+         $17, $18, $19, $19, NULL, NULL, NULL, NULL)"
     ))
     .bind(&call.call_id)
     .bind(&call.tenant_id)
@@ -430,11 +431,7 @@ impl CallStore for SqlStore {
         rows.iter().map(call_from_row).collect()
     }
 
-    async fn delete_call(
-        &self,
-        tenant_id: &str,
-        call_id: &str,
-    ) -> Result<Option<String>, StoreError> {
+    async fn delete_call(&self, tenant_id: &str, call_id: &str) -> Result<Vec<String>, StoreError> {
         let call = self.get_call(tenant_id, call_id).await?;
         let mut transaction = self.pool().begin().await?;
         for statement in [
@@ -458,7 +455,12 @@ impl CallStore for SqlStore {
         record_call_deleted(&mut transaction, self.kind, tenant_id, call_id, now_ms()).await?;
         transaction.commit().await?;
         self.changes_committed();
-        Ok(call.call.audio_key)
+        Ok(call
+            .call
+            .audio_key
+            .into_iter()
+            .chain(call.sealed_audio_key)
+            .collect())
     }
 
     async fn set_progress(
@@ -759,12 +761,13 @@ async fn replace_audio(
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_redacted_at_ms = $3 \
-         WHERE tenant_id = $4 AND call_id = $5",
+        "UPDATE calls SET audio_key = $1, audio_bytes = $2, audio_redacted_at_ms = $3, \
+         sealed_audio_key = $4 WHERE tenant_id = $5 AND call_id = $6",
     )
     .bind(&audio.blob_key)
     .bind(audio.bytes)
     .bind(now)
+    .bind(&audio.sealed_key)
     .bind(tenant_id)
     .bind(call_id)
     .execute(&mut **transaction)

@@ -243,7 +243,7 @@ impl TenantSettingsStore for SqlStore {
         let now = now_ms();
         let mut transaction = self.pool().begin().await?;
         let updated = sqlx::query(
-            "UPDATE calls SET audio_key = NULL, audio_purged_at_ms = $1 \
+            "UPDATE calls SET audio_key = NULL, sealed_audio_key = NULL, audio_purged_at_ms = $1 \
              WHERE tenant_id = $2 AND call_id = $3 AND audio_purged_at_ms IS NULL",
         )
         .bind(now)
