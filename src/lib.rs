@@ -29,6 +29,8 @@ pub mod jobs;
 pub mod pipeline;
 /// Code generated from the protobuf contract.
 pub mod proto;
+/// The review workflow: sampling calls into reviewers' queues.
+pub mod review;
 /// Rubric documents: parsing, validation with positions, content hash.
 pub mod rubric;
 /// Scoring: detectors, conversation metrics, evidence, redaction, scorecard math.

@@ -145,6 +145,7 @@ async fn seed(
         call_started_at_ms: at_ms,
         card,
         actor: "system".into(),
+        review: None,
     };
     app.store
         .submit_scored_call(&call, r#"{"segments":[]}"#, &scorecard)
@@ -731,6 +732,7 @@ async fn only_the_calls_current_scorecard_counts(backend: Backend) {
                 call_started_at_ms: MONDAY,
                 card: card(Some(90.0), None, "v2"),
                 actor: "admin-key".into(),
+                review: None,
             },
         )
         .await

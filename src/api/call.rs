@@ -320,7 +320,17 @@ impl CallService for CallApi {
         .await
         .map_err(internal)?;
         let transcript_json = serde_json::to_string(&scored.redacted).map_err(internal)?;
-        let scorecard = Pipeline::new_scorecard(&call, scored.scorecard, "system");
+        let mut scorecard = Pipeline::new_scorecard(&call, scored.scorecard, "system");
+        // Masking leaves the confidences the sampling rules read.
+        scorecard.review = self
+            .state
+            .pipeline
+            .review_task(&call.tenant_id, &scorecard, &scored.redacted)
+            .await
+            .map_err(|error| {
+                tracing::error!(%error, "review sampling failed");
+                Status::unavailable("the tenant's settings cannot be read now; retry")
+            })?;
         let submitted = self
             .state
             .store

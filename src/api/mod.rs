@@ -12,6 +12,7 @@ mod key;
 pub mod paging;
 mod reliability;
 mod review;
+mod review_tasks;
 mod rubric;
 mod scorecard;
 mod status;

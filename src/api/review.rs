@@ -10,6 +10,7 @@ use super::ServiceState;
 use super::convert::{self, optional_id, required_id};
 use super::paging::{decode_token, encode_token, finish_page, page_size};
 use super::reliability;
+use super::review_tasks;
 use super::scorecard::{rubric_status, scorecard_to_wire};
 use super::status::invalid;
 use crate::auth::{Action, Principal};
@@ -17,7 +18,7 @@ use crate::proto::review_service_server::ReviewService;
 use crate::proto::{self as pb};
 use crate::scoring::{CheckRef, Outcome, ReviewedResult, Scorecard, override_check};
 use crate::store::{
-    AuditAction, AuditEvent, CoachingNote, ScorecardFilter, ScorecardRecord, now_ms,
+    AuditAction, AuditEvent, CoachingNote, ScorecardFilter, ScorecardRecord, TaskState, now_ms,
 };
 
 /// Longest reason or note accepted.
@@ -46,6 +47,39 @@ impl ReviewApi {
 }
 
 impl ReviewApi {
+    /// Records that `principal` agrees with the scorecard as it stands.
+    async fn confirm(
+        &self,
+        principal: &Principal,
+        scorecard_id: &str,
+        reason: String,
+    ) -> Result<AuditEvent, Status> {
+        let tenant = &principal.tenant_id;
+        let record = self.state.store.get_scorecard(tenant, scorecard_id).await?;
+        let event = AuditEvent {
+            event_id: uuid::Uuid::now_v7().to_string(),
+            scorecard_id: scorecard_id.to_string(),
+            call_id: record.call_id.clone(),
+            action: AuditAction::Confirmed,
+            actor: principal.key_id.clone(),
+            criterion_id: String::new(),
+            check_id: String::new(),
+            old_outcome: String::new(),
+            new_outcome: String::new(),
+            reason,
+            old_overall_score: record.reviewed.overall_score,
+            new_overall_score: record.reviewed.overall_score,
+            old_fraction: None,
+            new_fraction: None,
+            at_ms: now_ms(),
+        };
+        // The reviewed result is stored again unchanged: confirming is a
+        // review (it bumps the revision) that changes no score.
+        self.store_review(tenant, &record, &record.reviewed, &event)
+            .await?;
+        Ok(event)
+    }
+
     /// Stores a review of `record` unless someone reviewed it since it was read.
     async fn store_review(
         &self,
@@ -316,33 +350,7 @@ impl ReviewService for ReviewApi {
         } else {
             self.redacted_text("reason", &message.reason)?
         };
-        let tenant = &principal.tenant_id;
-        let record = self
-            .state
-            .store
-            .get_scorecard(tenant, &scorecard_id)
-            .await?;
-        let event = AuditEvent {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            scorecard_id: scorecard_id.clone(),
-            call_id: record.call_id.clone(),
-            action: AuditAction::Confirmed,
-            actor: principal.key_id.clone(),
-            criterion_id: String::new(),
-            check_id: String::new(),
-            old_outcome: String::new(),
-            new_outcome: String::new(),
-            reason,
-            old_overall_score: record.reviewed.overall_score,
-            new_overall_score: record.reviewed.overall_score,
-            old_fraction: None,
-            new_fraction: None,
-            at_ms: now_ms(),
-        };
-        // The reviewed result is stored again unchanged: confirming is a
-        // review (it bumps the revision) that changes no score.
-        self.store_review(tenant, &record, &record.reviewed, &event)
-            .await?;
+        let event = self.confirm(principal, &scorecard_id, reason).await?;
         Ok(Response::new(pb::ConfirmScorecardResponse {
             event: Some(convert::audit_event(&event)),
         }))
@@ -381,6 +389,83 @@ impl ReviewService for ReviewApi {
                 .map(reliability::to_wire)
                 .collect(),
             reviewed_scorecards: tally.scorecards(),
+        }))
+    }
+
+    async fn list_review_tasks(
+        &self,
+        request: Request<pb::ListReviewTasksRequest>,
+    ) -> Result<Response<pb::ListReviewTasksResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let page = review_tasks::list(
+            self.state.store.as_ref(),
+            &principal.tenant_id,
+            &principal.key_id,
+            request.get_ref(),
+        )
+        .await?;
+        Ok(Response::new(page))
+    }
+
+    async fn claim_review_task(
+        &self,
+        request: Request<pb::ClaimReviewTaskRequest>,
+    ) -> Result<Response<pb::ClaimReviewTaskResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReviewScorecards)?;
+        let task_id = required_id("task_id", &request.get_ref().task_id)?;
+        let task = review_tasks::advance(
+            self.state.store.as_ref(),
+            &principal.tenant_id,
+            &task_id,
+            TaskState::ToReview,
+            TaskState::InReview,
+            &principal.key_id,
+        )
+        .await?;
+        Ok(Response::new(pb::ClaimReviewTaskResponse {
+            task: Some(review_tasks::to_wire(&task)),
+        }))
+    }
+
+    async fn complete_review_task(
+        &self,
+        request: Request<pb::CompleteReviewTaskRequest>,
+    ) -> Result<Response<pb::CompleteReviewTaskResponse>, Status> {
+        let principal = Principal::of(&request)?.clone();
+        principal.require(Action::ReviewScorecards)?;
+        let message = request.into_inner();
+        let task_id = required_id("task_id", &message.task_id)?;
+        let tenant = &principal.tenant_id;
+        let store = self.state.store.as_ref();
+        let task = store.review_task(tenant, &task_id).await?;
+        if task.state != TaskState::InReview || task.assignee != principal.key_id {
+            return Err(Status::failed_precondition(format!(
+                "task_id: the task is {} (assignee {:?}); claim it first",
+                task.state.as_str(),
+                task.assignee
+            )));
+        }
+        // Finishing a review confirms the scorecard as it now stands, so
+        // reliability counts the checks the reviewer let stand.
+        let note = if message.reason.trim().is_empty() {
+            "review task done".to_string()
+        } else {
+            self.redacted_text("reason", &message.reason)?
+        };
+        self.confirm(&principal, &task.scorecard_id, note).await?;
+        let done = review_tasks::advance(
+            store,
+            tenant,
+            &task_id,
+            TaskState::InReview,
+            TaskState::Done,
+            &principal.key_id,
+        )
+        .await?;
+        Ok(Response::new(pb::CompleteReviewTaskResponse {
+            task: Some(review_tasks::to_wire(&done)),
         }))
     }
 }

@@ -12,8 +12,8 @@ use crate::auth::{Action, Principal};
 use crate::proto::tenant_service_server::TenantService;
 use crate::proto::{self as pb};
 use crate::store::{
-    AudioRedactionPolicy, RetentionPolicy, SettingsSection, Store, TenantAction, TenantEvent,
-    TenantSettings,
+    AudioRedactionPolicy, RetentionPolicy, ReviewSamplingPolicy, SettingsSection, Store,
+    TenantAction, TenantEvent, TenantSettings,
 };
 
 /// Ten years: longer is a mistake, not a policy.
@@ -65,6 +65,11 @@ fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
                 MaskSound::Tone => pb::MaskSound::Tone,
             } as i32,
             keep_original: settings.audio_redaction.keep_original,
+        }),
+        review_sampling: Some(pb::ReviewSamplingPolicy {
+            random_percent: settings.review_sampling.random_percent,
+            critical_failures: settings.review_sampling.critical_failures,
+            low_confidence_below: settings.review_sampling.low_confidence_below,
         }),
         etag: etag(settings.version),
         updated_at: settings.updated_at_ms.map(timestamp),
@@ -173,13 +178,58 @@ fn updated_audio_redaction(
     Ok(Some(policy))
 }
 
-const KNOWN_PATHS: [&str; 6] = [
+/// The sampling rules after applying the masked fields of `wanted`.
+fn updated_review_sampling(
+    current: ReviewSamplingPolicy,
+    wanted: Option<&pb::ReviewSamplingPolicy>,
+    paths: &[String],
+) -> Result<Option<ReviewSamplingPolicy>, Status> {
+    let wanted = wanted.copied().unwrap_or_default();
+    let named = |field: &str| {
+        paths
+            .iter()
+            .any(|p| p == "review_sampling" || *p == format!("review_sampling.{field}"))
+    };
+    let mut policy = current;
+    let mut touched = false;
+    if named("random_percent") {
+        if wanted.random_percent > 100 {
+            return Err(invalid(
+                "settings.review_sampling.random_percent",
+                "must be from 0 to 100",
+            ));
+        }
+        policy.random_percent = wanted.random_percent;
+        touched = true;
+    }
+    if named("critical_failures") {
+        policy.critical_failures = wanted.critical_failures;
+        touched = true;
+    }
+    if named("low_confidence_below") {
+        if !(0.0..=1.0).contains(&wanted.low_confidence_below) {
+            return Err(invalid(
+                "settings.review_sampling.low_confidence_below",
+                "must be from 0 to 1 (0: off)",
+            ));
+        }
+        policy.low_confidence_below = wanted.low_confidence_below;
+        touched = true;
+    }
+    Ok(touched.then_some(policy))
+}
+
+const KNOWN_PATHS: [&str; 10] = [
     "retention",
     "retention.audio_days",
     "retention.transcript_days",
     "audio_redaction",
     "audio_redaction.sound",
     "audio_redaction.keep_original",
+    "review_sampling",
+    "review_sampling.random_percent",
+    "review_sampling.critical_failures",
+    "review_sampling.low_confidence_below",
 ];
 
 #[tonic::async_trait]
@@ -240,6 +290,13 @@ impl TenantService for TenantApi {
             self.can_seal,
         )? {
             sections.push(SettingsSection::AudioRedaction(policy));
+        }
+        if let Some(policy) = updated_review_sampling(
+            current.review_sampling,
+            wanted.review_sampling.as_ref(),
+            &paths,
+        )? {
+            sections.push(SettingsSection::ReviewSampling(policy));
         }
         let settings = self
             .store

@@ -192,7 +192,11 @@ impl Workers {
         let scored = self.pipeline.score(&rubric, &transcript, &model_id);
         let transcript_json = serde_json::to_string(&scored.redacted)
             .map_err(|error| PipelineError::Task(error.to_string()))?;
-        let scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, "system");
+        let mut scorecard = Pipeline::new_scorecard(&call.call, scored.scorecard, "system");
+        scorecard.review = self
+            .pipeline
+            .review_task(&job.tenant_id, &scorecard, &transcript)
+            .await?;
         // The recording loses what the transcript masks before the job can
         // complete: the swap commits with the scorecard, or not at all.
         let redacted_audio = if scored.masked.is_empty() {

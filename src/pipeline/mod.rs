@@ -12,9 +12,10 @@ use tracing::Instrument;
 use crate::audio::mask::mask_recording;
 use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
 use crate::blobs::{BlobError, BlobStore};
+use crate::review::sample;
 use crate::scoring::{Redactor, Scorecard, score_transcript};
 use crate::seal::Sealer;
-use crate::store::{NewScorecard, RedactedAudio, Store, StoreError};
+use crate::store::{NewReviewTask, NewScorecard, RedactedAudio, Store, StoreError};
 use crate::transcribe::{Engine, Language, ProgressFn, TranscribeError, TranscribeOptions};
 use crate::transcript::{TimeSpan, Transcript};
 
@@ -324,6 +325,36 @@ impl Pipeline {
             call_started_at_ms: call.call_started_at_ms,
             card: scorecard,
             actor: actor.to_string(),
+            review: None,
         }
+    }
+
+    /// The review task for a newly scored call, when the tenant's sampling
+    /// rules pick it (docs/review-queues.md).
+    pub async fn review_task(
+        &self,
+        tenant_id: &str,
+        scorecard: &NewScorecard,
+        transcript: &Transcript,
+    ) -> Result<Option<NewReviewTask>, PipelineError> {
+        let policy = self.store.tenant_settings(tenant_id).await?.review_sampling;
+        Ok(sample(
+            &policy,
+            tenant_id,
+            &scorecard.call_id,
+            scorecard.call_started_at_ms,
+            &scorecard.card,
+            transcript,
+        )
+        .map(|sampled| NewReviewTask {
+            task_id: uuid::Uuid::now_v7().to_string(),
+            reasons: sampled
+                .reasons
+                .iter()
+                .map(|r| r.as_str().to_string())
+                .collect(),
+            week: sampled.week,
+            draw: sampled.draw,
+        }))
     }
 }

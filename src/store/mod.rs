@@ -6,6 +6,7 @@ pub mod calls;
 pub mod changes;
 pub mod insights;
 pub mod keys;
+pub mod review_tasks;
 pub mod scorecards;
 mod sql;
 pub mod tenant_settings;
@@ -24,14 +25,15 @@ pub use calls::{
 pub use changes::{ChangeEvent, ChangeKind, ChangeStore};
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
 pub use keys::{ApiKeySummary, KeyAction, KeyEvent, KeyStore};
+pub use review_tasks::{NewReviewTask, ReviewTask, ReviewTaskStore, TaskFilter, TaskState};
 pub use scorecards::{
     AuditAction, AuditEvent, CoachingNote, NewScorecard, ScorecardFilter, ScorecardRecord,
     ScorecardStore,
 };
 pub use sql::SqlStore;
 pub use tenant_settings::{
-    AudioRedactionPolicy, PurgeKind, RetentionPolicy, SettingsSection, TenantAction, TenantEvent,
-    TenantSettings, TenantSettingsStore,
+    AudioRedactionPolicy, PurgeKind, RetentionPolicy, ReviewSamplingPolicy, SettingsSection,
+    TenantAction, TenantEvent, TenantSettings, TenantSettingsStore,
 };
 
 /// A storage failure, mapped to a gRPC status at the API edge.
@@ -201,6 +203,7 @@ pub trait Store:
     + ScorecardStore
     + InsightStore
     + KeyStore
+    + ReviewTaskStore
     + TenantSettingsStore
     + Send
     + Sync

@@ -22,6 +22,8 @@ pub struct NewScorecard {
     pub card: Scorecard,
     /// Who caused the scoring: "system" or a key id (rescoring).
     pub actor: String,
+    /// A review task written with it, when sampling picked the call.
+    pub review: Option<super::NewReviewTask>,
 }
 
 /// A stored scorecard: the machine's result and the reviewed one.

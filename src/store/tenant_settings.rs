@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::StoreError;
 use super::calls::CallRecord;
 use crate::audio::mask::MaskSound;
+pub use crate::review::ReviewSamplingPolicy;
 
 /// How long a call's personal data is kept, in days from the call's start;
 /// 0 keeps it.
@@ -43,6 +44,8 @@ pub struct TenantSettings {
     pub retention: RetentionPolicy,
     /// How masked speech is removed from recordings.
     pub audio_redaction: AudioRedactionPolicy,
+    /// Which scored calls land in reviewers' queues.
+    pub review_sampling: ReviewSamplingPolicy,
     /// Increases with every update; the API's etag.
     pub version: i64,
     /// The last update, Unix epoch milliseconds.
@@ -58,6 +61,8 @@ pub enum SettingsSection {
     Retention(RetentionPolicy),
     /// The audio redaction policy.
     AudioRedaction(AudioRedactionPolicy),
+    /// The review sampling rules.
+    ReviewSampling(ReviewSamplingPolicy),
 }
 
 impl SettingsSection {
@@ -66,6 +71,7 @@ impl SettingsSection {
         match self {
             Self::Retention(_) => "retention",
             Self::AudioRedaction(_) => "audio_redaction",
+            Self::ReviewSampling(_) => "review_sampling",
         }
     }
 
@@ -74,6 +80,7 @@ impl SettingsSection {
         let value = match self {
             Self::Retention(policy) => serde_json::to_string(policy),
             Self::AudioRedaction(policy) => serde_json::to_string(policy),
+            Self::ReviewSampling(policy) => serde_json::to_string(policy),
         };
         value.map_err(|error| StoreError::Corrupt(error.to_string()))
     }

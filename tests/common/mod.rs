@@ -538,6 +538,7 @@ pub fn scored_card(
         call_started_at_ms: call.call_started_at_ms,
         card: callscore::scoring::score_transcript(&compiled, &transcript, "test"),
         actor: actor.to_string(),
+        review: None,
     }
 }
 

@@ -10,6 +10,7 @@ mod changes;
 mod filter;
 mod insights;
 mod keys;
+mod review_tasks;
 mod scorecards;
 mod tenant_settings;
 

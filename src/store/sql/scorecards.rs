@@ -191,6 +191,9 @@ pub(super) async fn insert_scorecard(
     .execute(&mut **transaction)
     .await?;
     write_criteria(transaction, tenant_id, scorecard, card).await?;
+    if let Some(task) = &scorecard.review {
+        super::review_tasks::insert_task(transaction, tenant_id, scorecard, task, now).await?;
+    }
     let event = AuditEvent {
         event_id: uuid::Uuid::now_v7().to_string(),
         scorecard_id: scorecard.scorecard_id.clone(),
@@ -371,6 +374,7 @@ impl ScorecardStore for SqlStore {
             return Ok(false);
         }
         let keys = NewScorecard {
+            review: None,
             scorecard_id: record.scorecard_id,
             call_id: record.call_id,
             agent_id: record.agent_id,

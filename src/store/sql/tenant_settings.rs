@@ -92,6 +92,10 @@ impl SqlStore {
                     settings.audio_redaction =
                         serde_json::from_str(&value).map_err(|e| corrupt(&name, e))?;
                 }
+                "review_sampling" => {
+                    settings.review_sampling =
+                        serde_json::from_str(&value).map_err(|e| corrupt(&name, e))?;
+                }
                 _ => {}
             }
             settings.updated_at_ms = Some(row.try_get("updated_at_ms")?);
@@ -155,6 +159,10 @@ impl TenantSettingsStore for SqlStore {
                 SettingsSection::AudioRedaction(_) => {
                     serde_json::to_string(&before.audio_redaction)
                         .map_err(|e| corrupt("audio_redaction", e))?
+                }
+                SettingsSection::ReviewSampling(_) => {
+                    serde_json::to_string(&before.review_sampling)
+                        .map_err(|e| corrupt("review_sampling", e))?
                 }
             };
             sqlx::query(
