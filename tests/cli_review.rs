@@ -55,6 +55,24 @@ async fn a_reviewer_works_from_scripts() {
     let app = spawn_app(Backend::Sqlite).await;
     let ingest = app.key("acme", Role::Ingest).await;
     let reviewer = app.key("acme", Role::Reviewer).await;
+    // Every call goes to the review queue.
+    let admin = app.key("acme", Role::Admin).await;
+    app.tenants(&admin)
+        .await
+        .update_tenant_settings(UpdateTenantSettingsRequest {
+            settings: Some(TenantSettings {
+                review_sampling: Some(ReviewSamplingPolicy {
+                    random_percent: 100,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["review_sampling.random_percent".into()],
+            }),
+        })
+        .await
+        .expect("sampling");
     let first = scored_call(&app, &ingest, "a").await;
     let second = scored_call(&app, &ingest, "b").await;
 
@@ -137,6 +155,40 @@ async fn a_reviewer_works_from_scripts() {
     let table = String::from_utf8_lossy(&table.stdout).into_owned();
     assert!(table.contains("reviewed scorecards: 2"), "{table}");
     assert!(table.contains("professionalism/greeting"), "{table}");
+
+    // The queue: list, claim, finish.
+    let queue = json(&callscore(
+        &app,
+        &reviewer,
+        &[
+            "review",
+            "tasks",
+            "--state",
+            "to-review",
+            "--format",
+            "json",
+        ],
+    ));
+    let tasks = queue["tasks"].as_array().expect("tasks");
+    assert_eq!(tasks.len(), 2, "{queue}");
+    assert_eq!(tasks[0]["reasons"][0], "random");
+    let task_id = tasks[0]["taskId"].as_str().expect("task id").to_string();
+    let claimed = callscore(&app, &reviewer, &["review", "claim", &task_id]);
+    assert!(claimed.status.success(), "{claimed:?}");
+    assert!(String::from_utf8_lossy(&claimed.stdout).contains("in-review"));
+    let done = json(&callscore(
+        &app,
+        &reviewer,
+        &["review", "done", &task_id, "--format", "json"],
+    ));
+    assert_eq!(done["task"]["state"], "REVIEW_TASK_STATE_DONE");
+    let again = callscore(&app, &reviewer, &["review", "claim", &task_id]);
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "a done task cannot be claimed"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("task_id"));
 
     // The other client commands print JSON too.
     let card = json(&callscore(

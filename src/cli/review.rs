@@ -1,6 +1,6 @@
 //! `callscore review …`: a reviewer's work from scripts (client): list
 //! scorecards, override a check with a reason, confirm a scorecard, read its
-//! history, and the check reliability report. Every subcommand takes
+//! history, the check reliability report, and the review queue's tasks. Every subcommand takes
 //! `--format json`; exit codes are those of `exit.rs`.
 
 use std::fmt::Write as _;
@@ -44,6 +44,56 @@ enum ReviewCommand {
     History(HistoryArgs),
     /// Reports how often reviewers changed each machine check in a period.
     Reliability(ReliabilityArgs),
+    /// Lists the review queue's tasks, oldest first.
+    Tasks(TasksArgs),
+    /// Claims a waiting task.
+    Claim(TaskArgs),
+    /// Finishes a claimed task: the scorecard is confirmed as it stands.
+    Done(DoneArgs),
+}
+
+#[derive(Debug, Args)]
+struct TasksArgs {
+    #[command(flatten)]
+    session: Session,
+    /// Only tasks in this state.
+    #[arg(long, value_enum)]
+    state: Option<TaskStateArg>,
+    /// Only the tasks this key claimed.
+    #[arg(long)]
+    mine: bool,
+    /// Only tasks sampled by this rule (random, critical_failure, low_confidence).
+    #[arg(long)]
+    reason: Option<String>,
+    /// Only this agent's calls.
+    #[arg(long)]
+    agent: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum TaskStateArg {
+    ToReview,
+    InReview,
+    Done,
+}
+
+#[derive(Debug, Args)]
+struct TaskArgs {
+    #[command(flatten)]
+    session: Session,
+    /// The task.
+    task_id: String,
+}
+
+#[derive(Debug, Args)]
+struct DoneArgs {
+    #[command(flatten)]
+    session: Session,
+    /// The task.
+    task_id: String,
+    /// An optional note for the confirmation.
+    #[arg(long, default_value = "")]
+    reason: String,
 }
 
 #[derive(Debug, Args)]
@@ -143,6 +193,9 @@ impl ReviewArgs {
             ReviewCommand::Confirm(args) => &args.session,
             ReviewCommand::History(args) => &args.session,
             ReviewCommand::Reliability(args) => &args.session,
+            ReviewCommand::Tasks(args) => &args.session,
+            ReviewCommand::Claim(args) => &args.session,
+            ReviewCommand::Done(args) => &args.session,
         };
         let client = session.client.clone();
         let format = session.output.format;
@@ -205,6 +258,31 @@ impl ReviewArgs {
                         .map_err(|status| rpc_failure("", &status))?
                         .into_inner();
                     print(format, &report, render_reliability)
+                }
+                ReviewCommand::Tasks(args) => {
+                    let tasks = tasks(&mut reviews, args).await?;
+                    print(format, &tasks, |t| render_tasks(&t.tasks))
+                }
+                ReviewCommand::Claim(args) => {
+                    let claimed = reviews
+                        .claim_review_task(pb::ClaimReviewTaskRequest {
+                            task_id: args.task_id,
+                        })
+                        .await
+                        .map_err(|status| rpc_failure("claim refused", &status))?
+                        .into_inner();
+                    print(format, &claimed, |c| render_tasks(c.task.as_slice()))
+                }
+                ReviewCommand::Done(args) => {
+                    let done = reviews
+                        .complete_review_task(pb::CompleteReviewTaskRequest {
+                            task_id: args.task_id,
+                            reason: args.reason,
+                        })
+                        .await
+                        .map_err(|status| rpc_failure("finishing refused", &status))?
+                        .into_inner();
+                    print(format, &done, |d| render_tasks(d.task.as_slice()))
                 }
             }
         })
@@ -277,6 +355,63 @@ async fn history(
             return Ok(all);
         }
     }
+}
+
+/// Every page of the queue that the filters select, as one answer.
+async fn tasks(
+    reviews: &mut ReviewServiceClient<AuthedChannel>,
+    args: TasksArgs,
+) -> anyhow::Result<pb::ListReviewTasksResponse> {
+    let mut all = pb::ListReviewTasksResponse::default();
+    loop {
+        let page = reviews
+            .list_review_tasks(pb::ListReviewTasksRequest {
+                state: match args.state {
+                    None => pb::ReviewTaskState::Unspecified,
+                    Some(TaskStateArg::ToReview) => pb::ReviewTaskState::ToReview,
+                    Some(TaskStateArg::InReview) => pb::ReviewTaskState::InReview,
+                    Some(TaskStateArg::Done) => pb::ReviewTaskState::Done,
+                } as i32,
+                mine: args.mine,
+                agent_id: args.agent.clone().unwrap_or_default(),
+                reason: args.reason.clone().unwrap_or_default(),
+                page_size: 200,
+                page_token: all.next_page_token.clone(),
+            })
+            .await
+            .map_err(|status| rpc_failure("", &status))?
+            .into_inner();
+        all.tasks.extend(page.tasks);
+        all.next_page_token = page.next_page_token;
+        if all.next_page_token.is_empty() {
+            return Ok(all);
+        }
+    }
+}
+
+fn render_tasks(tasks: &[pb::ReviewTask]) -> String {
+    let mut out = format!(
+        "{:<36} {:<9} {:<16} {:<12} {:<28} {}\n",
+        "task", "state", "call started", "agent", "reasons", "assignee"
+    );
+    for task in tasks {
+        let state = match pb::ReviewTaskState::try_from(task.state) {
+            Ok(pb::ReviewTaskState::ToReview) => "to-review",
+            Ok(pb::ReviewTaskState::InReview) => "in-review",
+            Ok(pb::ReviewTaskState::Done) => "done",
+            _ => "-",
+        };
+        let _ = writeln!(
+            out,
+            "{:<36} {state:<9} {:<16} {:<12} {:<28} {}",
+            task.task_id,
+            day(task.call_started_at.as_ref()),
+            task.agent_id,
+            task.reasons.join(","),
+            task.assignee
+        );
+    }
+    out
 }
 
 fn day(time: Option<&prost_types::Timestamp>) -> String {
