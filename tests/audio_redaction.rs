@@ -10,7 +10,6 @@ mod common;
 
 use std::path::Path;
 
-use callscore::app::Application;
 use callscore::audio::mask::{MASK_MARGIN_MS, MaskSound, TONE_LEVEL, masked_range};
 use callscore::auth::Role;
 use callscore::proto::*;
@@ -18,7 +17,6 @@ use callscore::store::{NewScorecard, RedactedAudio, Store};
 use callscore::transcript::{Speaker as Who, TimeSpan};
 use common::synth::{Turn, stereo_call};
 use common::{Backend, TestApp, spawn_app, upload_call_bytes};
-use tokio_util::sync::CancellationToken;
 
 both_backends!(
     the_mask_sound_is_a_validated_audited_setting,
@@ -62,22 +60,6 @@ fn samples(wav: &[u8]) -> (Vec<i16>, u16, u32) {
     (samples, spec.channels, spec.sample_rate)
 }
 
-/// A worker-only server running beside a test app.
-struct Worker {
-    stop: CancellationToken,
-    task: tokio::task::JoinHandle<Result<(), callscore::app::AppError>>,
-}
-
-impl Worker {
-    async fn stop(self) {
-        self.stop.cancel();
-        self.task
-            .await
-            .expect("worker task")
-            .expect("worker stopped cleanly");
-    }
-}
-
 /// A file holding an audio encryption key.
 fn key_file(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("audio.key");
@@ -85,22 +67,14 @@ fn key_file(dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// A worker-only server on the test app's database and blob folder, with
-/// the sealing key at `key` when given.
-async fn start_worker(app: &TestApp, key: Option<&Path>) -> Worker {
-    let mut settings = common::test_settings(&app.database.url, app.blob_dir.path());
-    if let Some(key) = key {
-        settings.audio_encryption_key_file = key.to_path_buf();
-    }
-    settings.role = "worker".into();
-    settings.model_path = common::model("ggml-tiny.en-q8_0.bin");
-    settings.job_poll_ms = 50;
-    let worker = Application::build(settings).await.expect("worker builds");
-    let stop = CancellationToken::new();
-    Worker {
-        stop: stop.clone(),
-        task: tokio::spawn(worker.run_until_stopped(stop)),
-    }
+/// A worker-only server beside `app`, with the sealing key at `key` when given.
+async fn start_worker(app: &TestApp, key: Option<&Path>) -> common::Worker {
+    common::start_worker(app, |settings| {
+        if let Some(key) = key {
+            settings.audio_encryption_key_file = key.to_path_buf();
+        }
+    })
+    .await
 }
 
 async fn scored(app: &TestApp, key: &str, call_id: &str) -> GetCallResponse {

@@ -57,22 +57,11 @@ async fn a_reviewer_works_from_scripts() {
     let reviewer = app.key("acme", Role::Reviewer).await;
     // Every call goes to the review queue.
     let admin = app.key("acme", Role::Admin).await;
-    app.tenants(&admin)
-        .await
-        .update_tenant_settings(UpdateTenantSettingsRequest {
-            settings: Some(TenantSettings {
-                review_sampling: Some(ReviewSamplingPolicy {
-                    random_percent: 100,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["review_sampling.random_percent".into()],
-            }),
-        })
-        .await
-        .expect("sampling");
+    let policy = ReviewSamplingPolicy {
+        random_percent: 100,
+        ..Default::default()
+    };
+    common::set_review_sampling(&app, &admin, policy, "review_sampling.random_percent").await;
     let first = scored_call(&app, &ingest, "a").await;
     let second = scored_call(&app, &ingest, "b").await;
 

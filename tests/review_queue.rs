@@ -12,7 +12,10 @@ use callscore::review::{iso_week, sampling::draw};
 use common::{Backend, TestApp, spawn_app};
 use tonic::Code;
 
-both_backends!(sampled_calls_land_in_the_queue_and_reviewers_work_them);
+both_backends!(
+    sampled_calls_land_in_the_queue_and_reviewers_work_them,
+    workers_pick_each_teams_lowest_scores_of_last_week,
+);
 
 /// 2026-11-30T10:00:00Z, a Monday of ISO week 49.
 const STARTED_MS: i64 = 1_796_032_800_000;
@@ -106,23 +109,13 @@ async fn sampled_calls_land_in_the_queue_and_reviewers_work_them(backend: Backen
         })
         .await
         .expect("rubric");
-    app.tenants(&admin)
-        .await
-        .update_tenant_settings(UpdateTenantSettingsRequest {
-            settings: Some(TenantSettings {
-                review_sampling: Some(ReviewSamplingPolicy {
-                    random_percent: 30,
-                    critical_failures: true,
-                    low_confidence_below: 0.5,
-                }),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["review_sampling".into()],
-            }),
-        })
-        .await
-        .expect("sampling rules");
+    let policy = ReviewSamplingPolicy {
+        random_percent: 30,
+        critical_failures: true,
+        low_confidence_below: 0.5,
+        lowest_per_team: 0,
+    };
+    common::set_review_sampling(&app, &admin, policy, "review_sampling").await;
 
     let ingest = app.key("acme", Role::Ingest).await;
     let polite = "I will check it and call you back today.";
@@ -294,5 +287,130 @@ async fn sampled_calls_land_in_the_queue_and_reviewers_work_them(backend: Backen
         .await
         .expect_err("no such task");
     assert_eq!(missing.code(), Code::NotFound);
+    app.stop().await;
+}
+
+/// Last week's calls of two teams with different scores, and one of this
+/// week: a worker samples the lowest-scoring call of each team of last week,
+/// once.
+async fn workers_pick_each_teams_lowest_scores_of_last_week(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let policy = ReviewSamplingPolicy {
+        lowest_per_team: 1,
+        ..Default::default()
+    };
+    common::set_review_sampling(&app, &admin, policy, "review_sampling.lowest_per_team").await;
+    let now_ms = callscore::store::now_ms();
+    let (_, last_monday, this_monday) = callscore::review::sampling::previous_week(now_ms);
+    let lines = [
+        "Good morning, thank you for calling, this is Rina. I am so sorry about the delay; I will call you back today at ten with the tracking update.",
+        "What.",
+        "Hello, this is Rina. I will check it.",
+    ];
+    let ingest = app.key("acme", Role::Ingest).await;
+    for team in ["blue", "green"] {
+        for (index, line) in lines.iter().enumerate() {
+            let metadata = CallMetadata {
+                agent_id: format!("{team}-agent"),
+                team_id: team.into(),
+                call_started_at: Some(prost_types::Timestamp {
+                    seconds: (last_monday + 3_600_000 * (index as i64 + 1)) / 1000,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            };
+            let turns = [
+                (Speaker::Agent, "Good morning."),
+                (Speaker::Customer, "My parcel is late and I am upset."),
+                (Speaker::Agent, *line),
+            ];
+            common::submit_turns(&app, &ingest, metadata, &turns).await;
+        }
+    }
+    // This week's poor call waits for its week to end.
+    let this_week = CallMetadata {
+        agent_id: "blue-agent".into(),
+        team_id: "blue".into(),
+        call_started_at: Some(prost_types::Timestamp {
+            seconds: this_monday / 1000 + 60,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    common::submit_turns(&app, &ingest, this_week, &[(Speaker::Agent, "What.")]).await;
+
+    // What each team's lowest reviewed score of last week is (ties by id).
+    let reviewer = app.key("acme", Role::Reviewer).await;
+    let cards = app
+        .scorecards(&reviewer)
+        .await
+        .list_scorecards(ListScorecardsRequest {
+            page_size: 100,
+            call_started: Some(TimeRange {
+                start: Some(prost_types::Timestamp {
+                    seconds: last_monday / 1000,
+                    nanos: 0,
+                }),
+                end: Some(prost_types::Timestamp {
+                    seconds: this_monday / 1000,
+                    nanos: 0,
+                }),
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("cards")
+        .into_inner()
+        .scorecards;
+    assert_eq!(cards.len(), 6);
+    let lowest = |team: &str| {
+        cards
+            .iter()
+            .filter(|c| c.team_id == team)
+            .filter_map(|c| {
+                let score = c.reviewed_result.as_ref()?.overall_score?;
+                Some((score, c.scorecard_id.clone()))
+            })
+            .min_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)))
+            .map(|(_, id)| id)
+            .expect("a scored card")
+    };
+    let scores: Vec<_> = cards
+        .iter()
+        .map(|c| c.reviewed_result.as_ref().and_then(|r| r.overall_score))
+        .collect();
+
+    let worker = common::start_worker(&app, |_| {}).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let tasks = loop {
+        let tasks = all_tasks(&app, &reviewer, ListReviewTasksRequest::default())
+            .await
+            .expect("tasks");
+        if tasks.len() >= 2 {
+            break tasks;
+        }
+        assert!(std::time::Instant::now() < deadline, "no tasks: {tasks:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    worker.stop().await;
+    assert_eq!(tasks.len(), 2, "{tasks:?} (scores {scores:?})");
+    for team in ["blue", "green"] {
+        let task = tasks
+            .iter()
+            .find(|t| t.team_id == team)
+            .unwrap_or_else(|| panic!("no task for team {team}"));
+        assert_eq!(task.scorecard_id, lowest(team), "scores {scores:?}");
+        assert_eq!(task.reasons, ["lowest_in_team"]);
+        assert_eq!(task.week, iso_week(last_monday));
+    }
+    // Another pass (a second worker) adds nothing.
+    let again = common::start_worker(&app, |_| {}).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    again.stop().await;
+    let after = all_tasks(&app, &reviewer, ListReviewTasksRequest::default())
+        .await
+        .expect("tasks");
+    assert_eq!(after.len(), 2);
     app.stop().await;
 }

@@ -70,6 +70,7 @@ fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
             random_percent: settings.review_sampling.random_percent,
             critical_failures: settings.review_sampling.critical_failures,
             low_confidence_below: settings.review_sampling.low_confidence_below,
+            lowest_per_team: settings.review_sampling.lowest_per_team,
         }),
         etag: etag(settings.version),
         updated_at: settings.updated_at_ms.map(timestamp),
@@ -216,10 +217,20 @@ fn updated_review_sampling(
         policy.low_confidence_below = wanted.low_confidence_below;
         touched = true;
     }
+    if named("lowest_per_team") {
+        if wanted.lowest_per_team > 100 {
+            return Err(invalid(
+                "settings.review_sampling.lowest_per_team",
+                "must be from 0 to 100",
+            ));
+        }
+        policy.lowest_per_team = wanted.lowest_per_team;
+        touched = true;
+    }
     Ok(touched.then_some(policy))
 }
 
-const KNOWN_PATHS: [&str; 10] = [
+const KNOWN_PATHS: [&str; 11] = [
     "retention",
     "retention.audio_days",
     "retention.transcript_days",
@@ -230,6 +241,7 @@ const KNOWN_PATHS: [&str; 10] = [
     "review_sampling.random_percent",
     "review_sampling.critical_failures",
     "review_sampling.low_confidence_below",
+    "review_sampling.lowest_per_team",
 ];
 
 #[tonic::async_trait]

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::pipeline::{Pipeline, PipelineError, channel_layout, language, record_stage};
-use crate::store::{ClaimedJob, Stage};
+use crate::store::{ClaimedJob, Stage, now_ms};
 use crate::telemetry::{metrics, parent_context};
 
 /// How workers behave.
@@ -92,10 +92,15 @@ impl Workers {
         }
     }
 
-    /// Fails jobs whose workers died on every attempt, and deletes
-    /// recordings that redacted ones replaced, now and then.
+    /// Fails jobs whose workers died on every attempt, deletes recordings
+    /// that redacted ones replaced, and samples last week's lowest scores
+    /// into the review queue, now and then.
     async fn reap_abandoned(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
+            let store = self.pipeline.store.as_ref();
+            if let Err(error) = crate::review::lowest::sample_last_week(store, now_ms()).await {
+                tracing::error!(%error, "sampling each team's lowest scores failed");
+            }
             match self.pipeline.delete_replaced_blobs().await {
                 Ok(0) => {}
                 Ok(count) => tracing::info!(count, "deleted replaced recordings"),

@@ -23,6 +23,9 @@ pub struct ReviewSamplingPolicy {
     pub critical_failures: bool,
     /// Calls whose transcript's mean confidence is below this (0: off).
     pub low_confidence_below: f64,
+    /// The N lowest-scoring calls of each team per ISO week, picked once the
+    /// week is over (0: off).
+    pub lowest_per_team: u32,
 }
 
 impl Default for ReviewSamplingPolicy {
@@ -33,6 +36,7 @@ impl Default for ReviewSamplingPolicy {
             random_percent: 0,
             critical_failures: true,
             low_confidence_below: 0.0,
+            lowest_per_team: 0,
         }
     }
 }
@@ -46,6 +50,8 @@ pub enum SampleReason {
     CriticalFailure,
     /// The transcript's confidence was low.
     LowConfidence,
+    /// Among its team's lowest scores of its week.
+    LowestInTeam,
 }
 
 impl SampleReason {
@@ -55,14 +61,20 @@ impl SampleReason {
             Self::Random => "random",
             Self::CriticalFailure => "critical_failure",
             Self::LowConfidence => "low_confidence",
+            Self::LowestInTeam => "lowest_in_team",
         }
     }
 
     /// Reads a stored name back.
     pub fn parse(text: &str) -> Option<Self> {
-        [Self::Random, Self::CriticalFailure, Self::LowConfidence]
-            .into_iter()
-            .find(|reason| reason.as_str() == text)
+        [
+            Self::Random,
+            Self::CriticalFailure,
+            Self::LowConfidence,
+            Self::LowestInTeam,
+        ]
+        .into_iter()
+        .find(|reason| reason.as_str() == text)
     }
 }
 
@@ -85,6 +97,20 @@ pub fn iso_week(at_ms: i64) -> String {
         .date_naive();
     let week = day.iso_week();
     format!("{}-W{:02}", week.year(), week.week())
+}
+
+/// The ISO week before the one holding `now_ms`: its name and its
+/// [Monday 00:00, next Monday 00:00) UTC in epoch milliseconds.
+pub fn previous_week(now_ms: i64) -> (String, i64, i64) {
+    use chrono::Datelike;
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let today = chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .date_naive();
+    let days_since_monday = i64::from(today.weekday().num_days_from_monday());
+    let this_monday_ms = (now_ms.div_euclid(DAY_MS) - days_since_monday) * DAY_MS;
+    let start = this_monday_ms - 7 * DAY_MS;
+    (iso_week(start), start, this_monday_ms)
 }
 
 /// The call's draw: SHA-256 of tenant, week and call id, as a fraction.
@@ -149,6 +175,15 @@ mod tests {
         // belongs to 2026's week 53.
         assert_eq!(iso_week(1_796_256_000_000), "2026-W49");
         assert_eq!(iso_week(1_798_761_600_000), "2026-W53");
+    }
+
+    #[test]
+    fn the_previous_week_runs_monday_to_monday() {
+        // Thursday 2026-12-03 12:00 UTC: week 48 ran from 2026-11-23.
+        let (week, start, end) = previous_week(1_796_256_000_000 + 12 * 3_600_000);
+        assert_eq!(week, "2026-W48");
+        assert_eq!(start, 1_795_392_000_000);
+        assert_eq!(end - start, 7 * 24 * 3_600_000);
     }
 
     #[test]

@@ -105,6 +105,21 @@ pub trait ReviewTaskStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ReviewTask>, StoreError>;
 
+    /// Tenants whose sampling rules pick each team's lowest scores, with N.
+    async fn lowest_per_team_policies(&self) -> Result<Vec<(String, u32)>, StoreError>;
+
+    /// Creates tasks (reason `lowest_in_team`) for the `per_team` lowest
+    /// reviewed overall scores of each team among the current scorecards of
+    /// calls started in `[from_ms, before_ms)` that have no task yet (ties by
+    /// scorecard id). Returns the tasks created; running it again creates none.
+    async fn sample_lowest_per_team(
+        &self,
+        tenant_id: &str,
+        from_ms: i64,
+        before_ms: i64,
+        per_team: u32,
+    ) -> Result<Vec<ReviewTask>, StoreError>;
+
     /// One task of the tenant.
     async fn review_task(&self, tenant_id: &str, task_id: &str) -> Result<ReviewTask, StoreError>;
 

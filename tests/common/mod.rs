@@ -199,6 +199,63 @@ pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Settings)
     }
 }
 
+/// Sets the tenant's review sampling fields named by `path`
+/// (`review_sampling` or `review_sampling.FIELD`) with an admin key.
+pub async fn set_review_sampling(
+    app: &TestApp,
+    admin: &str,
+    policy: callscore::proto::ReviewSamplingPolicy,
+    path: &str,
+) {
+    use callscore::proto::{TenantSettings, UpdateTenantSettingsRequest};
+    app.tenants(admin)
+        .await
+        .update_tenant_settings(UpdateTenantSettingsRequest {
+            settings: Some(TenantSettings {
+                review_sampling: Some(policy),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec![path.into()],
+            }),
+        })
+        .await
+        .expect("review sampling settings");
+}
+
+/// A worker-only server (tiny.en) running beside a test app.
+pub struct Worker {
+    stop: CancellationToken,
+    task: JoinHandle<Result<(), callscore::app::AppError>>,
+}
+
+impl Worker {
+    /// Stops it and waits for it to drain.
+    pub async fn stop(self) {
+        self.stop.cancel();
+        self.task
+            .await
+            .expect("worker task")
+            .expect("worker stopped cleanly");
+    }
+}
+
+/// A worker-only server on `app`'s database and blob folder, polling every
+/// 50 ms, with the settings `adjust` changes.
+pub async fn start_worker(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> Worker {
+    let mut settings = test_settings(&app.database.url, app.blob_dir.path());
+    settings.role = "worker".into();
+    settings.model_path = model("ggml-tiny.en-q8_0.bin");
+    settings.job_poll_ms = 50;
+    adjust(&mut settings);
+    let worker = Application::build(settings).await.expect("worker builds");
+    let stop = CancellationToken::new();
+    Worker {
+        stop: stop.clone(),
+        task: tokio::spawn(worker.run_until_stopped(stop)),
+    }
+}
+
 /// Uploads placeholder bytes as a call's audio and returns the call id; an
 /// API-only server (no workers) leaves the call queued.
 pub async fn upload_placeholder_call(

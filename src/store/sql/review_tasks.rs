@@ -6,6 +6,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::SqlStore;
 use super::filter::{Filtered, Param};
+use crate::review::sampling::{ReviewSamplingPolicy, SampleReason, draw, iso_week};
 use crate::store::review_tasks::{
     NewReviewTask, ReviewTask, ReviewTaskStore, TaskFilter, TaskState,
 };
@@ -15,18 +16,41 @@ use crate::store::{StoreError, now_ms};
 const TASK_COLUMNS: &str = "task_id, scorecard_id, call_id, agent_id, team_id, \
      call_started_at_ms, reasons, week, draw, state, assignee, created_at_ms, updated_at_ms";
 
-/// Writes the task of a sampled scorecard, in the scorecard's transaction.
+/// The scorecard a task is about.
+pub(super) struct TaskSubject {
+    scorecard_id: String,
+    call_id: String,
+    agent_id: String,
+    team_id: String,
+    call_started_at_ms: i64,
+}
+
+impl From<&NewScorecard> for TaskSubject {
+    fn from(scorecard: &NewScorecard) -> Self {
+        Self {
+            scorecard_id: scorecard.scorecard_id.clone(),
+            call_id: scorecard.call_id.clone(),
+            agent_id: scorecard.agent_id.clone(),
+            team_id: scorecard.team_id.clone(),
+            call_started_at_ms: scorecard.call_started_at_ms,
+        }
+    }
+}
+
+/// Writes a scorecard's task in the caller's transaction; false when the
+/// scorecard has one already.
 pub(super) async fn insert_task(
     transaction: &mut Transaction<'_, Any>,
     tenant_id: &str,
-    scorecard: &NewScorecard,
+    scorecard: &TaskSubject,
     task: &NewReviewTask,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
         "INSERT INTO review_tasks (tenant_id, task_id, scorecard_id, call_id, agent_id, team_id, \
          call_started_at_ms, reasons, week, draw, state, assignee, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'to_review', '', $11, $11)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'to_review', '', $11, $11) \
+         ON CONFLICT (tenant_id, scorecard_id) DO NOTHING",
     )
     .bind(tenant_id)
     .bind(&task.task_id)
@@ -40,8 +64,9 @@ pub(super) async fn insert_task(
     .bind(task.draw)
     .bind(now)
     .execute(&mut **transaction)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
 }
 
 fn task_from_row(row: &AnyRow) -> Result<ReviewTask, StoreError> {
@@ -65,6 +90,72 @@ fn task_from_row(row: &AnyRow) -> Result<ReviewTask, StoreError> {
 
 #[async_trait]
 impl ReviewTaskStore for SqlStore {
+    async fn lowest_per_team_policies(&self) -> Result<Vec<(String, u32)>, StoreError> {
+        let policies: Vec<(String, ReviewSamplingPolicy)> =
+            self.section_of_every_tenant("review_sampling").await?;
+        Ok(policies
+            .into_iter()
+            .filter(|(_, policy)| policy.lowest_per_team > 0)
+            .map(|(tenant_id, policy)| (tenant_id, policy.lowest_per_team))
+            .collect())
+    }
+
+    async fn sample_lowest_per_team(
+        &self,
+        tenant_id: &str,
+        from_ms: i64,
+        before_ms: i64,
+        per_team: u32,
+    ) -> Result<Vec<ReviewTask>, StoreError> {
+        let candidates = sqlx::query(
+            "SELECT scorecard_id, call_id, agent_id, team_id, call_started_at_ms FROM ( \
+               SELECT s.scorecard_id, s.call_id, s.agent_id, s.team_id, s.call_started_at_ms, \
+                 ROW_NUMBER() OVER (PARTITION BY s.team_id \
+                   ORDER BY s.overall_score, s.scorecard_id) AS place \
+               FROM scorecards s \
+               WHERE s.tenant_id = $1 AND s.is_current = 1 AND s.overall_score IS NOT NULL \
+                 AND s.call_started_at_ms >= $2 AND s.call_started_at_ms < $3 \
+             ) ranked WHERE place <= $4 AND NOT EXISTS (SELECT 1 FROM review_tasks t \
+               WHERE t.tenant_id = $1 AND t.scorecard_id = ranked.scorecard_id) \
+             ORDER BY team_id, place",
+        )
+        .bind(tenant_id)
+        .bind(from_ms)
+        .bind(before_ms)
+        .bind(i64::from(per_team))
+        .fetch_all(self.pool())
+        .await?;
+        let now = now_ms();
+        let mut created = Vec::new();
+        let mut transaction = self.pool().begin().await?;
+        for row in &candidates {
+            let scorecard = TaskSubject {
+                scorecard_id: row.try_get("scorecard_id")?,
+                call_id: row.try_get("call_id")?,
+                agent_id: row.try_get("agent_id")?,
+                team_id: row.try_get("team_id")?,
+                call_started_at_ms: row.try_get("call_started_at_ms")?,
+            };
+            let week = iso_week(scorecard.call_started_at_ms);
+            let task = NewReviewTask {
+                task_id: uuid::Uuid::now_v7().to_string(),
+                reasons: vec![SampleReason::LowestInTeam.as_str().to_string()],
+                draw: draw(tenant_id, &week, &scorecard.call_id),
+                week,
+            };
+            // Another replica's sweep may have picked it meanwhile.
+            if insert_task(&mut transaction, tenant_id, &scorecard, &task, now).await? {
+                created.push(task.task_id);
+            }
+        }
+        transaction.commit().await?;
+        let mut tasks = Vec::with_capacity(created.len());
+        for task_id in created {
+            tasks.push(self.review_task(tenant_id, &task_id).await?);
+        }
+        Ok(tasks)
+    }
+
     async fn review_task(&self, tenant_id: &str, task_id: &str) -> Result<ReviewTask, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TASK_COLUMNS} FROM review_tasks WHERE tenant_id = $1 AND task_id = $2"

@@ -192,7 +192,8 @@ pub(super) async fn insert_scorecard(
     .await?;
     write_criteria(transaction, tenant_id, scorecard, card).await?;
     if let Some(task) = &scorecard.review {
-        super::review_tasks::insert_task(transaction, tenant_id, scorecard, task, now).await?;
+        let subject = super::review_tasks::TaskSubject::from(scorecard);
+        super::review_tasks::insert_task(transaction, tenant_id, &subject, task, now).await?;
     }
     let event = AuditEvent {
         event_id: uuid::Uuid::now_v7().to_string(),

@@ -58,6 +58,26 @@ fn corrupt(name: &str, error: serde_json::Error) -> StoreError {
 }
 
 impl SqlStore {
+    /// One settings section of every tenant that set it, by tenant id.
+    pub(super) async fn section_of_every_tenant<T: serde::de::DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, value_json FROM tenant_settings WHERE name = $1 ORDER BY tenant_id",
+        )
+        .bind(name)
+        .fetch_all(self.pool())
+        .await?;
+        let mut sections = Vec::with_capacity(rows.len());
+        for row in rows {
+            let value: String = row.try_get("value_json")?;
+            let section = serde_json::from_str(&value).map_err(|e| corrupt(name, e))?;
+            sections.push((row.try_get("tenant_id")?, section));
+        }
+        Ok(sections)
+    }
+
     async fn read_settings(
         &self,
         executor: &mut sqlx::AnyConnection,
@@ -197,22 +217,12 @@ impl TenantSettingsStore for SqlStore {
     }
 
     async fn retention_policies(&self) -> Result<Vec<(String, RetentionPolicy)>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT tenant_id, value_json FROM tenant_settings WHERE name = 'retention' \
-             ORDER BY tenant_id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        let mut policies = Vec::new();
-        for row in rows {
-            let value: String = row.try_get("value_json")?;
-            let policy: RetentionPolicy =
-                serde_json::from_str(&value).map_err(|e| corrupt("retention", e))?;
-            if policy.is_active() {
-                policies.push((row.try_get("tenant_id")?, policy));
-            }
-        }
-        Ok(policies)
+        let policies: Vec<(String, RetentionPolicy)> =
+            self.section_of_every_tenant("retention").await?;
+        Ok(policies
+            .into_iter()
+            .filter(|(_, policy)| policy.is_active())
+            .collect())
     }
 
     async fn calls_due_for_purge(
