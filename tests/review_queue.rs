@@ -15,6 +15,7 @@ use tonic::Code;
 both_backends!(
     sampled_calls_land_in_the_queue_and_reviewers_work_them,
     workers_pick_each_teams_lowest_scores_of_last_week,
+    round_robin_assigns_tasks_in_turn,
 );
 
 /// 2026-11-30T10:00:00Z, a Monday of ISO week 49.
@@ -113,7 +114,7 @@ async fn sampled_calls_land_in_the_queue_and_reviewers_work_them(backend: Backen
         random_percent: 30,
         critical_failures: true,
         low_confidence_below: 0.5,
-        lowest_per_team: 0,
+        ..Default::default()
     };
     common::set_review_sampling(&app, &admin, policy, "review_sampling").await;
 
@@ -412,5 +413,78 @@ async fn workers_pick_each_teams_lowest_scores_of_last_week(backend: Backend) {
         .await
         .expect("tasks");
     assert_eq!(after.len(), 2);
+    app.stop().await;
+}
+
+/// A key's id: the part between `cs_` and the secret.
+fn key_id(key: &str) -> String {
+    key.split('_').nth(1).expect("cs_ID_SECRET").to_string()
+}
+
+async fn round_robin_assigns_tasks_in_turn(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let ana = app.key("acme", Role::Reviewer).await;
+    let budi = app.key("acme", Role::Reviewer).await;
+    let policy = ReviewSamplingPolicy {
+        random_percent: 100,
+        round_robin: vec![key_id(&ana), key_id(&budi)],
+        ..Default::default()
+    };
+    common::set_review_sampling(&app, &admin, policy, "review_sampling").await;
+    let ingest = app.key("acme", Role::Ingest).await;
+    for _ in 0..4 {
+        let metadata = CallMetadata {
+            agent_id: "rina".into(),
+            ..Default::default()
+        };
+        common::submit_turns(&app, &ingest, metadata, &[(Speaker::Agent, "Hello.")]).await;
+    }
+    let tasks = all_tasks(&app, &ana, ListReviewTasksRequest::default())
+        .await
+        .expect("tasks");
+    let assignees: Vec<String> = tasks.iter().map(|t| t.assignee.clone()).collect();
+    assert_eq!(
+        assignees,
+        [key_id(&ana), key_id(&budi), key_id(&ana), key_id(&budi)]
+    );
+    assert!(
+        tasks
+            .iter()
+            .all(|t| t.state == ReviewTaskState::ToReview as i32)
+    );
+    let budis = all_tasks(
+        &app,
+        &budi,
+        ListReviewTasksRequest {
+            mine: true,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("budi's");
+    assert_eq!(budis.len(), 2);
+    // Ana's task is hers to claim, not Budi's.
+    let refused = app
+        .reviews(&budi)
+        .await
+        .claim_review_task(ClaimReviewTaskRequest {
+            task_id: tasks[0].task_id.clone(),
+        })
+        .await
+        .expect_err("assigned to ana");
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    let claimed = app
+        .reviews(&ana)
+        .await
+        .claim_review_task(ClaimReviewTaskRequest {
+            task_id: tasks[0].task_id.clone(),
+        })
+        .await
+        .expect("ana claims her task")
+        .into_inner()
+        .task
+        .expect("task");
+    assert_eq!(claimed.state, ReviewTaskState::InReview as i32);
     app.stop().await;
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
+use super::convert::optional_id;
 use super::paging::{decode_time_cursor, encode_time_cursor, finish_page, page_size};
 use super::status::invalid;
 use super::timestamp;
@@ -71,6 +72,7 @@ fn settings_to_wire(settings: &TenantSettings) -> pb::TenantSettings {
             critical_failures: settings.review_sampling.critical_failures,
             low_confidence_below: settings.review_sampling.low_confidence_below,
             lowest_per_team: settings.review_sampling.lowest_per_team,
+            round_robin: settings.review_sampling.round_robin.clone(),
         }),
         etag: etag(settings.version),
         updated_at: settings.updated_at_ms.map(timestamp),
@@ -185,7 +187,7 @@ fn updated_review_sampling(
     wanted: Option<&pb::ReviewSamplingPolicy>,
     paths: &[String],
 ) -> Result<Option<ReviewSamplingPolicy>, Status> {
-    let wanted = wanted.copied().unwrap_or_default();
+    let wanted = wanted.cloned().unwrap_or_default();
     let named = |field: &str| {
         paths
             .iter()
@@ -227,10 +229,29 @@ fn updated_review_sampling(
         policy.lowest_per_team = wanted.lowest_per_team;
         touched = true;
     }
+    if named("round_robin") {
+        if wanted.round_robin.len() > 100 {
+            return Err(invalid(
+                "settings.review_sampling.round_robin",
+                "at most 100 reviewers",
+            ));
+        }
+        for reviewer in &wanted.round_robin {
+            optional_id("settings.review_sampling.round_robin", reviewer)?;
+            if reviewer.is_empty() {
+                return Err(invalid(
+                    "settings.review_sampling.round_robin",
+                    "a reviewer's key id is empty",
+                ));
+            }
+        }
+        policy.round_robin = wanted.round_robin.clone();
+        touched = true;
+    }
     Ok(touched.then_some(policy))
 }
 
-const KNOWN_PATHS: [&str; 11] = [
+const KNOWN_PATHS: [&str; 12] = [
     "retention",
     "retention.audio_days",
     "retention.transcript_days",
@@ -242,6 +263,7 @@ const KNOWN_PATHS: [&str; 11] = [
     "review_sampling.critical_failures",
     "review_sampling.low_confidence_below",
     "review_sampling.lowest_per_team",
+    "review_sampling.round_robin",
 ];
 
 #[tonic::async_trait]

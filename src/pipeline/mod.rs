@@ -355,6 +355,7 @@ impl Pipeline {
                 .collect(),
             week: sampled.week,
             draw: sampled.draw,
+            round_robin: policy.round_robin.clone(),
         }))
     }
 }

@@ -12,9 +12,9 @@ use super::sampling::previous_week;
 pub async fn sample_last_week(store: &dyn Store, now_ms: i64) -> Result<usize, StoreError> {
     let (week, from_ms, before_ms) = previous_week(now_ms);
     let mut created = 0;
-    for (tenant_id, per_team) in store.lowest_per_team_policies().await? {
+    for (tenant_id, policy) in store.lowest_per_team_policies().await? {
         let tasks = store
-            .sample_lowest_per_team(&tenant_id, from_ms, before_ms, per_team)
+            .sample_lowest_per_team(&tenant_id, from_ms, before_ms, &policy)
             .await?;
         if !tasks.is_empty() {
             tracing::info!(tenant = %tenant_id, %week, count = tasks.len(), "sampled each team's lowest scores");

@@ -14,7 +14,7 @@ use crate::scoring::Scorecard;
 use crate::transcript::Transcript;
 
 /// A tenant's sampling rules (settings section `review_sampling`).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReviewSamplingPolicy {
     /// Percent of each agent's calls per week sampled at random (0 to 100).
@@ -26,6 +26,9 @@ pub struct ReviewSamplingPolicy {
     /// The N lowest-scoring calls of each team per ISO week, picked once the
     /// week is over (0: off).
     pub lowest_per_team: u32,
+    /// Reviewers' key ids that new tasks are assigned to in turn; empty:
+    /// tasks wait to be claimed.
+    pub round_robin: Vec<String>,
 }
 
 impl Default for ReviewSamplingPolicy {
@@ -37,6 +40,7 @@ impl Default for ReviewSamplingPolicy {
             critical_failures: true,
             low_confidence_below: 0.0,
             lowest_per_team: 0,
+            round_robin: Vec::new(),
         }
     }
 }

@@ -16,6 +16,9 @@ pub struct NewReviewTask {
     pub week: String,
     /// The call's random draw.
     pub draw: f64,
+    /// Reviewers it is assigned to in turn (the tenant's round robin);
+    /// empty: it waits to be claimed.
+    pub round_robin: Vec<String>,
 }
 
 /// Where a task is.
@@ -105,8 +108,11 @@ pub trait ReviewTaskStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<ReviewTask>, StoreError>;
 
-    /// Tenants whose sampling rules pick each team's lowest scores, with N.
-    async fn lowest_per_team_policies(&self) -> Result<Vec<(String, u32)>, StoreError>;
+    /// Tenants whose sampling rules pick each team's lowest scores, with
+    /// their rules.
+    async fn lowest_per_team_policies(
+        &self,
+    ) -> Result<Vec<(String, crate::review::ReviewSamplingPolicy)>, StoreError>;
 
     /// Creates tasks (reason `lowest_in_team`) for the `per_team` lowest
     /// reviewed overall scores of each team among the current scorecards of
@@ -117,14 +123,14 @@ pub trait ReviewTaskStore: Send + Sync {
         tenant_id: &str,
         from_ms: i64,
         before_ms: i64,
-        per_team: u32,
+        policy: &crate::review::ReviewSamplingPolicy,
     ) -> Result<Vec<ReviewTask>, StoreError>;
 
     /// One task of the tenant.
     async fn review_task(&self, tenant_id: &str, task_id: &str) -> Result<ReviewTask, StoreError>;
 
-    /// Moves a task to `to`, only from `from` (and, when given, only if
-    /// `assignee` holds it); sets the assignee on claiming. `Conflict` when
+    /// Moves a task to `to`, only from `from`, only by its assignee (or,
+    /// claiming an unassigned task, anyone, who becomes its assignee). `Conflict` when
     /// the task is not in `from` (another reviewer claimed it, say).
     async fn move_review_task(
         &self,

@@ -46,10 +46,22 @@ pub(super) async fn insert_task(
     task: &NewReviewTask,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    // Round robin: the tenant's task count picks the next reviewer.
+    let assignee = if task.round_robin.is_empty() {
+        String::new()
+    } else {
+        let count: i64 = sqlx::query("SELECT COUNT(*) AS n FROM review_tasks WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut **transaction)
+            .await?
+            .try_get("n")?;
+        let turn = usize::try_from(count).unwrap_or(0) % task.round_robin.len();
+        task.round_robin[turn].clone()
+    };
     let inserted = sqlx::query(
         "INSERT INTO review_tasks (tenant_id, task_id, scorecard_id, call_id, agent_id, team_id, \
          call_started_at_ms, reasons, week, draw, state, assignee, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'to_review', '', $11, $11) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'to_review', $12, $11, $11) \
          ON CONFLICT (tenant_id, scorecard_id) DO NOTHING",
     )
     .bind(tenant_id)
@@ -63,6 +75,7 @@ pub(super) async fn insert_task(
     .bind(&task.week)
     .bind(task.draw)
     .bind(now)
+    .bind(assignee)
     .execute(&mut **transaction)
     .await?
     .rows_affected();
@@ -90,13 +103,14 @@ fn task_from_row(row: &AnyRow) -> Result<ReviewTask, StoreError> {
 
 #[async_trait]
 impl ReviewTaskStore for SqlStore {
-    async fn lowest_per_team_policies(&self) -> Result<Vec<(String, u32)>, StoreError> {
+    async fn lowest_per_team_policies(
+        &self,
+    ) -> Result<Vec<(String, ReviewSamplingPolicy)>, StoreError> {
         let policies: Vec<(String, ReviewSamplingPolicy)> =
             self.section_of_every_tenant("review_sampling").await?;
         Ok(policies
             .into_iter()
             .filter(|(_, policy)| policy.lowest_per_team > 0)
-            .map(|(tenant_id, policy)| (tenant_id, policy.lowest_per_team))
             .collect())
     }
 
@@ -105,7 +119,7 @@ impl ReviewTaskStore for SqlStore {
         tenant_id: &str,
         from_ms: i64,
         before_ms: i64,
-        per_team: u32,
+        policy: &ReviewSamplingPolicy,
     ) -> Result<Vec<ReviewTask>, StoreError> {
         let candidates = sqlx::query(
             "SELECT scorecard_id, call_id, agent_id, team_id, call_started_at_ms FROM ( \
@@ -122,7 +136,7 @@ impl ReviewTaskStore for SqlStore {
         .bind(tenant_id)
         .bind(from_ms)
         .bind(before_ms)
-        .bind(i64::from(per_team))
+        .bind(i64::from(policy.lowest_per_team))
         .fetch_all(self.pool())
         .await?;
         let now = now_ms();
@@ -142,6 +156,7 @@ impl ReviewTaskStore for SqlStore {
                 reasons: vec![SampleReason::LowestInTeam.as_str().to_string()],
                 draw: draw(tenant_id, &week, &scorecard.call_id),
                 week,
+                round_robin: policy.round_robin.clone(),
             };
             // Another replica's sweep may have picked it meanwhile.
             if insert_task(&mut transaction, tenant_id, &scorecard, &task, now).await? {
@@ -228,7 +243,7 @@ impl ReviewTaskStore for SqlStore {
     ) -> Result<ReviewTask, StoreError> {
         // Claiming takes an unassigned task; finishing needs its assignee.
         let (condition, new_assignee) = match from {
-            TaskState::ToReview => (" AND $6 = $6", assignee),
+            TaskState::ToReview => (" AND (assignee = '' OR assignee = $6)", assignee),
             _ => (" AND assignee = $6", assignee),
         };
         let moved = sqlx::query(sqlx::AssertSqlSafe(format!(
