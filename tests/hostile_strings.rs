@@ -362,6 +362,43 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
             request
         );
     }
+    for field in ["agent_id", "reason", "page_token"] {
+        let mut request = ListReviewTasksRequest::default();
+        match field {
+            "agent_id" => request.agent_id = b(),
+            "reason" => request.reason = b(),
+            _ => request.page_token = b(),
+        }
+        case!(
+            format!("ListReviewTasks {field}"),
+            reviews,
+            list_review_tasks,
+            request
+        );
+    }
+    case!(
+        "ClaimReviewTask task_id",
+        reviews,
+        claim_review_task,
+        ClaimReviewTaskRequest { task_id: b() }
+    );
+    for field in ["task_id", "reason"] {
+        let mut request = CompleteReviewTaskRequest {
+            task_id: "01a23b3a-0000-7000-8000-000000000000".into(),
+            reason: "done".into(),
+        };
+        if field == "reason" {
+            request.reason = b();
+        } else {
+            request.task_id = b();
+        }
+        case!(
+            format!("CompleteReviewTask {field}"),
+            reviews,
+            complete_review_task,
+            request
+        );
+    }
     case!(
         "GetCheckReliability rubric_id",
         reviews,

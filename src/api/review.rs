@@ -437,6 +437,13 @@ impl ReviewService for ReviewApi {
         principal.require(Action::ReviewScorecards)?;
         let message = request.into_inner();
         let task_id = required_id("task_id", &message.task_id)?;
+        // The note is checked before anything is read: bad input is
+        // INVALID_ARGUMENT whatever the task.
+        let note = if message.reason.trim().is_empty() {
+            "review task done".to_string()
+        } else {
+            self.redacted_text("reason", &message.reason)?
+        };
         let tenant = &principal.tenant_id;
         let store = self.state.store.as_ref();
         let task = store.review_task(tenant, &task_id).await?;
@@ -449,11 +456,6 @@ impl ReviewService for ReviewApi {
         }
         // Finishing a review confirms the scorecard as it now stands, so
         // reliability counts the checks the reviewer let stand.
-        let note = if message.reason.trim().is_empty() {
-            "review task done".to_string()
-        } else {
-            self.redacted_text("reason", &message.reason)?
-        };
         self.confirm(&principal, &task.scorecard_id, note).await?;
         let done = review_tasks::advance(
             store,
