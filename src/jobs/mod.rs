@@ -57,9 +57,9 @@ impl Workers {
             let shutdown = shutdown.clone();
             loops.spawn(async move { workers.worker_loop(index, shutdown).await });
         }
-        let reaper = self.clone();
-        let reaper_shutdown = shutdown.clone();
-        loops.spawn(async move { reaper.reap_abandoned(reaper_shutdown).await });
+        let housekeeper = self.clone();
+        let housekeeping_shutdown = shutdown.clone();
+        loops.spawn(async move { housekeeper.housekeeping(housekeeping_shutdown).await });
         while loops.join_next().await.is_some() {}
     }
 
@@ -95,7 +95,7 @@ impl Workers {
     /// Fails jobs whose workers died on every attempt, deletes recordings
     /// that redacted ones replaced, and samples last week's lowest scores
     /// into the review queue, now and then.
-    async fn reap_abandoned(&self, shutdown: CancellationToken) {
+    async fn housekeeping(&self, shutdown: CancellationToken) {
         while !shutdown.is_cancelled() {
             let store = self.pipeline.store.as_ref();
             if let Err(error) = crate::review::lowest::sample_last_week(store, now_ms()).await {
