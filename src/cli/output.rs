@@ -60,11 +60,24 @@ pub fn print<M: prost::Message + prost::Name>(
     message: &M,
     render: impl FnOnce(&M) -> String,
 ) -> anyhow::Result<()> {
-    match format {
-        OutputFormat::Json => println!("{}", to_json(message)?),
-        OutputFormat::Text => print!("{}", render(message)),
+    let text = match format {
+        OutputFormat::Json => format!("{}\n", to_json(message)?),
+        OutputFormat::Text => render(message),
+    };
+    write_stdout(&text)
+}
+
+/// Writes to standard output; a reader that stopped early (`| head`) ends
+/// the output quietly instead of failing the command.
+pub fn write_stdout(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(anyhow::Error::new(error).context("writing to standard output"))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]
