@@ -34,6 +34,9 @@ pub enum SealError {
         /// The file.
         path: String,
     },
+    /// The cipher refused the plaintext (past its length limit).
+    #[error("the blob cannot be sealed: {0}")]
+    Seal(&'static str),
     /// Not a sealed blob, another key's, or altered.
     #[error("the sealed blob cannot be opened: {0}")]
     Open(&'static str),
@@ -81,24 +84,24 @@ impl Sealer {
     }
 
     /// `plaintext` sealed; `context` (where it is stored) must be given again to open it.
-    pub fn seal(&self, plaintext: &[u8], context: &str) -> Vec<u8> {
+    pub fn seal(&self, plaintext: &[u8], context: &str) -> Result<Vec<u8>, SealError> {
         let nonce: [u8; NONCE_LEN] = rand::random();
         let payload = Payload {
             msg: plaintext,
             aad: context.as_bytes(),
         };
-        // Encryption into memory fails only past the cipher's length limit
-        // (256 GiB per message), far above any accepted upload.
+        // Fails only past the cipher's length limit (256 GiB per message);
+        // an error, never an empty blob standing in for the original.
         let ciphertext = self
             .cipher()
             .encrypt(&XNonce::from(nonce), payload)
-            .unwrap_or_default();
+            .map_err(|_| SealError::Seal("longer than the cipher allows"))?;
         let mut out = Vec::with_capacity(MAGIC.len() + KEY_ID_LEN + NONCE_LEN + ciphertext.len());
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&self.key_id);
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ciphertext);
-        out
+        Ok(out)
     }
 
     /// The plaintext of a blob sealed with this key and `context`.
@@ -134,7 +137,9 @@ mod tests {
     #[test]
     fn sealed_blobs_open_only_with_their_key_and_place() {
         let sealer = Sealer::new([7; 32]);
-        let sealed = sealer.seal(b"RIFF card 4111", "acme/call.wav");
+        let sealed = sealer
+            .seal(b"RIFF card 4111", "acme/call.wav")
+            .expect("sealed");
         assert!(!sealed.windows(4).any(|w| w == b"4111"), "no plaintext");
         assert_eq!(
             sealer.open(&sealed, "acme/call.wav").expect("opens"),
@@ -148,7 +153,12 @@ mod tests {
         }
         assert!(sealer.open(&altered, "acme/call.wav").is_err());
         // Two seals of the same bytes differ (fresh nonce).
-        assert_ne!(sealed, sealer.seal(b"RIFF card 4111", "acme/call.wav"));
+        assert_ne!(
+            sealed,
+            sealer
+                .seal(b"RIFF card 4111", "acme/call.wav")
+                .expect("sealed")
+        );
     }
 
     #[test]

@@ -43,36 +43,21 @@ async fn submit(app: &TestApp, key: &str, agent_line: &str, confidence: f32) -> 
         confidence,
         ..Default::default()
     };
-    let submitted = app
-        .calls(key)
-        .await
-        .submit_transcript(SubmitTranscriptRequest {
-            metadata: Some(CallMetadata {
-                agent_id: "rina".into(),
-                rubric_id: "strict".into(),
-                call_started_at: Some(prost_types::Timestamp {
-                    seconds: STARTED_MS / 1000,
-                    nanos: 0,
-                }),
-                ..Default::default()
-            }),
-            transcript: Some(Transcript {
-                language: "en".into(),
-                segments: vec![
-                    segment(Speaker::Agent, 0, "Good morning, this is Rina."),
-                    segment(Speaker::Customer, 2_000, "My parcel is late."),
-                    segment(Speaker::Agent, 4_000, agent_line),
-                ],
-                model_id: String::new(),
-            }),
-        })
-        .await
-        .expect("scored")
-        .into_inner();
-    (
-        submitted.call.expect("call").call_id,
-        submitted.scorecard_id,
-    )
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        rubric_id: "strict".into(),
+        call_started_at: Some(prost_types::Timestamp {
+            seconds: STARTED_MS / 1000,
+            nanos: 0,
+        }),
+        ..Default::default()
+    };
+    let segments = vec![
+        segment(Speaker::Agent, 0, "Good morning, this is Rina."),
+        segment(Speaker::Customer, 2_000, "My parcel is late."),
+        segment(Speaker::Agent, 4_000, agent_line),
+    ];
+    common::submit_segments(app, key, metadata, segments).await
 }
 
 async fn all_tasks(

@@ -270,7 +270,9 @@ impl Pipeline {
         let sealed_key = if policy.keep_original {
             let sealer = self.sealer.as_ref().ok_or(PipelineError::NoSealer)?;
             let sealed_key = sealed_key(audio_key);
-            let sealed = sealer.seal(&original, &sealed_key);
+            let sealed = sealer
+                .seal(&original, &sealed_key)
+                .map_err(|error| PipelineError::Task(error.to_string()))?;
             self.write_blob(&sealed_key, &sealed).await?;
             Some(sealed_key)
         } else {

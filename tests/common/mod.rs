@@ -302,7 +302,7 @@ pub async fn submit_turns(
     metadata: callscore::proto::CallMetadata,
     turns: &[(callscore::proto::Speaker, &str)],
 ) -> (String, String) {
-    use callscore::proto::{SubmitTranscriptRequest, Transcript, TranscriptSegment};
+    use callscore::proto::TranscriptSegment;
     let segments = turns
         .iter()
         .zip(0u64..)
@@ -314,6 +314,18 @@ pub async fn submit_turns(
             ..Default::default()
         })
         .collect();
+    submit_segments(app, key, metadata, segments).await
+}
+
+/// Submits an English transcript of `segments` as a call with `metadata`;
+/// returns (call id, scorecard id).
+pub async fn submit_segments(
+    app: &TestApp,
+    key: &str,
+    metadata: callscore::proto::CallMetadata,
+    segments: Vec<callscore::proto::TranscriptSegment>,
+) -> (String, String) {
+    use callscore::proto::{SubmitTranscriptRequest, Transcript};
     let submitted = app
         .calls(key)
         .await
