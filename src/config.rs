@@ -108,6 +108,11 @@ pub struct Settings {
     /// call the API from a browser over gRPC-Web; `*` for any; "" for none
     /// (a page served by callscore itself needs none).
     pub cors_allowed_origins: String,
+    /// Webhooks may go to private, loopback and plain-http URLs (for
+    /// development and tests; never on a shared deployment).
+    pub webhook_allow_private_networks: bool,
+    /// The first webhook retry's delay, milliseconds; each later one doubles.
+    pub webhook_retry_base_ms: u64,
 }
 
 /// Which web origins may call the API from a browser.
@@ -251,6 +256,7 @@ impl Settings {
             ("job_lease_seconds", self.job_lease_seconds),
             ("job_max_attempts", u64::from(self.job_max_attempts)),
             ("job_poll_ms", self.job_poll_ms),
+            ("webhook_retry_base_ms", self.webhook_retry_base_ms),
             (
                 "max_queued_calls_per_tenant",
                 u64::from(self.max_queued_calls_per_tenant),

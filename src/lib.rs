@@ -51,3 +51,5 @@ pub mod tls;
 pub mod transcribe;
 /// The transcript type shared by transcription, scoring and storage.
 pub mod transcript;
+/// Events to platforms: signed webhook deliveries from the outbox.
+pub mod webhooks;

@@ -5,30 +5,12 @@
 
 mod common;
 
-use std::process::{Command, Output};
-
 use callscore::auth::Role;
 use callscore::proto::*;
-use common::{Backend, TestApp, spawn_app};
+use common::{Backend, TestApp, callscore_client as callscore, spawn_app, stdout_json as json};
 
 /// 2026-11-02T09:00:00Z.
 const STARTED: i64 = 1_793_610_000;
-
-/// Runs `callscore ARGS --server … ` with `key`.
-fn callscore(app: &TestApp, key: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_callscore"))
-        .args(args)
-        .args(["--server", &format!("http://{}", app.address)])
-        .env("CALLSCORE_API_KEY", key)
-        .output()
-        .expect("callscore runs")
-}
-
-/// The command's standard output as JSON; the command must succeed.
-fn json(output: &Output) -> serde_json::Value {
-    assert!(output.status.success(), "{output:?}");
-    serde_json::from_slice(&output.stdout).expect("valid JSON on standard output")
-}
 
 async fn scored_call(app: &TestApp, key: &str, external: &str) -> String {
     let metadata = CallMetadata {

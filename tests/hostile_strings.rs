@@ -106,6 +106,9 @@ struct Clients {
     insights: InsightServiceClient<Authed>,
     keys: callscore::proto::key_service_client::KeyServiceClient<Authed>,
     tenants: callscore::proto::tenant_service_client::TenantServiceClient<Authed>,
+    calibrations: callscore::proto::calibration_service_client::CalibrationServiceClient<Authed>,
+    disputes: callscore::proto::dispute_service_client::DisputeServiceClient<Authed>,
+    webhooks: callscore::proto::webhook_service_client::WebhookServiceClient<Authed>,
 }
 
 async fn clients(app: &TestApp, key: &str) -> Clients {
@@ -123,6 +126,15 @@ async fn clients(app: &TestApp, key: &str) -> Clients {
             BearerKey(Some(key.to_owned())),
         ),
         tenants: app.tenants(key).await,
+        calibrations: app.calibrations(key).await,
+        disputes: callscore::proto::dispute_service_client::DisputeServiceClient::with_interceptor(
+            app.channel().await,
+            BearerKey(Some(key.to_owned())),
+        ),
+        webhooks: callscore::proto::webhook_service_client::WebhookServiceClient::with_interceptor(
+            app.channel().await,
+            BearerKey(Some(key.to_owned())),
+        ),
     }
 }
 
@@ -549,6 +561,126 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
             ..Default::default()
         }
     );
+    // Calibration sessions.
+    case!(
+        "CreateCalibrationSession name",
+        calibrations,
+        create_calibration_session,
+        CreateCalibrationSessionRequest {
+            name: b(),
+            call_ids: vec![call_id.to_owned()],
+            reviewers: vec![b(), b() + "2"],
+        }
+    );
+    case!(
+        "CreateCalibrationSession call_ids",
+        calibrations,
+        create_calibration_session,
+        CreateCalibrationSessionRequest {
+            name: "n".into(),
+            call_ids: vec![b()],
+            reviewers: vec!["a".into(), "b".into()],
+        }
+    );
+    case!(
+        "GetCalibrationSession session_id",
+        calibrations,
+        get_calibration_session,
+        GetCalibrationSessionRequest { session_id: b() }
+    );
+    case!(
+        "SubmitCalibrationAnswers note",
+        calibrations,
+        submit_calibration_answers,
+        SubmitCalibrationAnswersRequest {
+            session_id: b(),
+            call_id: call_id.to_owned(),
+            answers: Vec::new(),
+            note: b(),
+        }
+    );
+    // Disputes.
+    case!(
+        "OpenDispute comment",
+        disputes,
+        open_dispute,
+        OpenDisputeRequest {
+            scorecard_id: card_id.to_owned(),
+            criterion_id: "professionalism".into(),
+            check_id: "greeting".into(),
+            comment: b(),
+        }
+    );
+    case!(
+        "OpenDispute check_id",
+        disputes,
+        open_dispute,
+        OpenDisputeRequest {
+            scorecard_id: card_id.to_owned(),
+            criterion_id: "professionalism".into(),
+            check_id: b(),
+            comment: "c".into(),
+        }
+    );
+    case!(
+        "GetDispute dispute_id",
+        disputes,
+        get_dispute,
+        GetDisputeRequest { dispute_id: b() }
+    );
+    case!(
+        "ResolveDispute reason",
+        disputes,
+        resolve_dispute,
+        ResolveDisputeRequest {
+            dispute_id: b(),
+            reason: b(),
+            ..Default::default()
+        }
+    );
+    case!(
+        "AcknowledgeScorecard comment",
+        disputes,
+        acknowledge_scorecard,
+        AcknowledgeScorecardRequest {
+            scorecard_id: card_id.to_owned(),
+            comment: b(),
+        }
+    );
+    // Webhooks.
+    case!(
+        "CreateWebhookEndpoint url",
+        webhooks,
+        create_webhook_endpoint,
+        CreateWebhookEndpointRequest {
+            url: b(),
+            event_kinds: Vec::new(),
+        }
+    );
+    case!(
+        "CreateWebhookEndpoint event_kinds",
+        webhooks,
+        create_webhook_endpoint,
+        CreateWebhookEndpointRequest {
+            url: "https://127.0.0.1/".into(),
+            event_kinds: vec![b()],
+        }
+    );
+    case!(
+        "ReplayWebhookDelivery delivery_id",
+        webhooks,
+        replay_webhook_delivery,
+        ReplayWebhookDeliveryRequest { delivery_id: b() }
+    );
+    case!(
+        "ListWebhookDeliveries endpoint_id",
+        webhooks,
+        list_webhook_deliveries,
+        ListWebhookDeliveriesRequest {
+            endpoint_id: b(),
+            ..Default::default()
+        }
+    );
     // Keys.
     case!(
         "CreateApiKey label",
@@ -557,7 +689,27 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
         CreateApiKeyRequest {
             role: KeyRole::Ingest as i32,
             label: b(),
-            expires_at: None,
+            ..Default::default()
+        }
+    );
+    case!(
+        "CreateApiKey agent_id",
+        keys,
+        create_api_key,
+        CreateApiKeyRequest {
+            role: KeyRole::Agent as i32,
+            agent_id: b(),
+            ..Default::default()
+        }
+    );
+    case!(
+        "CreateApiKey team_id",
+        keys,
+        create_api_key,
+        CreateApiKeyRequest {
+            role: KeyRole::Coach as i32,
+            team_id: b(),
+            ..Default::default()
         }
     );
     case!(

@@ -55,7 +55,7 @@ async fn an_admin_creates_lists_rotates_and_revokes_keys(backend: Backend) {
         .create_api_key(CreateApiKeyRequest {
             role: KeyRole::Coach as i32,
             label: "coaching dashboard".into(),
-            expires_at: None,
+            ..Default::default()
         })
         .await
         .expect("created")
@@ -223,6 +223,7 @@ async fn keys_are_checked_and_scoped(backend: Backend) {
                 seconds: 1_000,
                 nanos: 0,
             }),
+            ..Default::default()
         })
         .await
         .expect_err("expiry in the past");
@@ -273,6 +274,7 @@ async fn keys_are_checked_and_scoped(backend: Backend) {
                     + 2,
                 nanos: 0,
             }),
+            ..Default::default()
         })
         .await
         .expect("created")

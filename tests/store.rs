@@ -59,6 +59,7 @@ async fn api_keys_round_trip(backend: Backend) {
         revoked: false,
         expires_at_ms: None,
         last_used_at_ms: None,
+        scope: Default::default(),
     };
     store.insert_api_key(&key).await.expect("insert");
     let found = store

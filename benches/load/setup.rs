@@ -154,6 +154,7 @@ impl Bench {
                 revoked: false,
                 expires_at_ms: None,
                 last_used_at_ms: None,
+                scope: Default::default(),
             })
             .await?;
         let shutdown = CancellationToken::new();

@@ -9,7 +9,7 @@ use super::convert::{epoch_ms, required_id};
 use super::paging::{decode_token, encode_token, finish_page, page_size};
 use super::status::{invalid, text};
 use super::timestamp;
-use crate::auth::{Action, Principal, Role, issue_key};
+use crate::auth::{Action, KeyScope, Principal, Role, issue_key};
 use crate::proto::key_service_server::KeyService;
 use crate::proto::{self as pb};
 use crate::store::{ApiKeyRecord, ApiKeySummary, KeyAction, KeyEvent, Store, now_ms};
@@ -42,9 +42,10 @@ fn role_from_wire(value: i32) -> Result<Role, Status> {
         Ok(pb::KeyRole::Reviewer) => Ok(Role::Reviewer),
         Ok(pb::KeyRole::Coach) => Ok(Role::Coach),
         Ok(pb::KeyRole::Admin) => Ok(Role::Admin),
+        Ok(pb::KeyRole::Agent) => Ok(Role::Agent),
         _ => Err(invalid(
             "role",
-            "expected KEY_ROLE_INGEST, KEY_ROLE_REVIEWER, KEY_ROLE_COACH or KEY_ROLE_ADMIN",
+            "expected KEY_ROLE_INGEST, KEY_ROLE_REVIEWER, KEY_ROLE_COACH, KEY_ROLE_ADMIN or KEY_ROLE_AGENT",
         )),
     }
 }
@@ -55,6 +56,7 @@ fn role_to_wire(role: Role) -> pb::KeyRole {
         Role::Reviewer => pb::KeyRole::Reviewer,
         Role::Coach => pb::KeyRole::Coach,
         Role::Admin => pb::KeyRole::Admin,
+        Role::Agent => pb::KeyRole::Agent,
     }
 }
 
@@ -67,6 +69,8 @@ fn api_key(summary: &ApiKeySummary) -> pb::ApiKey {
         expires_at: summary.expires_at_ms.map(timestamp),
         last_used_at: summary.last_used_at_ms.map(timestamp),
         revoked_at: summary.revoked_at_ms.map(timestamp),
+        agent_id: summary.scope.agent_id.clone(),
+        team_id: summary.scope.team_id.clone(),
     }
 }
 
@@ -116,9 +120,13 @@ impl KeyService for KeyApi {
             }
             None => None,
         };
+        let scope = KeyScope::for_role(role, &message.agent_id, &message.team_id)
+            .map_err(|error| invalid(error.field, error.problem))?;
         let issued = issue_key();
-        let record =
-            ApiKeyRecord::issued(&issued, &principal.tenant_id, role, label, expires_at_ms);
+        let record = ApiKeyRecord {
+            scope,
+            ..ApiKeyRecord::issued(&issued, &principal.tenant_id, role, label, expires_at_ms)
+        };
         let summary = self
             .store
             .create_api_key(&record, &principal.key_id)

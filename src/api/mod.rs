@@ -2,13 +2,16 @@
 //! mapping of library errors to statuses. Handlers hold no business logic.
 
 mod audio;
+mod calibration;
 mod call;
 mod convert;
+mod disputes;
 mod export;
 mod export_parquet;
 mod insight;
 mod insight_proto;
 mod key;
+mod overrides;
 pub mod paging;
 mod reliability;
 mod review;
@@ -19,10 +22,13 @@ mod status;
 mod tenant;
 mod watch;
 mod watch_slots;
+mod webhooks;
 
 use std::sync::Arc;
 
+pub use calibration::CalibrationApi;
 pub use call::CallApi;
+pub use disputes::DisputeApi;
 pub use insight::InsightApi;
 pub use key::KeyApi;
 pub use review::ReviewApi;
@@ -30,6 +36,7 @@ pub use rubric::{MAX_RUBRIC_DOCUMENT_BYTES, RubricApi};
 pub use scorecard::ScorecardApi;
 pub use tenant::TenantApi;
 pub use watch_slots::WatchSlots;
+pub use webhooks::WebhookApi;
 
 use crate::pipeline::Pipeline;
 use crate::store::Store;
@@ -54,6 +61,8 @@ pub struct ServiceState {
     pub changes: crate::feed::ChangeFeed,
     /// Cancelled when the server drains: open streams end.
     pub shutdown: tokio_util::sync::CancellationToken,
+    /// Webhook URLs may be private, loopback or plain http.
+    pub webhook_allow_private_networks: bool,
 }
 
 /// A protobuf timestamp from Unix epoch milliseconds.

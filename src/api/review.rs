@@ -11,12 +11,12 @@ use super::convert::{self, optional_id, required_id};
 use super::paging::{decode_token, encode_token, finish_page, page_size};
 use super::reliability;
 use super::review_tasks;
-use super::scorecard::{rubric_status, scorecard_to_wire};
+use super::scorecard::scorecard_to_wire;
 use super::status::invalid;
 use crate::auth::{Action, Principal};
 use crate::proto::review_service_server::ReviewService;
 use crate::proto::{self as pb};
-use crate::scoring::{CheckRef, Outcome, ReviewedResult, Scorecard, override_check};
+use crate::scoring::{CheckRef, Scorecard};
 use crate::store::{
     AuditAction, AuditEvent, CoachingNote, ScorecardFilter, ScorecardRecord, TaskState, now_ms,
 };
@@ -150,95 +150,20 @@ impl ReviewService for ReviewApi {
             .store
             .get_scorecard(tenant, &scorecard_id)
             .await?;
-        let current = record
-            .reviewed
-            .criteria
-            .iter()
-            .filter(|c| c.criterion_id == criterion_id)
-            .flat_map(|c| c.checks.iter())
-            .find(|c| c.check_id == check_id)
-            .ok_or_else(|| {
-                Status::not_found(format!(
-                    "check {criterion_id}/{check_id} not found in scorecard {scorecard_id}"
-                ))
-            })?;
-        let old_outcome = current.outcome;
-        let old_fraction = current.fraction;
-        // A not-applicable check carries no points: the rubric version says what it is worth.
-        let rubric = self
-            .state
-            .pipeline
-            .rubrics
-            .resolve(
-                tenant,
-                &record.machine.rubric_id,
-                Some(&record.machine.rubric_version.to_string()),
-            )
-            .await
-            .map_err(rubric_status)?;
-        let rubric_check = rubric.rubric.check(&criterion_id, &check_id);
-        let points = rubric_check.map_or(current.possible, |c| c.points);
-        let pass_at = rubric_check.and_then(|c| c.detector.pass_at());
-        let decision = match (message.new_fraction, pass_at) {
-            (Some(fraction), Some(pass_at)) => {
-                let implied = if fraction >= pass_at {
-                    Outcome::Pass
-                } else {
-                    Outcome::Fail
-                };
-                if new_outcome.is_some_and(|o| o != implied) {
-                    return Err(invalid(
-                        "new_outcome",
-                        format!(
-                            "disagrees with new_fraction {fraction}: the check passes at {pass_at}; leave new_outcome unset"
-                        ),
-                    ));
-                }
-                ReviewedResult::Fraction { fraction, pass_at }
-            }
-            (Some(_), None) => {
-                return Err(invalid(
-                    "new_fraction",
-                    format!(
-                        "check {criterion_id}/{check_id} is pass/fail; give new_outcome instead"
-                    ),
-                ));
-            }
-            (None, _) => ReviewedResult::Outcome(
-                new_outcome.ok_or_else(|| invalid("new_outcome", "is required"))?,
-            ),
-        };
-        let mut reviewed = record.reviewed.clone();
-        let check = CheckRef {
-            criterion_id: criterion_id.clone(),
-            check_id: check_id.clone(),
-        };
-        override_check(&mut reviewed, &check, decision, points);
-        let after = reviewed
-            .criteria
-            .iter()
-            .filter(|c| c.criterion_id == criterion_id)
-            .flat_map(|c| c.checks.iter())
-            .find(|c| c.check_id == check_id);
-        let new_outcome = after.map_or(Outcome::NotApplicable, |c| c.outcome);
-        let new_fraction = after.and_then(|c| c.fraction);
-        let event = AuditEvent {
-            event_id: uuid::Uuid::now_v7().to_string(),
-            scorecard_id: scorecard_id.clone(),
-            call_id: record.call_id.clone(),
-            action: AuditAction::CheckOverridden,
-            actor: principal.key_id.clone(),
-            criterion_id,
-            check_id,
-            old_outcome: convert::outcome_name(old_outcome).to_string(),
-            new_outcome: convert::outcome_name(new_outcome).to_string(),
+        let (reviewed, event) = super::overrides::plan_override(
+            &self.state,
+            tenant,
+            &principal.key_id,
+            &record,
+            CheckRef {
+                criterion_id,
+                check_id,
+            },
+            new_outcome,
+            message.new_fraction,
             reason,
-            old_overall_score: record.reviewed.overall_score,
-            new_overall_score: reviewed.overall_score,
-            old_fraction,
-            new_fraction,
-            at_ms: now_ms(),
-        };
+        )
+        .await?;
         self.store_review(tenant, &record, &reviewed, &event)
             .await?;
         let record = self
@@ -264,9 +189,12 @@ impl ReviewService for ReviewApi {
         let after = decode_token(&message.page_token)?;
         let tenant = &principal.tenant_id;
         // Another tenant's scorecard is NOT_FOUND, not an empty history.
-        self.state
+        let record = self
+            .state
             .store
             .get_scorecard(tenant, &scorecard_id)
+            .await?;
+        super::calibration::hidden_while_calibrating(&self.state, principal, &record.call_id)
             .await?;
         let mut events = self
             .state

@@ -91,6 +91,9 @@ impl ScorecardService for ScorecardApi {
             .store
             .get_scorecard(&principal.tenant_id, &id)
             .await?;
+        principal.require_covers(&record.agent_id, &record.team_id)?;
+        super::calibration::hidden_while_calibrating(&self.state, principal, &record.call_id)
+            .await?;
         Ok(Response::new(pb::GetScorecardResponse {
             scorecard: Some(scorecard_to_wire(&self.state, &principal.tenant_id, &record).await?),
         }))
@@ -117,9 +120,13 @@ impl ScorecardService for ScorecardApi {
         let non_empty = |field: &str, value: &str| -> Result<Option<String>, Status> {
             Ok(Some(optional_id(field, value)?).filter(|v| !v.is_empty()))
         };
+        let (agent_id, team_id) = principal.scoped_filter(
+            non_empty("agent_id", &message.agent_id)?,
+            non_empty("team_id", &message.team_id)?,
+        )?;
         let filter = ScorecardFilter {
-            agent_id: non_empty("agent_id", &message.agent_id)?,
-            team_id: non_empty("team_id", &message.team_id)?,
+            agent_id,
+            team_id,
             call_id: non_empty("call_id", &message.call_id)?,
             started_from_ms,
             started_before_ms,
@@ -173,9 +180,13 @@ impl ScorecardService for ScorecardApi {
         let non_empty = |field: &str, value: &str| -> Result<Option<String>, Status> {
             Ok(Some(optional_id(field, value)?).filter(|v| !v.is_empty()))
         };
+        let (agent_id, team_id) = principal.scoped_filter(
+            non_empty("agent_id", &message.agent_id)?,
+            non_empty("team_id", &message.team_id)?,
+        )?;
         let filter = ScorecardFilter {
-            agent_id: non_empty("agent_id", &message.agent_id)?,
-            team_id: non_empty("team_id", &message.team_id)?,
+            agent_id,
+            team_id,
             started_from_ms: Some(started_from_ms),
             started_before_ms: Some(started_before_ms),
             ..ScorecardFilter::default()

@@ -23,8 +23,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::transport::Server;
 
 use crate::api::{
-    CallApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi, ServiceState, TenantApi,
-    WatchSlots,
+    CalibrationApi, CallApi, DisputeApi, InsightApi, KeyApi, ReviewApi, RubricApi, ScorecardApi,
+    ServiceState, TenantApi, WatchSlots, WebhookApi,
 };
 use crate::audio::AudioLimits;
 use crate::auth::{AuthLayer, KeyRateLimit};
@@ -32,13 +32,16 @@ use crate::blobs::{BlobError, BlobStore};
 use crate::config::{ConfigError, Settings};
 use crate::jobs::{WorkerConfig, Workers};
 use crate::pipeline::{Pipeline, RubricCache};
+use crate::proto::calibration_service_server::CalibrationServiceServer;
 use crate::proto::call_service_server::CallServiceServer;
+use crate::proto::dispute_service_server::DisputeServiceServer;
 use crate::proto::insight_service_server::InsightServiceServer;
 use crate::proto::key_service_server::KeyServiceServer;
 use crate::proto::review_service_server::ReviewServiceServer;
 use crate::proto::rubric_service_server::RubricServiceServer;
 use crate::proto::scorecard_service_server::ScorecardServiceServer;
 use crate::proto::tenant_service_server::TenantServiceServer;
+use crate::proto::webhook_service_server::WebhookServiceServer;
 use crate::scoring::Redactor;
 use crate::seal::{SealError, Sealer};
 use crate::semantic::Encoder;
@@ -54,11 +57,14 @@ const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(20);
 const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 
 /// The fully qualified names of the services, as health reports them.
-pub const SERVICE_NAMES: [&str; 7] = [
+pub const SERVICE_NAMES: [&str; 10] = [
     "callscore.v1.CallService",
     "callscore.v1.ScorecardService",
     "callscore.v1.RubricService",
     "callscore.v1.ReviewService",
+    "callscore.v1.CalibrationService",
+    "callscore.v1.DisputeService",
+    "callscore.v1.WebhookService",
     "callscore.v1.InsightService",
     "callscore.v1.KeyService",
     "callscore.v1.TenantService",
@@ -281,6 +287,7 @@ impl Application {
             watches: WatchSlots::new(self.settings.max_watch_streams_per_key),
             changes: crate::feed::ChangeFeed::start(self.store.clone(), shutdown.clone()),
             shutdown: shutdown.clone(),
+            webhook_allow_private_networks: self.settings.webhook_allow_private_networks,
         });
         let in_flight = InFlight::default();
         let idle_timeout = Duration::from_secs(self.settings.idle_timeout_seconds);
@@ -323,6 +330,11 @@ impl Application {
                 )))
                 .add_service(RubricServiceServer::new(RubricApi::new(store.clone())))
                 .add_service(ReviewServiceServer::new(ReviewApi::new(state.clone())))
+                .add_service(CalibrationServiceServer::new(CalibrationApi::new(
+                    state.clone(),
+                )))
+                .add_service(DisputeServiceServer::new(DisputeApi::new(state.clone())))
+                .add_service(WebhookServiceServer::new(WebhookApi::new(state.clone())))
                 .add_service(InsightServiceServer::new(InsightApi::new(store.clone())))
                 .add_service(KeyServiceServer::new(KeyApi::new(store.clone())))
                 .add_service(TenantServiceServer::new(TenantApi::new(
@@ -348,6 +360,15 @@ impl Application {
                 self.pipeline.blobs.clone(),
                 Duration::from_secs(self.settings.retention_interval_seconds),
                 Duration::from_secs(self.settings.change_feed_retention_hours * 3600),
+                shutdown.clone(),
+            ));
+            tokio::spawn(crate::webhooks::deliverer::run(
+                self.store.clone(),
+                crate::webhooks::deliverer::DelivererSettings {
+                    allow_private_networks: self.settings.webhook_allow_private_networks,
+                    retry_base: Duration::from_millis(self.settings.webhook_retry_base_ms),
+                    lease: Duration::from_secs(self.settings.job_lease_seconds),
+                },
                 shutdown.clone(),
             ));
         }

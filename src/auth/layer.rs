@@ -21,6 +21,7 @@ use tower::{Layer, Service};
 
 use super::key;
 use super::role::{Action, Role};
+use super::scope::KeyScope;
 use crate::store::{ApiKeyRecord, KeyAction, KeyEvent, Store, now_ms};
 
 /// How long a looked-up key is trusted without reading the store again: a
@@ -125,6 +126,8 @@ pub struct Principal {
     pub role: Role,
     /// The key's public id, recorded as the actor in audit events.
     pub key_id: String,
+    /// The agent or team the key is limited to.
+    pub scope: KeyScope,
 }
 
 impl Principal {
@@ -136,16 +139,55 @@ impl Principal {
             .ok_or_else(|| Status::unauthenticated("missing API key"))
     }
 
-    /// `PERMISSION_DENIED` unless the role allows `action`.
+    /// `PERMISSION_DENIED` unless the role allows `action` (and, for a key
+    /// scoped to an agent or team, unless the action honours the scope).
     pub fn require(&self, action: Action) -> Result<(), Status> {
-        if self.role.allows(action) {
-            Ok(())
-        } else {
-            Err(Status::permission_denied(format!(
+        if !self.role.allows(action) {
+            return Err(Status::permission_denied(format!(
                 "the {} role may not do this",
                 self.role
-            )))
+            )));
         }
+        if self.scope.is_scoped() && !action.honours_scope() {
+            return Err(Status::permission_denied(
+                "a key scoped to an agent or a team may not do this; use an unscoped key",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `PERMISSION_DENIED` unless a scorecard of `agent_id` in `team_id` is
+    /// within the key's scope.
+    pub fn require_covers(&self, agent_id: &str, team_id: &str) -> Result<(), Status> {
+        if self.scope.covers(agent_id, team_id) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(
+                "outside this key's scope (its agent or team)",
+            ))
+        }
+    }
+
+    /// The agent and team filters a list or export uses: the key's scope,
+    /// or what the caller asked for within it (`PERMISSION_DENIED` naming
+    /// the field when asked for outside it).
+    pub fn scoped_filter(
+        &self,
+        agent_id: Option<String>,
+        team_id: Option<String>,
+    ) -> Result<(Option<String>, Option<String>), Status> {
+        let narrow =
+            |field: &str, asked: Option<String>, scope: &str| match (asked, scope.is_empty()) {
+                (asked, true) => Ok(asked),
+                (Some(asked), false) if asked != scope => Err(Status::permission_denied(format!(
+                    "{field}: outside this key's scope"
+                ))),
+                (_, false) => Ok(Some(scope.to_string())),
+            };
+        Ok((
+            narrow("agent_id", agent_id, &self.scope.agent_id)?,
+            narrow("team_id", team_id, &self.scope.team_id)?,
+        ))
     }
 }
 
@@ -443,6 +485,7 @@ async fn authenticate(
         tenant_id: record.tenant_id,
         role: record.role,
         key_id: record.key_id,
+        scope: record.scope,
     })
 }
 

@@ -14,6 +14,9 @@ pub enum Role {
     Coach,
     /// Everything in the tenant: rubrics, keys, deletions.
     Admin,
+    /// One agent (the key is bound to an agent id): reads that agent's
+    /// scorecards, disputes checks, acknowledges scorecards.
+    Agent,
 }
 
 /// A kind of operation an RPC performs, checked against the caller's role.
@@ -43,11 +46,43 @@ pub enum Action {
     ManageKeys,
     /// TenantService: the tenant's settings (retention) and their audit.
     ManageTenant,
+    /// Creating and closing calibration sessions, seeing every session.
+    ManageCalibrations,
+    /// OpenDispute: contesting one check of a scorecard.
+    DisputeChecks,
+    /// ListDisputes, GetDispute.
+    ReadDisputes,
+    /// AcknowledgeScorecard: an agent saw their scorecard.
+    AcknowledgeScorecards,
+    /// WebhookService: endpoints, secrets, deliveries, replay.
+    ManageWebhooks,
+}
+
+impl Action {
+    /// Actions whose handlers narrow what they read to the key's agent or
+    /// team (or read only tenant-wide configuration: rubrics); a scoped key
+    /// may do nothing else.
+    pub fn honours_scope(self) -> bool {
+        matches!(
+            self,
+            Action::ReadScorecards
+                | Action::ReadRubrics
+                | Action::DisputeChecks
+                | Action::ReadDisputes
+                | Action::AcknowledgeScorecards
+        )
+    }
 }
 
 impl Role {
     /// Every role, in the order the CLI lists them.
-    pub const ALL: [Role; 4] = [Role::Ingest, Role::Reviewer, Role::Coach, Role::Admin];
+    pub const ALL: [Role; 5] = [
+        Role::Ingest,
+        Role::Reviewer,
+        Role::Coach,
+        Role::Admin,
+        Role::Agent,
+    ];
 
     /// Whether this role may perform `action`.
     pub fn allows(self, action: Action) -> bool {
@@ -63,10 +98,25 @@ impl Role {
                     | A::RescoreCalls
                     | A::ReviewScorecards
                     | A::ReadRubrics
+                    | A::ReadDisputes
             ),
             Role::Coach => matches!(
                 action,
-                A::ReadCalls | A::ListenToCalls | A::ReadScorecards | A::Coach | A::ReadRubrics
+                A::ReadCalls
+                    | A::ListenToCalls
+                    | A::ReadScorecards
+                    | A::Coach
+                    | A::ReadRubrics
+                    | A::DisputeChecks
+                    | A::ReadDisputes
+            ),
+            Role::Agent => matches!(
+                action,
+                A::ReadScorecards
+                    | A::ReadRubrics
+                    | A::DisputeChecks
+                    | A::ReadDisputes
+                    | A::AcknowledgeScorecards
             ),
         }
     }
@@ -78,6 +128,7 @@ impl Role {
             Role::Reviewer => "reviewer",
             Role::Coach => "coach",
             Role::Admin => "admin",
+            Role::Agent => "agent",
         }
     }
 }
@@ -90,7 +141,7 @@ impl fmt::Display for Role {
 
 /// A role name that is not one of ingest, reviewer, coach, admin.
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}: expected ingest, reviewer, coach or admin")]
+#[error("unknown role {0:?}: expected ingest, reviewer, coach, admin or agent")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -118,10 +169,12 @@ mod tests {
 
     #[test]
     fn only_admin_manages_rubrics_and_deletes() {
-        for role in [Role::Ingest, Role::Reviewer, Role::Coach] {
+        for role in [Role::Ingest, Role::Reviewer, Role::Coach, Role::Agent] {
             assert!(!role.allows(Action::ManageRubrics));
             assert!(!role.allows(Action::DeleteCalls));
             assert!(!role.allows(Action::ManageKeys));
+            assert!(!role.allows(Action::ManageCalibrations));
+            assert!(!role.allows(Action::ManageWebhooks));
         }
         assert!(Role::Admin.allows(Action::ManageRubrics));
         assert!(!Role::Ingest.allows(Action::ReadScorecards));

@@ -6,7 +6,7 @@ use clap::{Args, Subcommand};
 use secrecy::ExposeSecret;
 
 use super::settings_args::{SettingsArgs, runtime};
-use crate::auth::{Role, issue_key};
+use crate::auth::{KeyScope, Role, issue_key};
 use crate::config::Overrides;
 use crate::store::{self, ApiKeyRecord, now_ms};
 use crate::tenants::provision_tenant;
@@ -78,9 +78,15 @@ struct CreateKeyArgs {
     /// The tenant the key belongs to (created if new).
     #[arg(long)]
     tenant: String,
-    /// ingest, reviewer, coach or admin.
+    /// ingest, reviewer, coach, admin or agent.
     #[arg(long)]
     role: Role,
+    /// The agent an agent key is bound to (required for --role agent).
+    #[arg(long, default_value = "")]
+    agent: String,
+    /// The one team a coach key sees (optional, coach keys only).
+    #[arg(long, default_value = "")]
+    team: String,
     /// A note to tell keys apart.
     #[arg(long, default_value = "")]
     label: String,
@@ -119,8 +125,20 @@ impl CreateKeyArgs {
         runtime()?.block_on(async {
             let store = store::open(&settings.database_url, 2).await?;
             provision_tenant(store.as_ref(), &self.tenant).await?;
+            let scope =
+                KeyScope::for_role(self.role, &self.agent, &self.team).map_err(|error| {
+                    let flag = if error.field == "agent_id" {
+                        "--agent"
+                    } else {
+                        "--team"
+                    };
+                    anyhow::anyhow!("{flag}: {}", error.problem)
+                })?;
             let issued = issue_key();
-            let record = ApiKeyRecord::issued(&issued, &self.tenant, self.role, &self.label, None);
+            let record = ApiKeyRecord {
+                scope,
+                ..ApiKeyRecord::issued(&issued, &self.tenant, self.role, &self.label, None)
+            };
             store.create_api_key(&record, CLI_ACTOR).await?;
             eprintln!(
                 "created {} key {} for tenant {:?}; it is shown only now:",
@@ -157,12 +175,17 @@ impl ListKeysArgs {
             let store = store::open(&settings.database_url, 2).await?;
             let keys = store.list_api_keys(&self.tenant, self.all).await?;
             println!(
-                "{:<16}  {:<8}  {:<20}  {:<20}  {:<20}  {:<20}  label",
-                "key id", "role", "created", "last used", "expires", "revoked"
+                "{:<16}  {:<8}  {:<16}  {:<20}  {:<20}  {:<20}  {:<20}  label",
+                "key id", "role", "scope", "created", "last used", "expires", "revoked"
             );
             for key in keys {
+                let scope = match (&key.scope.agent_id, &key.scope.team_id) {
+                    (agent, _) if !agent.is_empty() => format!("agent {agent}"),
+                    (_, team) if !team.is_empty() => format!("team {team}"),
+                    _ => "-".to_string(),
+                };
                 println!(
-                    "{:<16}  {:<8}  {:<20}  {:<20}  {:<20}  {:<20}  {}",
+                    "{:<16}  {:<8}  {scope:<16}  {:<20}  {:<20}  {:<20}  {:<20}  {}",
                     key.key_id,
                     key.role.as_str(),
                     when(Some(key.created_at_ms)),

@@ -1,6 +1,8 @@
 //! The `callscore` command line: one subcommand per file in this folder.
 
+mod calibration;
 mod client;
+mod dispute;
 mod eval;
 mod exit;
 mod export;
@@ -19,6 +21,7 @@ mod submit;
 mod tenant;
 mod transcribe;
 mod trends;
+mod webhook;
 
 use clap::{Parser, Subcommand};
 
@@ -42,8 +45,14 @@ enum Command {
     Trends(trends::TrendsArgs),
     /// Lists, overrides and confirms scorecards; check reliability (client).
     Review(review::ReviewArgs),
+    /// Calibration sessions: reviewers score the same calls blind (client).
+    Calibration(calibration::CalibrationArgs),
+    /// Disputes checks, resolves disputes, acknowledges scorecards (client).
+    Dispute(dispute::DisputeArgs),
     /// Writes a period's scorecards, one row per check, as CSV or Parquet (client).
     Export(export::ExportArgs),
+    /// Webhook endpoints, their secrets, deliveries and replay (client).
+    Webhook(webhook::WebhookArgs),
     /// Runs the gRPC service (API and workers).
     Serve(serve::ServeArgs),
     /// Manages API keys.
@@ -75,7 +84,10 @@ impl Cli {
             Command::Scorecard(args) => args.run(),
             Command::Trends(args) => args.run(),
             Command::Review(args) => args.run(),
+            Command::Calibration(args) => args.run(),
+            Command::Dispute(args) => args.run(),
             Command::Export(args) => args.run(),
+            Command::Webhook(args) => args.run(),
             Command::Serve(args) => args.run(),
             Command::Keys(args) => args.run(),
             Command::Tenant(args) => args.run(),

@@ -143,8 +143,9 @@ struct OverrideArgs {
     reason: String,
 }
 
+/// A check outcome on the command line.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-enum OutcomeArg {
+pub(super) enum OutcomeArg {
     Pass,
     Fail,
     NotApplicable,
@@ -289,7 +290,8 @@ impl ReviewArgs {
     }
 }
 
-fn outcome(value: OutcomeArg) -> pb::CheckOutcome {
+/// The outcome on the wire.
+pub(super) fn outcome(value: OutcomeArg) -> pb::CheckOutcome {
     match value {
         OutcomeArg::Pass => pb::CheckOutcome::Pass,
         OutcomeArg::Fail => pb::CheckOutcome::Fail,
@@ -298,7 +300,7 @@ fn outcome(value: OutcomeArg) -> pb::CheckOutcome {
 }
 
 /// `CRITERION/CHECK` into its two ids.
-fn split_check(value: &str) -> anyhow::Result<(String, String)> {
+pub(super) fn split_check(value: &str) -> anyhow::Result<(String, String)> {
     match value.split_once('/') {
         Some((criterion, check)) if !criterion.is_empty() && !check.is_empty() => {
             Ok((criterion.to_string(), check.to_string()))

@@ -2,6 +2,7 @@
 //! intervals, agent trends, team summaries and coaching focus. Pure functions
 //! over score rows; no gRPC or SQL here, so every number is unit-testable.
 
+pub mod agreement;
 pub mod bucket;
 pub mod focus;
 pub mod means;

@@ -1,6 +1,7 @@
 //! The QA review workflow around scorecards: which calls land in reviewers'
-//! queues (docs/review-queues.md).
+//! queues (docs/review-queues.md) and calibration sessions (docs/calibration.md).
 
+pub mod calibration;
 pub mod lowest;
 pub mod sampling;
 

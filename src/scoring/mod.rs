@@ -21,7 +21,7 @@ pub use metrics::ConversationMetrics;
 pub use redact::{Redaction, Redactor};
 pub use scorecard::{
     CheckRef, CheckResult, CriterionResult, Evidence, Marker, Outcome, ReviewedResult, Scorecard,
-    ScorerVersions, override_check, override_outcome, recompute, reviewed_pairs,
+    ScorerVersions, override_check, override_outcome, recompute, reviewed_pairs, round_fraction,
 };
 pub use versions::scorer_versions;
 

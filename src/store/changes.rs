@@ -26,6 +26,10 @@ pub enum ChangeKind {
     ScorecardRescored,
     /// A reviewer overrode checks on a scorecard.
     ScorecardReviewed,
+    /// An agent or coach disputed a check of a scorecard.
+    DisputeOpened,
+    /// A reviewer accepted or rejected a dispute.
+    DisputeResolved,
 }
 
 impl ChangeKind {
@@ -39,6 +43,8 @@ impl ChangeKind {
             Self::CallDeleted => "call.deleted",
             Self::ScorecardRescored => "scorecard.rescored",
             Self::ScorecardReviewed => "scorecard.reviewed",
+            Self::DisputeOpened => "dispute.opened",
+            Self::DisputeResolved => "dispute.resolved",
         }
     }
 
@@ -52,6 +58,8 @@ impl ChangeKind {
             Self::CallDeleted,
             Self::ScorecardRescored,
             Self::ScorecardReviewed,
+            Self::DisputeOpened,
+            Self::DisputeResolved,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

@@ -23,6 +23,8 @@ pub struct ApiKeySummary {
     pub last_used_at_ms: Option<i64>,
     /// When it was revoked.
     pub revoked_at_ms: Option<i64>,
+    /// The agent or team the key is limited to.
+    pub scope: crate::auth::KeyScope,
 }
 
 /// What happened to a key.

@@ -2,14 +2,17 @@
 //! SQLite (embedded default) and PostgreSQL (for scale), chosen by URL.
 //! Every row carries its tenant and every query is scoped by it.
 
+pub mod calibration;
 pub mod calls;
 pub mod changes;
+pub mod disputes;
 pub mod insights;
 pub mod keys;
 pub mod review_tasks;
 pub mod scorecards;
 mod sql;
 pub mod tenant_settings;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -18,11 +21,17 @@ use async_trait::async_trait;
 use crate::auth::Role;
 use crate::config::DatabaseKind;
 
+pub use calibration::{
+    AnswerSheet, CalibrationItem, CalibrationSession, CalibrationStore, CheckAnswer,
+};
 pub use calls::{
     CallFilter, CallRecord, CallStatus, CallStore, ClaimedJob, NewCall, QueueStats, RedactedAudio,
     Stage, Submitted,
 };
 pub use changes::{ChangeEvent, ChangeKind, ChangeStore};
+pub use disputes::{
+    AcceptedOverride, Dispute, DisputeFilter, DisputeState, DisputeStore, Resolution,
+};
 pub use insights::{CriterionRow, InsightStore, OverallRow, Population, TimeWindow};
 pub use keys::{ApiKeySummary, KeyAction, KeyEvent, KeyStore};
 pub use review_tasks::{NewReviewTask, ReviewTask, ReviewTaskStore, TaskFilter, TaskState};
@@ -34,6 +43,9 @@ pub use sql::SqlStore;
 pub use tenant_settings::{
     AudioRedactionPolicy, PurgeKind, RetentionPolicy, ReviewSamplingPolicy, SettingsSection,
     TenantAction, TenantEvent, TenantSettings, TenantSettingsStore,
+};
+pub use webhooks::{
+    AttemptOutcome, DeliveryState, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookStore,
 };
 
 /// A storage failure, mapped to a gRPC status at the API edge.
@@ -141,6 +153,8 @@ pub struct ApiKeyRecord {
     pub expires_at_ms: Option<i64>,
     /// The last successful authentication, to the minute.
     pub last_used_at_ms: Option<i64>,
+    /// The agent or team the key is limited to.
+    pub scope: crate::auth::KeyScope,
 }
 
 impl ApiKeyRecord {
@@ -161,6 +175,7 @@ impl ApiKeyRecord {
             revoked: false,
             expires_at_ms,
             last_used_at_ms: None,
+            scope: crate::auth::KeyScope::default(),
         }
     }
 }
@@ -198,13 +213,16 @@ pub struct RubricVersionRecord {
 /// Storage operations; every one is scoped by tenant.
 #[async_trait]
 pub trait Store:
-    CallStore
+    CalibrationStore
+    + CallStore
     + ChangeStore
+    + DisputeStore
     + ScorecardStore
     + InsightStore
     + KeyStore
     + ReviewTaskStore
     + TenantSettingsStore
+    + WebhookStore
     + Send
     + Sync
     + 'static

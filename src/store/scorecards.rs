@@ -89,6 +89,14 @@ pub enum AuditAction {
     Rescored,
     /// A reviewer confirmed the scorecard as it stands.
     Confirmed,
+    /// An agent or coach disputed a check (the reason is their comment).
+    DisputeOpened,
+    /// A reviewer accepted a dispute; the override is its own event.
+    DisputeAccepted,
+    /// A reviewer rejected a dispute (the reason says why).
+    DisputeRejected,
+    /// The agent acknowledged the scorecard.
+    Acknowledged,
 }
 
 impl AuditAction {
@@ -99,6 +107,10 @@ impl AuditAction {
             Self::CheckOverridden => "check_overridden",
             Self::Rescored => "rescored",
             Self::Confirmed => "confirmed",
+            Self::DisputeOpened => "dispute_opened",
+            Self::DisputeAccepted => "dispute_accepted",
+            Self::DisputeRejected => "dispute_rejected",
+            Self::Acknowledged => "acknowledged",
         }
     }
 
@@ -109,6 +121,10 @@ impl AuditAction {
             "check_overridden" => Ok(Self::CheckOverridden),
             "rescored" => Ok(Self::Rescored),
             "confirmed" => Ok(Self::Confirmed),
+            "dispute_opened" => Ok(Self::DisputeOpened),
+            "dispute_accepted" => Ok(Self::DisputeAccepted),
+            "dispute_rejected" => Ok(Self::DisputeRejected),
+            "acknowledged" => Ok(Self::Acknowledged),
             other => Err(StoreError::Corrupt(format!(
                 "unknown audit action {other:?}"
             ))),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use callscore::app::Application;
 use callscore::auth::{Role, issue_key};
 use callscore::config::{Overrides, Settings};
+use callscore::proto::calibration_service_client::CalibrationServiceClient;
 use callscore::proto::call_service_client::CallServiceClient;
 use callscore::proto::review_service_client::ReviewServiceClient;
 use callscore::proto::rubric_service_client::RubricServiceClient;
@@ -360,6 +361,22 @@ pub fn cli_admin_key(database_url: &str) -> String {
         .to_string()
 }
 
+/// Runs the `callscore` client `args` against `app` with `key`.
+pub fn callscore_client(app: &TestApp, key: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
+        .args(args)
+        .args(["--server", &format!("http://{}", app.address)])
+        .env("CALLSCORE_API_KEY", key)
+        .output()
+        .expect("callscore runs")
+}
+
+/// A client command's standard output as JSON; the command must succeed.
+pub fn stdout_json(output: &std::process::Output) -> serde_json::Value {
+    assert!(output.status.success(), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("valid JSON on standard output")
+}
+
 /// Runs the `callscore` binary with `args` on the database at `database_url`.
 pub fn callscore_on(database_url: &str, args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_callscore"))
@@ -475,6 +492,13 @@ impl TestApp {
 
     pub async fn reviews(&self, key: &str) -> ReviewServiceClient<Authed> {
         ReviewServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    pub async fn calibrations(&self, key: &str) -> CalibrationServiceClient<Authed> {
+        CalibrationServiceClient::with_interceptor(
+            self.channel().await,
+            BearerKey(Some(key.into())),
+        )
     }
 
     /// Files under the blob folder (uploaded audio).

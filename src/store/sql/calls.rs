@@ -442,6 +442,10 @@ impl CallStore for SqlStore {
             "DELETE FROM coaching_notes WHERE tenant_id = $1 AND scorecard_id IN \
              (SELECT scorecard_id FROM scorecards WHERE tenant_id = $1 AND call_id = $2)",
             "DELETE FROM scorecards WHERE tenant_id = $1 AND call_id = $2",
+            "DELETE FROM review_tasks WHERE tenant_id = $1 AND call_id = $2",
+            "DELETE FROM disputes WHERE tenant_id = $1 AND call_id = $2",
+            "DELETE FROM calibration_answers WHERE tenant_id = $1 AND call_id = $2",
+            "DELETE FROM calibration_items WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM jobs WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM change_events WHERE tenant_id = $1 AND call_id = $2",
             "DELETE FROM calls WHERE tenant_id = $1 AND call_id = $2",

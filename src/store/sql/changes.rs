@@ -45,7 +45,44 @@ pub(super) async fn record_call_changes(
         query = query.bind(*value);
     }
     query.execute(&mut **transaction).await?;
+    let source = format!(
+        "SELECT tenant_id, call_id, COALESCE(latest_scorecard_id, '') AS scorecard_id, \
+         stage, failure_reason AS message FROM calls WHERE {call_filter}"
+    );
+    enqueue_webhooks(transaction, change, &source, binds, now).await?;
     notify_on_commit(transaction, kind).await
+}
+
+/// Writes one webhook delivery per subscribed endpoint of each changed call
+/// (`source` selects tenant_id, call_id, scorecard_id, stage, message), in
+/// the changing transaction: the outbox that webhooks deliver from
+/// (docs/webhooks.md).
+async fn enqueue_webhooks(
+    transaction: &mut Transaction<'_, Any>,
+    change: ChangeKind,
+    source: &str,
+    binds: &[&str],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    // One id per change and endpoint: this batch, the endpoint, the call.
+    let batch = uuid::Uuid::now_v7().simple().to_string();
+    let kind = change.as_str();
+    let statement = format!(
+        "INSERT INTO webhook_deliveries (tenant_id, delivery_id, endpoint_id, kind, call_id, \
+         scorecard_id, stage, message, occurred_at_ms, state, next_attempt_at_ms) \
+         SELECT c.tenant_id, '{batch}' || '-' || e.endpoint_id || '-' || c.call_id, \
+         e.endpoint_id, '{kind}', c.call_id, c.scorecard_id, c.stage, c.message, {now}, \
+         'pending', {now} FROM ({source}) c JOIN webhook_endpoints e \
+         ON e.tenant_id = c.tenant_id \
+         WHERE (',' || e.event_kinds || ',') LIKE '%,{kind},%'"
+    );
+    // Constants, an id of hex digits and an integer are formatted in.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(statement));
+    for value in binds {
+        query = query.bind(*value);
+    }
+    query.execute(&mut **transaction).await?;
+    Ok(())
 }
 
 /// Appends one event for one call (see [`record_call_changes`]).
@@ -91,6 +128,16 @@ pub(super) async fn record_scorecard_change(
     .bind(call_id)
     .execute(&mut **transaction)
     .await?;
+    let source = "SELECT tenant_id, call_id, CAST($3 AS TEXT) AS scorecard_id, stage, \
+         failure_reason AS message FROM calls WHERE tenant_id = $1 AND call_id = $2";
+    enqueue_webhooks(
+        transaction,
+        change,
+        source,
+        &[tenant_id, call_id, scorecard_id],
+        crate::store::now_ms(),
+    )
+    .await?;
     notify_on_commit(transaction, kind).await
 }
 
@@ -111,6 +158,16 @@ pub(super) async fn record_call_deleted(
     .bind(call_id)
     .bind(now)
     .execute(&mut **transaction)
+    .await?;
+    let source = "SELECT CAST($1 AS TEXT) AS tenant_id, CAST($2 AS TEXT) AS call_id, \
+         '' AS scorecard_id, '' AS stage, '' AS message";
+    enqueue_webhooks(
+        transaction,
+        ChangeKind::CallDeleted,
+        source,
+        &[tenant_id, call_id],
+        now,
+    )
     .await?;
     notify_on_commit(transaction, kind).await
 }

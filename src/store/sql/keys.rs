@@ -8,8 +8,8 @@ use super::{SqlStore, is_unique_violation};
 use crate::store::keys::{ApiKeySummary, KeyAction, KeyEvent, KeyStore};
 use crate::store::{ApiKeyRecord, StoreError, now_ms};
 
-const SUMMARY_COLUMNS: &str =
-    "key_id, role, label, created_at_ms, expires_at_ms, last_used_at_ms, revoked_at_ms";
+const SUMMARY_COLUMNS: &str = "key_id, role, label, created_at_ms, expires_at_ms, \
+     last_used_at_ms, revoked_at_ms, agent_id, team_id";
 
 fn summary_from_row(row: &AnyRow) -> Result<ApiKeySummary, StoreError> {
     let role: String = row.try_get("role")?;
@@ -23,6 +23,10 @@ fn summary_from_row(row: &AnyRow) -> Result<ApiKeySummary, StoreError> {
         expires_at_ms: row.try_get("expires_at_ms")?,
         last_used_at_ms: row.try_get("last_used_at_ms")?,
         revoked_at_ms: row.try_get("revoked_at_ms")?,
+        scope: crate::auth::KeyScope {
+            agent_id: row.try_get("agent_id")?,
+            team_id: row.try_get("team_id")?,
+        },
     })
 }
 
@@ -71,7 +75,7 @@ where
 {
     sqlx::query(
         "INSERT INTO api_keys (key_id, tenant_id, role, secret_sha256, label, created_at_ms, \
-         expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         expires_at_ms, agent_id, team_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&key.key_id)
     .bind(&key.tenant_id)
@@ -80,6 +84,8 @@ where
     .bind(&key.label)
     .bind(at_ms)
     .bind(key.expires_at_ms)
+    .bind(&key.scope.agent_id)
+    .bind(&key.scope.team_id)
     .execute(executor)
     .await
     .map_err(|error| match is_unique_violation(&error) {
@@ -199,7 +205,11 @@ impl KeyStore for SqlStore {
             .bind(expires_at_ms)
             .execute(&mut *transaction)
             .await?;
-        let successor = ApiKeyRecord::issued(successor, tenant_id, old.role, &old.label, None);
+        // The successor keeps the key's role, label and scope.
+        let successor = ApiKeyRecord {
+            scope: old.scope.clone(),
+            ..ApiKeyRecord::issued(successor, tenant_id, old.role, &old.label, None)
+        };
         insert_key(&mut *transaction, &successor, now).await?;
         let mut rotated = KeyEvent::now(Some(tenant_id), key_id, KeyAction::Rotated, actor);
         rotated.detail = format!("successor {}", successor.key_id);

@@ -6,13 +6,17 @@
 // Its column list macro is used by the modules after it.
 #[macro_use]
 mod calls;
+
+mod calibration;
 mod changes;
+mod disputes;
 mod filter;
 mod insights;
 mod keys;
 mod review_tasks;
 mod scorecards;
 mod tenant_settings;
+mod webhooks;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -308,7 +312,7 @@ impl Store for SqlStore {
     async fn find_api_key(&self, key_id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT key_id, tenant_id, role, secret_sha256, label, revoked_at_ms, expires_at_ms, \
-             last_used_at_ms FROM api_keys WHERE key_id = $1",
+             last_used_at_ms, agent_id, team_id FROM api_keys WHERE key_id = $1",
         )
         .bind(key_id)
         .fetch_optional(&self.pool)
@@ -326,6 +330,10 @@ impl Store for SqlStore {
             revoked: row.try_get::<Option<i64>, _>("revoked_at_ms")?.is_some(),
             expires_at_ms: row.try_get("expires_at_ms")?,
             last_used_at_ms: row.try_get("last_used_at_ms")?,
+            scope: crate::auth::KeyScope {
+                agent_id: row.try_get("agent_id")?,
+                team_id: row.try_get("team_id")?,
+            },
         }))
     }
 

@@ -225,6 +225,86 @@ pub(super) async fn insert_scorecard(
     Ok(())
 }
 
+impl SqlStore {
+    /// Stores a review of `record` in the caller's transaction: the reviewed
+    /// card, its criteria, the audit event and the change; false (nothing
+    /// written) when someone reviewed it since `expected_revision`.
+    pub(super) async fn review_in(
+        &self,
+        transaction: &mut Transaction<'_, Any>,
+        tenant_id: &str,
+        record: ScorecardRecord,
+        expected_revision: i64,
+        reviewed: &Scorecard,
+        event: &AuditEvent,
+    ) -> Result<bool, StoreError> {
+        let json = to_json(reviewed)?;
+        let updated = sqlx::query(
+            "UPDATE scorecards SET reviewed_json = $1, overall_score = NULLIF($2, -1.0), \
+             has_critical_failure = $3, review_revision = review_revision + 1 \
+             WHERE tenant_id = $4 AND scorecard_id = $5 AND review_revision = $6",
+        )
+        .bind(&json)
+        .bind(score_param(reviewed.overall_score))
+        .bind(i64::from(!reviewed.critical_failures.is_empty()))
+        .bind(tenant_id)
+        .bind(&record.scorecard_id)
+        .bind(expected_revision)
+        .execute(&mut **transaction)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            return Ok(false);
+        }
+        let is_current = record.is_current;
+        let keys = NewScorecard {
+            review: None,
+            scorecard_id: record.scorecard_id,
+            call_id: record.call_id,
+            agent_id: record.agent_id,
+            team_id: record.team_id,
+            call_started_at_ms: record.call_started_at_ms,
+            card: reviewed.clone(),
+            actor: event.actor.clone(),
+        };
+        write_criteria(transaction, tenant_id, &keys, reviewed).await?;
+        if !is_current {
+            sqlx::query(
+                "UPDATE scorecard_criteria SET is_current = 0 WHERE tenant_id = $1 AND scorecard_id = $2",
+            )
+            .bind(tenant_id)
+            .bind(&keys.scorecard_id)
+            .execute(&mut **transaction)
+            .await?;
+        }
+        audit_insert(tenant_id, event)
+            .execute(&mut **transaction)
+            .await?;
+        record_scorecard_change(
+            transaction,
+            self.kind,
+            ChangeKind::ScorecardReviewed,
+            tenant_id,
+            &keys.call_id,
+            &keys.scorecard_id,
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Appends an audit event that changes no score, in the caller's transaction.
+    pub(super) async fn audit_in(
+        transaction: &mut Transaction<'_, Any>,
+        tenant_id: &str,
+        event: &AuditEvent,
+    ) -> Result<(), sqlx::Error> {
+        audit_insert(tenant_id, event)
+            .execute(&mut **transaction)
+            .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl ScorecardStore for SqlStore {
     async fn get_scorecard(
@@ -354,58 +434,21 @@ impl ScorecardStore for SqlStore {
         event: &AuditEvent,
     ) -> Result<bool, StoreError> {
         let record = self.get_scorecard(tenant_id, scorecard_id).await?;
-        let json = to_json(reviewed)?;
         let mut transaction = self.pool().begin().await?;
-        let updated = sqlx::query(
-            "UPDATE scorecards SET reviewed_json = $1, overall_score = NULLIF($2, -1.0), \
-             has_critical_failure = $3, review_revision = review_revision + 1 \
-             WHERE tenant_id = $4 AND scorecard_id = $5 AND review_revision = $6",
-        )
-        .bind(&json)
-        .bind(score_param(reviewed.overall_score))
-        .bind(i64::from(!reviewed.critical_failures.is_empty()))
-        .bind(tenant_id)
-        .bind(scorecard_id)
-        .bind(expected_revision)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
-        if updated != 1 {
+        if !self
+            .review_in(
+                &mut transaction,
+                tenant_id,
+                record,
+                expected_revision,
+                reviewed,
+                event,
+            )
+            .await?
+        {
             transaction.rollback().await?;
             return Ok(false);
         }
-        let keys = NewScorecard {
-            review: None,
-            scorecard_id: record.scorecard_id,
-            call_id: record.call_id,
-            agent_id: record.agent_id,
-            team_id: record.team_id,
-            call_started_at_ms: record.call_started_at_ms,
-            card: reviewed.clone(),
-            actor: event.actor.clone(),
-        };
-        write_criteria(&mut transaction, tenant_id, &keys, reviewed).await?;
-        if !record.is_current {
-            sqlx::query(
-                "UPDATE scorecard_criteria SET is_current = 0 WHERE tenant_id = $1 AND scorecard_id = $2",
-            )
-            .bind(tenant_id)
-            .bind(scorecard_id)
-            .execute(&mut *transaction)
-            .await?;
-        }
-        audit_insert(tenant_id, event)
-            .execute(&mut *transaction)
-            .await?;
-        record_scorecard_change(
-            &mut transaction,
-            self.kind,
-            ChangeKind::ScorecardReviewed,
-            tenant_id,
-            &keys.call_id,
-            scorecard_id,
-        )
-        .await?;
         transaction.commit().await?;
         self.changes_committed();
         Ok(true)
