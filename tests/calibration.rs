@@ -320,6 +320,26 @@ async fn reviewers_answer_blind_and_the_closed_session_reports_agreement(backend
         .await
         .expect_err("hidden");
     assert_eq!(history.code(), Code::FailedPrecondition);
+    let listed = |key: String| {
+        let app = &app;
+        async move {
+            app.scorecards(&key)
+                .await
+                .list_scorecards(ListScorecardsRequest::default())
+                .await
+                .expect("list")
+                .into_inner()
+                .scorecards
+                .into_iter()
+                .map(|card| card.call_id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(
+        listed(reviewers[2].clone()).await.is_empty(),
+        "lists hide them too"
+    );
+    assert_eq!(listed(outsider.clone()).await.len(), 3);
     // A reviewer outside the session reads them as ever.
     app.scorecards(&outsider)
         .await
@@ -603,6 +623,7 @@ async fn reviewers_answer_blind_and_the_closed_session_reports_agreement(backend
         })
         .await
         .expect("readable once closed");
+    assert_eq!(listed(reviewers[2].clone()).await.len(), 3);
     let late = submit(0, 0, answers_for(0, false))
         .await
         .expect_err("closed");
@@ -651,7 +672,7 @@ async fn reviewers_answer_blind_and_the_closed_session_reports_agreement(backend
         second_page.sessions[0].session_id, session_id,
         "newest first"
     );
-    let listed = |key: String| {
+    let sessions = |key: String| {
         let app = &app;
         async move {
             app.calibrations(&key)
@@ -661,11 +682,11 @@ async fn reviewers_answer_blind_and_the_closed_session_reports_agreement(backend
                 .map(|r| r.into_inner().sessions.len())
         }
     };
-    assert_eq!(listed(reviewers[0].clone()).await.expect("list"), 2);
-    assert_eq!(listed(reviewers[1].clone()).await.expect("list"), 1);
-    assert_eq!(listed(outsider.clone()).await.expect("list"), 1);
+    assert_eq!(sessions(reviewers[0].clone()).await.expect("list"), 2);
+    assert_eq!(sessions(reviewers[1].clone()).await.expect("list"), 1);
+    assert_eq!(sessions(outsider.clone()).await.expect("list"), 1);
     assert_eq!(
-        listed(coach.clone()).await.expect_err("coach").code(),
+        sessions(coach.clone()).await.expect_err("coach").code(),
         Code::PermissionDenied
     );
 

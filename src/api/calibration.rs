@@ -702,3 +702,17 @@ pub(super) async fn hidden_while_calibrating(
         None => Ok(()),
     }
 }
+
+/// The calls whose scorecards the caller judges blind in open calibration
+/// sessions: list views and exports leave them out.
+pub(super) async fn blind_calls(
+    state: &ServiceState,
+    principal: &Principal,
+) -> Result<std::collections::HashSet<String>, Status> {
+    Ok(state
+        .store
+        .open_calibration_calls(&principal.tenant_id, &principal.key_id)
+        .await?
+        .into_iter()
+        .collect())
+}

@@ -208,6 +208,7 @@ pub fn stream(
     tenant: String,
     filter: ScorecardFilter,
     format: pb::ExportFormat,
+    hidden_calls: std::collections::HashSet<String>,
 ) -> Result<ReceiverStream<Result<pb::ExportScorecardsResponse, Status>>, Status> {
     let mut writer = file_writer(format)?;
     let (tx, rx) = mpsc::channel(2);
@@ -229,7 +230,12 @@ pub fn stream(
                     return;
                 }
             };
-            let rows: Vec<CheckRow> = page.iter().flat_map(rows).collect();
+            // Calls the caller judges blind in a calibration session stay out.
+            let rows: Vec<CheckRow> = page
+                .iter()
+                .filter(|record| !hidden_calls.contains(&record.call_id))
+                .flat_map(rows)
+                .collect();
             if !rows.is_empty() {
                 match writer.page(&rows) {
                     Ok(bytes) if bytes.is_empty() => {}

@@ -145,6 +145,10 @@ impl ScorecardService for ScorecardApi {
         let next_page_token = finish_page(&mut records, limit, |r| {
             encode_time_cursor(r.call_started_at_ms, &r.scorecard_id)
         });
+        // Calls the caller judges blind in a calibration session stay out
+        // (a page may then hold fewer than page_size).
+        let hidden = super::calibration::blind_calls(&self.state, principal).await?;
+        records.retain(|record| !hidden.contains(&record.call_id));
         let mut scorecards = Vec::with_capacity(records.len());
         for record in &records {
             scorecards.push(scorecard_to_wire(&self.state, tenant, record).await?);
@@ -191,11 +195,13 @@ impl ScorecardService for ScorecardApi {
             started_before_ms: Some(started_before_ms),
             ..ScorecardFilter::default()
         };
+        let hidden = super::calibration::blind_calls(&self.state, principal).await?;
         Ok(Response::new(super::export::stream(
             self.state.store.clone(),
             principal.tenant_id.clone(),
             filter,
             format,
+            hidden,
         )?))
     }
 

@@ -470,6 +470,25 @@ fn render_event(event: &pb::AuditEvent) -> String {
             outcome_name(event.old_outcome),
             outcome_name(event.new_outcome)
         ),
+        Ok(pb::AuditAction::DisputeOpened) => {
+            format!(
+                "dispute opened on {}/{}",
+                event.criterion_id, event.check_id
+            )
+        }
+        Ok(pb::AuditAction::DisputeAccepted) => {
+            format!(
+                "dispute accepted on {}/{}",
+                event.criterion_id, event.check_id
+            )
+        }
+        Ok(pb::AuditAction::DisputeRejected) => {
+            format!(
+                "dispute rejected on {}/{}",
+                event.criterion_id, event.check_id
+            )
+        }
+        Ok(pb::AuditAction::Acknowledged) => "acknowledged".to_string(),
         _ => "-".to_string(),
     };
     let reason = if event.reason.is_empty() {

@@ -257,8 +257,8 @@ fn render_endpoints(endpoints: &[pb::WebhookEndpoint]) -> String {
 
 fn render_deliveries(deliveries: &[pb::WebhookDelivery]) -> String {
     let mut out = format!(
-        "{:<80} {:<18} {:<9} {:>8} {:>6}  {}\n",
-        "delivery", "event", "state", "attempts", "status", "last error"
+        "{:<18} {:<9} {:>8} {:>6}  {:<106}  {}\n",
+        "event", "state", "attempts", "status", "delivery", "last error"
     );
     for delivery in deliveries {
         let state = match pb::WebhookDeliveryState::try_from(delivery.state) {
@@ -269,11 +269,11 @@ fn render_deliveries(deliveries: &[pb::WebhookDelivery]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<80} {:<18} {state:<9} {:>8} {:>6}  {}",
-            delivery.delivery_id,
+            "{:<18} {state:<9} {:>8} {:>6}  {:<106}  {}",
             delivery.kind,
             delivery.attempts,
             delivery.last_status,
+            delivery.delivery_id,
             delivery.last_error
         );
     }

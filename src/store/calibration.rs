@@ -127,6 +127,13 @@ pub trait CalibrationStore: Send + Sync {
         reviewer: Option<&str>,
     ) -> Result<Vec<AnswerSheet>, StoreError>;
 
+    /// The calls `reviewer` judges blind in open sessions now.
+    async fn open_calibration_calls(
+        &self,
+        tenant_id: &str,
+        reviewer: &str,
+    ) -> Result<Vec<String>, StoreError>;
+
     /// The open session in which `reviewer` must judge `call_id` blind, if any.
     async fn open_calibration_of(
         &self,

@@ -268,6 +268,29 @@ impl CalibrationStore for SqlStore {
         rows.iter().map(sheet_from_row).collect()
     }
 
+    async fn open_calibration_calls(
+        &self,
+        tenant_id: &str,
+        reviewer: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT i.call_id FROM calibration_items i \
+             JOIN calibration_reviewers r ON r.tenant_id = i.tenant_id \
+               AND r.session_id = i.session_id AND r.reviewer = $2 \
+             JOIN calibration_sessions s ON s.tenant_id = i.tenant_id \
+               AND s.session_id = i.session_id AND s.closed_at_ms IS NULL \
+             WHERE i.tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .bind(reviewer)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| row.try_get("call_id"))
+            .collect::<Result<Vec<String>, sqlx::Error>>()?)
+    }
+
     async fn open_calibration_of(
         &self,
         tenant_id: &str,
