@@ -195,6 +195,64 @@ async fn agents_and_coaches_dispute_checks_and_reviewers_resolve_them(backend: B
         .expect_err("a team coach does not list every call");
     assert_eq!(trend.code(), Code::PermissionDenied);
 
+    // A team coach coaches its team's agents only.
+    let insights = |key: String| {
+        let app = &app;
+        async move {
+            callscore::proto::insight_service_client::InsightServiceClient::with_interceptor(
+                app.channel().await,
+                BearerKey(Some(key)),
+            )
+        }
+    };
+    insights(blue_coach.clone())
+        .await
+        .get_team_summary(GetTeamSummaryRequest {
+            team_id: "blue".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("own team");
+    insights(blue_coach.clone())
+        .await
+        .get_agent_trend(GetAgentTrendRequest {
+            agent_id: "rina".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("own team's agent");
+    for refused in [
+        insights(blue_coach.clone())
+            .await
+            .get_team_summary(GetTeamSummaryRequest {
+                team_id: "red".into(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        insights(blue_coach.clone())
+            .await
+            .get_agent_trend(GetAgentTrendRequest {
+                agent_id: "budi".into(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+        app.reviews(&blue_coach)
+            .await
+            .list_coaching_notes(ListCoachingNotesRequest {
+                agent_id: "budi".into(),
+                ..Default::default()
+            })
+            .await
+            .map(|_| ()),
+    ] {
+        assert_eq!(
+            refused.expect_err("other team").code(),
+            Code::PermissionDenied
+        );
+    }
+
     // Opening disputes.
     let greeting = "professionalism/greeting";
     let opened = disputes(&app, &rina)

@@ -40,6 +40,23 @@ impl InsightApi {
     }
 }
 
+/// `PERMISSION_DENIED` when a team-scoped key asks about an agent outside
+/// its team: an agent belongs to the team of their most recent call.
+pub(super) async fn require_agent_in_scope(
+    store: &dyn Store,
+    principal: &Principal,
+    agent_id: &str,
+) -> Result<(), Status> {
+    if principal.scope.team_id.is_empty() {
+        return principal.require_covers(agent_id, "");
+    }
+    let team = store
+        .team_of_agent(&principal.tenant_id, agent_id)
+        .await?
+        .unwrap_or_default();
+    principal.require_covers(agent_id, &team)
+}
+
 #[tonic::async_trait]
 impl InsightService for InsightApi {
     async fn get_agent_trend(
@@ -52,6 +69,7 @@ impl InsightService for InsightApi {
         let agent_id = &required_id("agent_id", &message.agent_id)?;
         let window = window(message.range.as_ref())?;
         let width = bucket_width(message.bucket)?;
+        require_agent_in_scope(self.store.as_ref(), principal, agent_id).await?;
         let tenant = &principal.tenant_id;
         let population = Population::Agent(agent_id);
         let (overall, criteria) = tokio::try_join!(
@@ -74,6 +92,7 @@ impl InsightService for InsightApi {
         let message = request.get_ref();
         let team_id = &required_id("team_id", &message.team_id)?;
         let window = window(message.range.as_ref())?;
+        principal.require_covers("", team_id)?;
         let tenant = &principal.tenant_id;
         let population = Population::Team(team_id);
         let (overall, criteria) = tokio::try_join!(
@@ -110,6 +129,7 @@ impl InsightService for InsightApi {
             0 => DEFAULT_MAX_CRITERIA,
             n => usize::try_from(n).map_or(MAX_FOCUS_CRITERIA, |n| n.min(MAX_FOCUS_CRITERIA)),
         };
+        require_agent_in_scope(self.store.as_ref(), principal, agent_id).await?;
         let tenant = &principal.tenant_id;
         // The agent is compared with the team of their most recent call.
         let Some(team_id) = self.store.team_of_agent(tenant, agent_id).await? else {

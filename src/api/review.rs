@@ -218,14 +218,19 @@ impl ReviewService for ReviewApi {
         let tenant = &principal.tenant_id;
         let scorecard_id = optional_id("scorecard_id", &message.scorecard_id)?;
         if !scorecard_id.is_empty() {
-            self.state
+            let record = self
+                .state
                 .store
                 .get_scorecard(tenant, &scorecard_id)
                 .await?;
+            principal.require_covers(&record.agent_id, &record.team_id)?;
         }
+        let agent_id = required_id("agent_id", &message.agent_id)?;
+        super::insight::require_agent_in_scope(self.state.store.as_ref(), principal, &agent_id)
+            .await?;
         let note = CoachingNote {
             note_id: uuid::Uuid::now_v7().to_string(),
-            agent_id: required_id("agent_id", &message.agent_id)?,
+            agent_id,
             author: principal.key_id.clone(),
             text: self.redacted_text("text", &message.text)?,
             scorecard_id,
@@ -248,6 +253,8 @@ impl ReviewService for ReviewApi {
         let agent_id = required_id("agent_id", &message.agent_id)?;
         let limit = page_size(message.page_size)?;
         let before = decode_token(&message.page_token)?;
+        super::insight::require_agent_in_scope(self.state.store.as_ref(), principal, &agent_id)
+            .await?;
         let mut notes = self
             .state
             .store

@@ -67,6 +67,7 @@ impl Action {
             self,
             Action::ReadScorecards
                 | Action::ReadRubrics
+                | Action::Coach
                 | Action::DisputeChecks
                 | Action::ReadDisputes
                 | Action::AcknowledgeScorecards
