@@ -187,13 +187,46 @@ async fn agents_and_coaches_dispute_checks_and_reviewers_resolve_them(backend: B
         .await
         .expect_err("agents do not read calls");
     assert_eq!(calls.code(), Code::PermissionDenied);
-    let trend = app
+    let team_calls = app
         .calls(&blue_coach)
         .await
         .list_calls(ListCallsRequest::default())
         .await
-        .expect_err("a team coach does not list every call");
-    assert_eq!(trend.code(), Code::PermissionDenied);
+        .expect("a team coach lists its team's calls")
+        .into_inner()
+        .calls;
+    assert_eq!(team_calls.len(), 1);
+    assert_eq!(
+        team_calls[0].metadata.as_ref().map(|m| m.team_id.as_str()),
+        Some("blue")
+    );
+    let red_call = app
+        .calls(&admin)
+        .await
+        .list_calls(ListCallsRequest {
+            team_id: "red".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("admin lists")
+        .into_inner()
+        .calls;
+    let other_team = app
+        .calls(&blue_coach)
+        .await
+        .get_call(GetCallRequest {
+            call_id: red_call[0].call_id.clone(),
+        })
+        .await
+        .expect_err("another team's call");
+    assert_eq!(other_team.code(), Code::PermissionDenied);
+    let scoped_review = app
+        .reviews(&blue_coach)
+        .await
+        .list_review_tasks(ListReviewTasksRequest::default())
+        .await
+        .expect_err("coaches do not review");
+    assert_eq!(scoped_review.code(), Code::PermissionDenied);
 
     // A team coach coaches its team's agents only.
     let insights = |key: String| {

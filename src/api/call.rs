@@ -361,6 +361,7 @@ impl CallService for CallApi {
         let call_id = required_id("call_id", &request.get_ref().call_id)?;
         let tenant = &principal.tenant_id;
         let record = self.state.store.get_call(tenant, &call_id).await?;
+        principal.require_covers(&record.call.agent_id, &record.call.team_id)?;
         let mut response = pb::GetCallResponse {
             call: Some(convert::call(&record)),
             ..Default::default()
@@ -396,6 +397,7 @@ impl CallService for CallApi {
             .store
             .get_call(&principal.tenant_id, &call_id)
             .await?;
+        principal.require_covers(&record.call.agent_id, &record.call.team_id)?;
         let rendered = super::audio::render(&self.state.pipeline, &record, rendering).await?;
         Ok(Response::new(super::audio::stream(
             rendered,
@@ -415,7 +417,8 @@ impl CallService for CallApi {
         let call_id = required_id("call_id", &request.get_ref().call_id)?;
         let tenant = principal.tenant_id.clone();
         // Unknown ids fail the RPC itself, before any stream.
-        self.state.store.get_call(&tenant, &call_id).await?;
+        let record = self.state.store.get_call(&tenant, &call_id).await?;
+        principal.require_covers(&record.call.agent_id, &record.call.team_id)?;
         let slot = self.state.watches.take(&principal.key_id).ok_or_else(|| {
             Status::resource_exhausted(
                 "this API key has its share of WatchCall streams open; end one first",
@@ -451,9 +454,13 @@ impl CallService for CallApi {
         let after = decode_time_cursor(&message.page_token)?;
         let (started_from_ms, started_before_ms) =
             convert::time_window("call_started", message.call_started.as_ref())?;
+        let (agent_id, team_id) = principal.scoped_filter(
+            Some(optional_id("agent_id", &message.agent_id)?).filter(|v| !v.is_empty()),
+            Some(optional_id("team_id", &message.team_id)?).filter(|v| !v.is_empty()),
+        )?;
         let filter = CallFilter {
-            agent_id: Some(optional_id("agent_id", &message.agent_id)?).filter(|v| !v.is_empty()),
-            team_id: Some(optional_id("team_id", &message.team_id)?).filter(|v| !v.is_empty()),
+            agent_id,
+            team_id,
             status: convert::call_status_filter(message.status)?,
             started_from_ms,
             started_before_ms,

@@ -66,6 +66,8 @@ impl Action {
         matches!(
             self,
             Action::ReadScorecards
+                | Action::ReadCalls
+                | Action::ListenToCalls
                 | Action::ReadRubrics
                 | Action::Coach
                 | Action::DisputeChecks
