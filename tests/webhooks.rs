@@ -343,6 +343,44 @@ async fn events_reach_the_platform_signed_with_retries_and_replay(backend: Backe
         2,
         "call.scored and scorecard.reviewed only (the default kinds)"
     );
+    // Finished deliveries and their log go with the change feed's retention
+    // (once the last answer is recorded).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delivered = webhooks(&app, &admin)
+            .await
+            .list_webhook_deliveries(ListWebhookDeliveriesRequest {
+                endpoint_id: endpoint_id.clone(),
+                state: WebhookDeliveryState::Delivered as i32,
+                ..Default::default()
+            })
+            .await
+            .expect("deliveries")
+            .into_inner()
+            .deliveries;
+        if delivered.len() == 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all delivered: {delivered:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let pruned = app
+        .store
+        .prune_webhook_deliveries(callscore::store::now_ms() + 1)
+        .await
+        .expect("pruned");
+    assert_eq!(pruned, 2);
+    let gone = webhooks(&app, &admin)
+        .await
+        .get_webhook_delivery(GetWebhookDeliveryRequest {
+            delivery_id: first.id.clone(),
+        })
+        .await
+        .expect_err("pruned");
+    assert_eq!(gone.code(), Code::NotFound);
     worker.stop().await;
     app.stop().await;
 }

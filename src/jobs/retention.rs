@@ -24,6 +24,8 @@ pub struct Purged {
     pub transcripts: u64,
     /// Change-feed events pruned.
     pub change_events: u64,
+    /// Finished webhook deliveries pruned.
+    pub webhook_deliveries: u64,
 }
 
 /// Runs [`sweep`] every `interval` until `shutdown`.
@@ -41,6 +43,7 @@ pub async fn run(
                     audio = purged.audio,
                     transcripts = purged.transcripts,
                     change_events = purged.change_events,
+                    webhook_deliveries = purged.webhook_deliveries,
                     "retention purged"
                 );
             }
@@ -68,6 +71,10 @@ pub async fn sweep(
     }
     let keep_ms = i64::try_from(change_feed_retention.as_millis()).unwrap_or(i64::MAX);
     purged.change_events = store.prune_changes(now.saturating_sub(keep_ms)).await?;
+    // Finished webhook deliveries and their log are kept as long as the feed.
+    purged.webhook_deliveries = store
+        .prune_webhook_deliveries(now.saturating_sub(keep_ms))
+        .await?;
     Ok(purged)
 }
 

@@ -195,6 +195,10 @@ pub trait WebhookStore: Send + Sync {
         delivery_id: &str,
     ) -> Result<Vec<WebhookAttempt>, StoreError>;
 
+    /// Deletes finished (delivered or failed) deliveries of changes before
+    /// `before_ms`, with their attempts; returns how many deliveries.
+    async fn prune_webhook_deliveries(&self, before_ms: i64) -> Result<u64, StoreError>;
+
     /// Sends a delivery again from now, with a fresh retry budget.
     async fn replay_webhook_delivery(
         &self,

@@ -305,6 +305,28 @@ impl WebhookStore for SqlStore {
             .collect()
     }
 
+    async fn prune_webhook_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query(
+            "DELETE FROM webhook_attempts WHERE EXISTS (SELECT 1 FROM webhook_deliveries d \
+             WHERE d.tenant_id = webhook_attempts.tenant_id \
+               AND d.delivery_id = webhook_attempts.delivery_id \
+               AND d.state <> 'pending' AND d.occurred_at_ms < $1)",
+        )
+        .bind(before_ms)
+        .execute(&mut *transaction)
+        .await?;
+        let pruned = sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND occurred_at_ms < $1",
+        )
+        .bind(before_ms)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+        transaction.commit().await?;
+        Ok(pruned)
+    }
+
     async fn replay_webhook_delivery(
         &self,
         tenant_id: &str,
