@@ -7,9 +7,8 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand};
 
-use super::client::ClientArgs;
 use super::exit::{ExitReason, failure, rpc_failure};
-use super::output::{OutputArgs, print};
+use super::output::{Session, print};
 use super::settings_args::runtime;
 use crate::proto::calibration_service_client::CalibrationServiceClient;
 use crate::proto::{self as pb};
@@ -19,15 +18,6 @@ use crate::proto::{self as pb};
 pub struct CalibrationArgs {
     #[command(subcommand)]
     command: CalibrationCommand,
-}
-
-/// The server, the key and the output format, taken after each subcommand.
-#[derive(Debug, Args)]
-struct Session {
-    #[command(flatten)]
-    client: ClientArgs,
-    #[command(flatten)]
-    output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

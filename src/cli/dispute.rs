@@ -6,9 +6,8 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::client::ClientArgs;
 use super::exit::rpc_failure;
-use super::output::{OutputArgs, print};
+use super::output::{Session, print};
 use super::review::{OutcomeArg, outcome, split_check};
 use super::settings_args::runtime;
 use crate::proto::dispute_service_client::DisputeServiceClient;
@@ -19,15 +18,6 @@ use crate::proto::{self as pb};
 pub struct DisputeArgs {
     #[command(subcommand)]
     command: DisputeCommand,
-}
-
-/// The server, the key and the output format, taken after each subcommand.
-#[derive(Debug, Args)]
-struct Session {
-    #[command(flatten)]
-    client: ClientArgs,
-    #[command(flatten)]
-    output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,6 +27,18 @@ pub struct OutputArgs {
     pub format: OutputFormat,
 }
 
+/// The server, the key and the output format: what every client
+/// subcommand takes after its own arguments.
+#[derive(Debug, clap::Args)]
+pub struct Session {
+    /// Where and as whom.
+    #[command(flatten)]
+    pub client: super::client::ClientArgs,
+    /// How to print.
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
 /// The contract's descriptors, read once.
 static POOL: LazyLock<Result<DescriptorPool, String>> = LazyLock::new(|| {
     DescriptorPool::decode(crate::proto::FILE_DESCRIPTOR_SET).map_err(|error| error.to_string())

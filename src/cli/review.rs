@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::client::{AuthedChannel, ClientArgs};
+use super::client::AuthedChannel;
 use super::exit::{ExitReason, failure, rpc_failure};
 use super::export::timestamp;
-use super::output::{OutputArgs, print};
+use super::output::{Session, print};
 use super::settings_args::runtime;
 use crate::proto::review_service_client::ReviewServiceClient;
 use crate::proto::scorecard_service_client::ScorecardServiceClient;
@@ -21,15 +21,6 @@ use crate::proto::{self as pb};
 pub struct ReviewArgs {
     #[command(subcommand)]
     command: ReviewCommand,
-}
-
-/// The server, the key and the output format, taken after each subcommand.
-#[derive(Debug, Args)]
-struct Session {
-    #[command(flatten)]
-    client: ClientArgs,
-    #[command(flatten)]
-    output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]

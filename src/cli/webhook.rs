@@ -6,9 +6,8 @@ use std::fmt::Write as _;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::client::ClientArgs;
 use super::exit::rpc_failure;
-use super::output::{OutputArgs, print};
+use super::output::{Session, print};
 use super::settings_args::runtime;
 use crate::proto::webhook_service_client::WebhookServiceClient;
 use crate::proto::{self as pb};
@@ -18,15 +17,6 @@ use crate::proto::{self as pb};
 pub struct WebhookArgs {
     #[command(subcommand)]
     command: WebhookCommand,
-}
-
-/// The server, the key and the output format, taken after each subcommand.
-#[derive(Debug, Args)]
-struct Session {
-    #[command(flatten)]
-    client: ClientArgs,
-    #[command(flatten)]
-    output: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
