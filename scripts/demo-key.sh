@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# Gives `make run` an admin key for the tenant "demo", created once and kept
-# in data/demo-admin.key (the database keeps only its hash).
+# Gives `make run` API keys for the tenant "demo": an admin key (the demo's
+# own client), and a reviewer's and a coach's for the QA console. Created once
+# and kept in data/demo-ROLE.key (the database keeps only their hashes).
 set -euo pipefail
 binary=$1
-key_file=data/demo-admin.key
 mkdir -p data
-if [ ! -s "$key_file" ] || [ ! -f data/callscore.db ]; then
-  "$binary" keys create --tenant demo --role admin --label "make run" > "$key_file"
-  chmod 600 "$key_file"
-fi
-echo "admin key for tenant demo (in $key_file): $(cat "$key_file")" >&2
+fresh_database=0
+[ -f data/callscore.db ] || fresh_database=1
+for role in admin reviewer coach; do
+  key_file=data/demo-$role.key
+  if [ ! -s "$key_file" ] || [ "$fresh_database" = 1 ]; then
+    "$binary" keys create --tenant demo --role "$role" --label "make run $role" > "$key_file"
+    chmod 600 "$key_file"
+  fi
+done
+echo "admin key for tenant demo (in data/demo-admin.key): $(cat data/demo-admin.key)" >&2

@@ -21,6 +21,8 @@ esac
 packages=(cmake libclang-dev pkg-config)
 if [ "$for_tests" = 1 ]; then
   packages+=(espeak-ng sox libsox-fmt-all opus-tools asterisk-core-sounds-en-wav asterisk-core-sounds-en)
+  # The console's browser tests: Debian's Chromium and its WebDriver.
+  packages+=(chromium chromium-driver)
 fi
 missing=()
 for package in "${packages[@]}"; do

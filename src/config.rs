@@ -108,6 +108,8 @@ pub struct Settings {
     /// call the API from a browser over gRPC-Web; `*` for any; "" for none
     /// (a page served by callscore itself needs none).
     pub cors_allowed_origins: String,
+    /// Serve the QA console at `/` on the API port (docs/console.md).
+    pub console_enabled: bool,
     /// Webhooks may go to private, loopback and plain-http URLs (for
     /// development and tests; never on a shared deployment).
     pub webhook_allow_private_networks: bool,

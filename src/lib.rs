@@ -17,6 +17,8 @@ pub mod blobs;
 pub mod cli;
 /// Layered, validated settings.
 pub mod config;
+/// The QA console served at `/`.
+pub mod console;
 /// The validation harness: agreement of scores with human labels.
 pub mod eval;
 /// The change feed: committed changes broadcast to streams in the process.

@@ -535,6 +535,7 @@ async fn graded_checks_carry_cues_and_take_a_reviewed_fraction(backend: Backend)
             new_outcome: outcome as i32,
             reason: "listened to the call".into(),
             new_fraction: fraction,
+            expected_review_revision: None,
         };
     for (bad, field) in [
         (

@@ -223,17 +223,17 @@ async fn a_peer_dribbling_the_preface_or_speaking_something_else_is_dropped() {
     let dropped_after = dropped_after.expect("a dribbled preface was accepted");
     assert!(dropped_after < Duration::from_secs(4), "{dropped_after:?}");
 
-    // Not HTTP/2 at all: dropped as soon as the bytes are read.
+    // Not HTTP at all: dropped as soon as the bytes are read.
     let mut stranger = TcpStream::connect(app.address).await.expect("connect");
     stranger
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .write_all(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")
         .await
         .expect("write");
     assert!(
         closed_within(&mut stranger, Duration::from_secs(1))
             .await
             .is_some(),
-        "a non-HTTP/2 peer was kept"
+        "a peer speaking neither HTTP/2 nor HTTP/1.1 was kept"
     );
     assert!(healthy(&app).await);
     app.stop().await;

@@ -326,6 +326,7 @@ fn requests(c: &Clients, bad: &str, call_id: &str, card_id: &str) -> Vec<(String
             new_outcome: CheckOutcome::Fail as i32,
             reason: "heard it myself".into(),
             new_fraction: None,
+            expected_review_revision: None,
         };
         match field {
             "scorecard_id" => request.scorecard_id = b(),

@@ -10,6 +10,7 @@ use super::convert::{self, optional_id, required_id};
 use super::paging::{decode_time_cursor, encode_time_cursor, finish_page, page_size};
 use super::status::invalid;
 use super::watch::CallWatch;
+use super::watch_calls::CallsWatch;
 use crate::auth::{Action, Principal};
 use crate::pipeline::Pipeline;
 use crate::proto::call_service_server::CallService;
@@ -435,6 +436,40 @@ impl CallService for CallApi {
             last_sent: None,
             last_seq: 0,
         };
+        let shutdown = self.state.shutdown.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            watch.run(changes, shutdown).await;
+        });
+        Ok(Response::new(ReceiverStream::new(receiver)))
+    }
+
+    type WatchCallsStream = ReceiverStream<Result<pb::WatchCallsResponse, Status>>;
+
+    async fn watch_calls(
+        &self,
+        request: Request<pb::WatchCallsRequest>,
+    ) -> Result<Response<Self::WatchCallsStream>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require(Action::ReadCalls)?;
+        let message = request.get_ref();
+        let filter = principal.scoped_filter(
+            Some(optional_id("agent_id", &message.agent_id)?).filter(|v| !v.is_empty()),
+            Some(optional_id("team_id", &message.team_id)?).filter(|v| !v.is_empty()),
+        )?;
+        let slot = self.state.watches.take(&principal.key_id).ok_or_else(|| {
+            Status::resource_exhausted(
+                "this API key has its share of watch streams open; end one first",
+            )
+        })?;
+        let changes = self.state.changes.subscribe();
+        let (sender, receiver) = tokio::sync::mpsc::channel(64);
+        let watch = CallsWatch::new(
+            self.state.store.clone(),
+            principal.tenant_id.clone(),
+            filter,
+            sender,
+        );
         let shutdown = self.state.shutdown.clone();
         tokio::spawn(async move {
             let _slot = slot;

@@ -483,6 +483,7 @@ pub fn scorecard(record: &ScorecardRecord, events: &[AuditEvent]) -> pb::Scoreca
             lexicons: machine.scorer.lexicons.clone(),
             encoder: machine.scorer.encoder.clone().unwrap_or_default(),
         }),
+        review_revision: u64::try_from(record.review_revision).unwrap_or_default(),
     }
 }
 

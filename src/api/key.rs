@@ -223,4 +223,29 @@ impl KeyService for KeyApi {
             next_page_token,
         }))
     }
+
+    async fn get_caller_key(
+        &self,
+        request: Request<pb::GetCallerKeyRequest>,
+    ) -> Result<Response<pb::GetCallerKeyResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let keys = self
+            .store
+            .list_api_keys(&principal.tenant_id, false)
+            .await?;
+        let key = keys
+            .iter()
+            .find(|key| key.key_id == principal.key_id)
+            .map(api_key)
+            .ok_or_else(|| Status::unauthenticated("this key is no longer valid"))?;
+        Ok(Response::new(pb::GetCallerKeyResponse {
+            key: Some(key),
+            tenant_id: principal.tenant_id.clone(),
+            permissions: Action::ALL
+                .into_iter()
+                .filter(|action| principal.may(*action))
+                .map(|action| action.as_str().to_string())
+                .collect(),
+        }))
+    }
 }

@@ -4,7 +4,7 @@
 mod audio;
 mod calibration;
 mod call;
-mod convert;
+pub(crate) mod convert;
 mod disputes;
 mod export;
 mod export_parquet;
@@ -21,6 +21,7 @@ mod scorecard;
 mod status;
 mod tenant;
 mod watch;
+mod watch_calls;
 mod watch_slots;
 mod webhooks;
 

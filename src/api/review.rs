@@ -150,6 +150,14 @@ impl ReviewService for ReviewApi {
             .store
             .get_scorecard(tenant, &scorecard_id)
             .await?;
+        if let Some(expected) = message.expected_review_revision
+            && i64::try_from(expected).ok() != Some(record.review_revision)
+        {
+            return Err(Status::aborted(format!(
+                "the scorecard was reviewed since revision {expected} (now {}); read it again and retry",
+                record.review_revision
+            )));
+        }
         let (reviewed, event) = super::overrides::plan_override(
             &self.state,
             tenant,

@@ -67,12 +67,7 @@ impl CallWatch {
     }
 
     async fn end_unavailable(&self) {
-        let _ = self
-            .sender
-            .send(Err(Status::unavailable(
-                "the server is shutting down; watch again",
-            )))
-            .await;
+        let _ = self.sender.send(Err(draining())).await;
     }
 
     async fn resend_from_store(&mut self) -> Next {
@@ -135,6 +130,12 @@ impl CallWatch {
             Next::Continue
         }
     }
+}
+
+/// How a watch stream ends when the server drains: the client watches again
+/// on another replica or after the restart.
+pub(super) fn draining() -> Status {
+    Status::unavailable("the server is shutting down; watch again")
 }
 
 /// A call's state as a watcher sees it.

@@ -296,8 +296,9 @@ enum Transport {
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// Methods an HTTP/1.1 request on the gRPC port may start with: gRPC-Web
-/// calls are POSTs, a browser's CORS preflight is an OPTIONS.
-const HTTP1_METHODS: [&[u8]; 2] = [b"POST /", b"OPTIONS /"];
+/// calls are POSTs, a browser's CORS preflight is an OPTIONS, and the
+/// console's pages are GETs (HEAD for checks).
+const HTTP1_METHODS: [&[u8]; 4] = [b"POST /", b"OPTIONS /", b"GET /", b"HEAD /"];
 
 /// Whether the first bytes of a connection start an HTTP/1.1 request that
 /// gRPC-Web could be (hyper reads the rest and answers anything else).

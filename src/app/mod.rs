@@ -20,6 +20,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 use tonic::transport::Server;
 
 use crate::api::{
@@ -304,7 +305,9 @@ impl Application {
             // Outermost: preflight requests are answered before authentication,
             // and gRPC-Web is plain gRPC to every layer after it.
             .layer(cors)
-            .layer(tonic_web::GrpcWebLayer::new())
+            .layer(browser::GrpcWebAndPages {
+                console: role.serves_api() && self.settings.console_enabled,
+            })
             .layer(request_span::RequestSpanLayer)
             .layer(in_flight.clone())
             .layer(
@@ -317,13 +320,12 @@ impl Application {
             .layer(heavy::HeavyRequestLimit::new(
                 self.settings.concurrent_scoring(),
             ));
-        let mut router = server
-            .add_service(health_service)
+        let mut routes = Routes::new(health_service)
             .add_service(reflection_v1)
             .add_service(reflection_v1alpha);
         // A worker-only replica answers health and reflection, nothing else.
         if role.serves_api() {
-            router = router
+            routes = routes
                 .add_service(CallServiceServer::new(CallApi::new(state.clone())))
                 .add_service(ScorecardServiceServer::new(ScorecardApi::new(
                     state.clone(),
@@ -341,7 +343,12 @@ impl Application {
                     store,
                     state.pipeline.sealer.is_some(),
                 )));
+            if self.settings.console_enabled {
+                // The console's pages beside the RPCs, behind the same layers.
+                routes = Routes::from(routes.into_axum_router().merge(crate::console::router()));
+            }
         }
+        let router = server.add_routes(routes);
         let workers = role.runs_workers().then(|| {
             let workers = Arc::new(Workers::new(
                 self.pipeline.clone(),
@@ -388,6 +395,13 @@ impl Application {
             client_certificates = self.tls.as_ref().is_some_and(|tls| tls.requires_client_certificates()),
             "callscore serving"
         );
+        if role.serves_api() && self.settings.console_enabled {
+            let scheme = if self.tls.is_some() { "https" } else { "http" };
+            tracing::info!(
+                url = %format!("{scheme}://{}/", self.local_addr),
+                "QA console serving; sign in with an API key"
+            );
+        }
         let limits = ConnectionLimits {
             max_connections: self.settings.max_connections,
             max_connections_per_address: self.settings.max_connections_per_address,

@@ -142,18 +142,24 @@ impl Principal {
     /// `PERMISSION_DENIED` unless the role allows `action` (and, for a key
     /// scoped to an agent or team, unless the action honours the scope).
     pub fn require(&self, action: Action) -> Result<(), Status> {
-        if !self.role.allows(action) {
-            return Err(Status::permission_denied(format!(
+        if self.may(action) {
+            Ok(())
+        } else if !self.role.allows(action) {
+            Err(Status::permission_denied(format!(
                 "the {} role may not do this",
                 self.role
-            )));
-        }
-        if self.scope.is_scoped() && !action.honours_scope() {
-            return Err(Status::permission_denied(
+            )))
+        } else {
+            Err(Status::permission_denied(
                 "a key scoped to an agent or a team may not do this; use an unscoped key",
-            ));
+            ))
         }
-        Ok(())
+    }
+
+    /// Whether this key may perform `action` at all (its role allows it and
+    /// a scoped key's scope narrows it).
+    pub fn may(&self, action: Action) -> bool {
+        self.role.allows(action) && (!self.scope.is_scoped() || action.honours_scope())
     }
 
     /// `PERMISSION_DENIED` unless a scorecard of `agent_id` in `team_id` is
@@ -193,7 +199,9 @@ impl Principal {
 
 /// Paths that stay open: load balancers and `grpcurl` need them without a key.
 fn is_public(path: &str) -> bool {
-    path.starts_with("/grpc.health.v1.Health/") || path.starts_with("/grpc.reflection.")
+    path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.")
+        || crate::console::is_console_path(path)
 }
 
 /// A token bucket per API key (GCRA, the `governor` crate): a key may

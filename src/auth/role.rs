@@ -59,6 +59,50 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action, in the contract's order (GetCallerKey's permissions).
+    pub const ALL: [Action; 17] = [
+        Action::SubmitCalls,
+        Action::ReadCalls,
+        Action::DeleteCalls,
+        Action::ListenToCalls,
+        Action::ReadScorecards,
+        Action::RescoreCalls,
+        Action::ReviewScorecards,
+        Action::Coach,
+        Action::ReadRubrics,
+        Action::ManageRubrics,
+        Action::ManageKeys,
+        Action::ManageTenant,
+        Action::ManageCalibrations,
+        Action::DisputeChecks,
+        Action::ReadDisputes,
+        Action::AcknowledgeScorecards,
+        Action::ManageWebhooks,
+    ];
+
+    /// The action's name in GetCallerKey's permissions.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::SubmitCalls => "submit_calls",
+            Action::ReadCalls => "read_calls",
+            Action::DeleteCalls => "delete_calls",
+            Action::ListenToCalls => "listen_to_calls",
+            Action::ReadScorecards => "read_scorecards",
+            Action::RescoreCalls => "rescore_calls",
+            Action::ReviewScorecards => "review_scorecards",
+            Action::Coach => "coach",
+            Action::ReadRubrics => "read_rubrics",
+            Action::ManageRubrics => "manage_rubrics",
+            Action::ManageKeys => "manage_keys",
+            Action::ManageTenant => "manage_tenant",
+            Action::ManageCalibrations => "manage_calibrations",
+            Action::DisputeChecks => "dispute_checks",
+            Action::ReadDisputes => "read_disputes",
+            Action::AcknowledgeScorecards => "acknowledge_scorecards",
+            Action::ManageWebhooks => "manage_webhooks",
+        }
+    }
+
     /// Actions whose handlers narrow what they read to the key's agent or
     /// team (or read only tenant-wide configuration: rubrics); a scoped key
     /// may do nothing else.

@@ -132,6 +132,10 @@ struct OverrideArgs {
     /// Why the machine was wrong (required).
     #[arg(long)]
     reason: String,
+    /// Refuse (ABORTED) if the scorecard's review_revision is no longer this
+    /// one: someone reviewed it since you read it.
+    #[arg(long)]
+    expect_revision: Option<u64>,
 }
 
 /// A check outcome on the command line.
@@ -209,6 +213,7 @@ impl ReviewArgs {
                             new_outcome: args.outcome.map_or(0, |o| outcome(o) as i32),
                             reason: args.reason,
                             new_fraction: args.fraction,
+                            expected_review_revision: args.expect_revision,
                         })
                         .await
                         .map_err(|status| rpc_failure("override refused", &status))?

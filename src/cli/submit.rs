@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tokio::io::AsyncReadExt;
 
 use super::client::{ClientArgs, render_scorecard};
-use super::exit::rpc_failure;
+use super::exit::{ExitReason, failure, rpc_failure};
 use super::output::{OutputArgs, print};
 use super::settings_args::runtime;
 use crate::proto::call_service_client::CallServiceClient;
@@ -25,7 +25,8 @@ const CHUNK_BYTES: usize = 256 * 1024;
 pub struct SubmitArgs {
     #[command(flatten)]
     client: ClientArgs,
-    /// The recording (WAV, MP3, FLAC, Ogg).
+    /// The recording (WAV, MP3, FLAC, Ogg, Opus), or a transcript in the JSON
+    /// exchange format (`.json`, docs/transcript-json.md), scored at once.
     file: PathBuf,
     /// The agent who took the call.
     #[arg(long)]
@@ -45,6 +46,10 @@ pub struct SubmitArgs {
     /// Retries with the same key return the same call.
     #[arg(long, default_value = "")]
     idempotency_key: String,
+    /// When the call started, RFC 3339 (2026-11-30T09:15:00+07:00); default:
+    /// when it is received. Trends group calls by it.
+    #[arg(long, value_parser = parse_started)]
+    started: Option<prost_types::Timestamp>,
     /// Wait for the scorecard and print it.
     #[arg(long)]
     wait: bool,
@@ -72,12 +77,8 @@ impl SubmitArgs {
         runtime()?.block_on(self.submit())
     }
 
-    async fn submit(self) -> anyhow::Result<()> {
-        let mut file = tokio::fs::File::open(&self.file)
-            .await
-            .with_context(|| format!("{}: cannot open", self.file.display()))?;
-        let channel = self.client.connect().await?;
-        let metadata = pb::CallMetadata {
+    fn metadata(&self) -> pb::CallMetadata {
+        pb::CallMetadata {
             agent_id: self.agent.clone(),
             team_id: self.team.clone(),
             external_call_id: self
@@ -97,9 +98,27 @@ impl SubmitArgs {
             } as i32,
             rubric_id: self.rubric.clone(),
             idempotency_key: self.idempotency_key.clone(),
+            call_started_at: self.started,
+            ..Default::default()
+        }
+    }
+
+    async fn submit(self) -> anyhow::Result<()> {
+        let is_transcript = self
+            .file
+            .extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("json"));
+        if is_transcript {
+            return self.submit_transcript().await;
+        }
+        let mut file = tokio::fs::File::open(&self.file)
+            .await
+            .with_context(|| format!("{}: cannot open", self.file.display()))?;
+        let channel = self.client.connect().await?;
+        let metadata = pb::CallMetadata {
             // Lets the server refuse an oversize file before it is sent.
             audio_size_bytes: file.metadata().await.map(|m| m.len()).unwrap_or(0),
-            ..Default::default()
+            ..self.metadata()
         };
         // Read the file as the upload streams, so memory stays at one chunk.
         let (sender, receiver) = tokio::sync::mpsc::channel(4);
@@ -136,21 +155,22 @@ impl SubmitArgs {
             .into_inner();
         reader.await.context("upload task")??;
         let call = response.call.clone().context("the server sent no call")?;
-        eprintln!(
-            "call {} {}",
-            call.call_id,
-            if response.duplicate {
-                "(already submitted)"
-            } else {
-                "queued"
-            }
-        );
+        announce(Some(&call), response.duplicate, "queued");
         if !self.wait {
             return print(self.output.format, &response, |r| {
                 format!("{}\n", r.call.as_ref().map_or("", |c| c.call_id.as_str()))
             });
         }
         let scorecard_id = follow(&mut calls, &call.call_id).await?;
+        self.print_scorecard(channel, scorecard_id).await
+    }
+
+    /// Reads a scorecard and prints it in the chosen format.
+    async fn print_scorecard(
+        &self,
+        channel: super::client::AuthedChannel,
+        scorecard_id: String,
+    ) -> anyhow::Result<()> {
         let scorecard = ScorecardServiceClient::new(channel)
             .get_scorecard(pb::GetScorecardRequest { scorecard_id })
             .await
@@ -160,6 +180,64 @@ impl SubmitArgs {
             .context("no scorecard")?;
         print(self.output.format, &scorecard, render_scorecard)
     }
+}
+
+impl SubmitArgs {
+    /// A transcript is scored as it is submitted (SubmitTranscript).
+    async fn submit_transcript(self) -> anyhow::Result<()> {
+        // A transcript with a mistake is a bad value, as the server would say.
+        let transcript = super::score::read_transcript_file(&self.file)
+            .map_err(|error| failure(ExitReason::Usage, format!("{error:#}")))?
+            .ok_or_else(|| {
+                failure(
+                    ExitReason::Usage,
+                    format!(
+                        "{}: not a transcript (a JSON object was expected)",
+                        self.file.display()
+                    ),
+                )
+            })?;
+        let channel = self.client.connect().await?;
+        let response = CallServiceClient::new(channel.clone())
+            .submit_transcript(pb::SubmitTranscriptRequest {
+                metadata: Some(self.metadata()),
+                transcript: Some(crate::api::convert::transcript(&transcript, "")),
+            })
+            .await
+            .map_err(|status| rpc_failure("transcript refused", &status))?
+            .into_inner();
+        announce(response.call.as_ref(), response.duplicate, "scored");
+        if !self.wait {
+            return print(self.output.format, &response, |r| {
+                format!("{}\n", r.call.as_ref().map_or("", |c| c.call_id.as_str()))
+            });
+        }
+        self.print_scorecard(channel, response.scorecard_id.clone())
+            .await
+    }
+}
+
+/// Tells the user on stderr what became of the submitted call.
+fn announce(call: Option<&pb::Call>, duplicate: bool, fresh: &str) {
+    let call_id = call.map_or("", |c| c.call_id.as_str());
+    eprintln!(
+        "call {call_id} {}",
+        if duplicate {
+            "(already submitted)"
+        } else {
+            fresh
+        }
+    );
+}
+
+/// `--started`: an RFC 3339 time.
+fn parse_started(text: &str) -> Result<prost_types::Timestamp, String> {
+    let time = chrono::DateTime::parse_from_rfc3339(text)
+        .map_err(|error| format!("expected RFC 3339, like 2026-11-30T09:15:00+07:00: {error}"))?;
+    Ok(prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: i32::try_from(time.timestamp_subsec_nanos()).unwrap_or(0),
+    })
 }
 
 /// Shows WatchCall's progress until the call is done; returns its scorecard id.

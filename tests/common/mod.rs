@@ -18,6 +18,7 @@ use callscore::auth::{Role, issue_key};
 use callscore::config::{Overrides, Settings};
 use callscore::proto::calibration_service_client::CalibrationServiceClient;
 use callscore::proto::call_service_client::CallServiceClient;
+use callscore::proto::insight_service_client::InsightServiceClient;
 use callscore::proto::review_service_client::ReviewServiceClient;
 use callscore::proto::rubric_service_client::RubricServiceClient;
 use callscore::proto::scorecard_service_client::ScorecardServiceClient;
@@ -492,6 +493,10 @@ impl TestApp {
 
     pub async fn reviews(&self, key: &str) -> ReviewServiceClient<Authed> {
         ReviewServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
+    }
+
+    pub async fn insights(&self, key: &str) -> InsightServiceClient<Authed> {
+        InsightServiceClient::with_interceptor(self.channel().await, BearerKey(Some(key.into())))
     }
 
     pub async fn calibrations(&self, key: &str) -> CalibrationServiceClient<Authed> {
