@@ -23,11 +23,6 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
-echo "run-demo: submitting samples/call-en-stereo-8k.wav (agent left, customer right, 8 kHz μ-law)" >&2
-CALLSCORE_API_KEY=$key CALLSCORE_SERVER="http://$listen" "$binary" submit \
-  samples/call-en-stereo-8k.wav --agent rina --team blue \
-  --channels agent-left --language en --idempotency-key demo-sample --wait
-
 # Earlier calls of rina and a teammate (transcripts, scored as submitted), so
 # the console's coaching screen has weeks of trend with confidence bands.
 submit_history() {
@@ -45,6 +40,12 @@ for week in 1 2 3 4; do
   submit_history budi "$days" good-refund
   submit_history budi "$((days + 1))" weak-delivery
 done
+
+
+echo "run-demo: submitting samples/call-en-stereo-8k.wav (agent left, customer right, 8 kHz μ-law)" >&2
+CALLSCORE_API_KEY=$key CALLSCORE_SERVER="http://$listen" "$binary" submit \
+  samples/call-en-stereo-8k.wav --agent rina --team blue \
+  --channels agent-left --language en --idempotency-key demo-sample --wait
 
 cat >&2 <<NOTE
 run-demo: callscore is serving on $listen with tenant "demo"; Ctrl-C stops it

@@ -647,6 +647,12 @@ async fn reviewer_and_coach_work_in_the_console() {
         .await
         .expect("inspect");
     assert_eq!(injected, json!([0, true]));
+    until(
+        &browser,
+        "the note that a transcript call has no recording",
+        "return document.querySelector('#no-audio') !== null",
+    )
+    .await;
     let redacted = browser
         .execute(
             "return [...document.querySelectorAll('#transcript .redacted')].map(r => r.textContent)",

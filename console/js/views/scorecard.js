@@ -223,6 +223,10 @@ export function scorecardView(main, { callId, scorecardId, query }) {
   async function loadAudio() {
     if (!page.call) return;
     if (!may('listen_to_calls')) return;
+    if (!Number(page.call.audio_bytes) && !page.call.audio_purged_at) {
+      replace(playerSlot, h('p', { class: 'muted', id: 'no-audio' }, t('card.no_audio')));
+      return;
+    }
     if (page.call.audio_purged_at) {
       replace(playerSlot, h('p', { class: 'muted', id: 'audio-deleted' },
         t('card.audio_deleted', { time: dateTime(timestampMs(page.call.audio_purged_at), language()) })));
