@@ -567,6 +567,7 @@ async fn large_request_flood(server: &Server, count: usize) -> anyhow::Result<()
             language: "id".into(),
             segments,
             model_id: String::new(),
+            attribution: None,
         }),
     };
     let mut tasks = Vec::new();

@@ -67,6 +67,7 @@ fn long_call() -> Transcript {
     Transcript {
         language: Some("id".to_owned()),
         segments,
+        attribution: None,
     }
 }
 

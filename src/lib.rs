@@ -41,6 +41,8 @@ pub mod scoring;
 pub mod seal;
 /// The optional multilingual sentence encoder.
 pub mod semantic;
+/// Who is who in a call: the check of a transcript's speakers.
+pub mod speakers;
 /// Persistence on SQLite or PostgreSQL.
 pub mod store;
 /// Logging setup.

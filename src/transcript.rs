@@ -156,6 +156,10 @@ pub struct Transcript {
     pub language: Option<String>,
     /// Segments, ordered by start time.
     pub segments: Vec<Segment>,
+    /// Whether the named speakers talk like themselves, with the evidence
+    /// (set when a call is scored; not part of the exchange format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<crate::speakers::Attribution>,
 }
 
 /// A problem in a transcript exchange document, naming the field.
@@ -425,7 +429,11 @@ impl Transcript {
             .map(|(i, item)| read_segment(item, &format!("segments[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         segments.sort_by_key(|s| s.start_ms);
-        Ok(Transcript { language, segments })
+        Ok(Transcript {
+            language,
+            segments,
+            attribution: None,
+        })
     }
 
     /// Writes the JSON exchange format (times in seconds); optional fields
@@ -510,6 +518,7 @@ mod tests {
                 language: Some("en".into()),
                 ..Segment::new(Speaker::Unknown, 10, 1500, "hello there")
             }],
+            attribution: None,
         };
         let json = serde_json::to_string(&t).expect("serialises");
         assert!(json.contains("start_ms"));

@@ -53,6 +53,7 @@ fn fixture(name: &str) -> Transcript {
         language: json["language"].as_str().unwrap_or("").to_string(),
         segments,
         model_id: String::new(),
+        attribution: None,
     }
 }
 

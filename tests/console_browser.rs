@@ -339,6 +339,24 @@ async fn reviewer_and_coach_work_in_the_console() {
     )
     .await;
     history(&app, &admin).await;
+    // A platform transcript with its speaker labels swapped.
+    let (swapped_call, _) = submit_turns(
+        &app,
+        &admin,
+        CallMetadata {
+            agent_id: "rina".into(),
+            team_id: "care".into(),
+            ..Default::default()
+        },
+        &[
+            (
+                Speaker::Customer,
+                "Good morning, thank you for calling Acme, my name is Rina. How may I help you?",
+            ),
+            (Speaker::Agent, "Hi, my parcel is late."),
+        ],
+    )
+    .await;
     // A transcript that tries to be markup.
     let (hostile_call, _) = submit_turns(
         &app,
@@ -621,6 +639,25 @@ async fn reviewer_and_coach_work_in_the_console() {
             .unwrap_or_default()
             .contains("Someone else reviewed"),
         "{conflict}"
+    );
+
+    // A call whose speakers look swapped says so above the scorecard.
+    browser
+        .goto(&format!("http://{}/#/calls/{swapped_call}", app.address))
+        .await
+        .expect("swapped call");
+    let warning = until(
+        &browser,
+        "the swapped-speakers warning",
+        "const w = document.querySelector('#attribution-warning'); return w ? w.textContent : null",
+    )
+    .await;
+    assert!(
+        warning
+            .as_str()
+            .unwrap_or_default()
+            .contains("thank you for calling"),
+        "{warning}"
     );
 
     // Transcript text is text: markup in it is shown, never run.

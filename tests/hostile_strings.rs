@@ -93,6 +93,7 @@ fn transcript() -> Transcript {
             segment(Speaker::Agent, 5_000, "I'm sorry, I will check it now."),
         ],
         model_id: String::new(),
+        attribution: None,
     }
 }
 

@@ -47,6 +47,7 @@ fn transcript_request() -> SubmitTranscriptRequest {
                 segment(Speaker::Customer, 2_100, 4_000, "My parcel is late."),
             ],
             model_id: String::new(),
+            attribution: None,
         }),
     }
 }

@@ -295,6 +295,7 @@ async fn scoring_work_per_request_is_bounded() {
                 })
                 .collect(),
             model_id: String::new(),
+            attribution: None,
         }),
     };
     let mut calls = app.calls(&admin).await;

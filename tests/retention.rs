@@ -235,6 +235,7 @@ async fn scored_call(app: &TestApp, key: &str, started_s: i64) -> (String, Strin
                     ),
                 ],
                 model_id: String::new(),
+                attribution: None,
             }),
         })
         .await

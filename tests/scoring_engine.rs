@@ -29,6 +29,7 @@ fn call(turns: &[(Speaker, f64, f64, &str)]) -> Transcript {
                 words: Vec::new(),
             })
             .collect(),
+        attribution: None,
     }
 }
 

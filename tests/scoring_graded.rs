@@ -29,6 +29,7 @@ fn call(turns: &[(Speaker, &str)]) -> Transcript {
     Transcript {
         language: None,
         segments,
+        attribution: None,
     }
 }
 

@@ -36,6 +36,7 @@ fn call(turns: &[(Speaker, &str)]) -> Transcript {
     Transcript {
         language: None,
         segments,
+        attribution: None,
     }
 }
 
@@ -202,6 +203,7 @@ async fn a_server_with_the_encoder_records_it_on_scorecards() {
                     },
                 ],
                 model_id: String::new(),
+                attribution: None,
             }),
         })
         .await

@@ -220,6 +220,7 @@ async fn a_read_only_sqlite_spell_answers_unavailable_and_writes_recover() {
                 ..Default::default()
             }],
             model_id: String::new(),
+            attribution: None,
         }),
     };
     calls.submit_transcript(note(0)).await.expect("writable");

@@ -441,6 +441,7 @@ async fn a_server_killed_mid_delivery_delivers_again_after_restart() {
                     ..Default::default()
                 }],
                 model_id: String::new(),
+                attribution: None,
             }),
         })
         .await

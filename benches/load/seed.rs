@@ -67,6 +67,7 @@ fn realistic_card() -> anyhow::Result<Scorecard> {
     let transcript = Transcript {
         language: Some("en".into()),
         segments,
+        attribution: None,
     };
     Ok(score_transcript(&compiled, &transcript, "bench"))
 }

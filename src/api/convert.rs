@@ -221,6 +221,23 @@ pub fn transcript(transcript: &Transcript, model_id: &str) -> pb::Transcript {
             })
             .collect(),
         model_id: model_id.to_string(),
+        attribution: transcript
+            .attribution
+            .as_ref()
+            .map(|checked| pb::SpeakerAttribution {
+                cues: checked
+                    .cues
+                    .iter()
+                    .map(|cue| pb::AttributionCue {
+                        speaker: speaker(cue.speaker) as i32,
+                        kind: cue.kind.clone(),
+                        start_ms: cue.start_ms,
+                        end_ms: cue.end_ms,
+                        quote: cue.quote.clone(),
+                    })
+                    .collect(),
+                warning: checked.warning.clone().unwrap_or_default(),
+            }),
     }
 }
 
@@ -314,7 +331,11 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
     }
     // Scoring reads segments in time order.
     segments.sort_by_key(|s| (s.start_ms, s.end_ms));
-    Ok(Transcript { language, segments })
+    Ok(Transcript {
+        language,
+        segments,
+        attribution: None,
+    })
 }
 
 /// Conversation metrics on the wire.

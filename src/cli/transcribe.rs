@@ -287,6 +287,7 @@ mod tests {
                 confidence: Some(0.9),
                 words: Vec::new(),
             }],
+            attribution: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub fn transcript(language: &str, turns: &[(Speaker, &str)]) -> Transcript {
     Transcript {
         language: Some(language.to_owned()),
         segments,
+        attribution: None,
     }
 }
 

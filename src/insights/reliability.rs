@@ -245,6 +245,7 @@ mod tests {
                     "Could you give me the order number?",
                 ),
             ],
+            attribution: None,
         };
         crate::scoring::score_transcript(&compiled, &transcript, "test")
     }

@@ -162,7 +162,9 @@ impl Pipeline {
         )
         .entered();
         let started = Instant::now();
-        let redaction = self.redactor.redact_timed(transcript);
+        let mut redaction = self.redactor.redact_timed(transcript);
+        // Quotes of cues are the cue's own words, never what redaction masks.
+        redaction.transcript.attribution = crate::speakers::check_attribution(transcript);
         let scored = ScoredCall {
             scorecard: score_transcript(&rubric.compiled, transcript, model_id),
             redacted: redaction.transcript,

@@ -360,6 +360,7 @@ mod tests {
                 seg(Speaker::Agent, 2_000, 3_000, "iya"),
                 seg(Speaker::Agent, 12_000, 14_000, "baik"),
             ],
+            attribution: None,
         };
         let a = Analysis::new(&engine, &t);
         let d = compute(&a, &settings);

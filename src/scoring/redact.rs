@@ -174,6 +174,7 @@ impl Redactor {
                 0,
                 text,
             )],
+            attribution: None,
         };
         redact_with(&self.engine, &transcript)
             .segments
@@ -327,6 +328,7 @@ mod tests {
                 seg(crate::transcript::Speaker::Customer, "1234"),
                 seg(crate::transcript::Speaker::Customer, "pesanan saya 3 buah"),
             ],
+            attribution: None,
         };
         let r = redactor.redact(&t);
         assert_eq!(r.segments[1].text, "[PIN]");
@@ -354,6 +356,7 @@ mod tests {
         let t = Transcript {
             language: None,
             segments: vec![segment],
+            attribution: None,
         };
         let r = redactor.redact(&t);
         let words = &r.segments[0].words;

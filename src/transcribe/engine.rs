@@ -216,6 +216,7 @@ impl Engine {
         Ok(Transcript {
             language: main_language(&segments),
             segments,
+            attribution: None,
         })
     }
 

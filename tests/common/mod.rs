@@ -337,6 +337,7 @@ pub async fn submit_segments(
                 language: "en".into(),
                 segments,
                 model_id: String::new(),
+                attribution: None,
             }),
         })
         .await
@@ -627,6 +628,7 @@ pub fn scored_card(
             confidence: None,
             words: Vec::new(),
         }],
+        attribution: None,
     };
     callscore::store::NewScorecard {
         scorecard_id: uuid::Uuid::now_v7().to_string(),

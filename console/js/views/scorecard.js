@@ -69,7 +69,22 @@ export function scorecardView(main, { callId, scorecardId, query }) {
           : null),
       h('p', {}, h('a', { href: `#/scorecards/${encodeURIComponent(card.scorecard_id)}`, class: 'permalink' }, t('card.permalink'))));
     renderTranscript();
+    renderAttribution();
     replace(criteriaPane, result.criteria.map((criterion) => criterionBlock(criterion, machine)));
+  }
+
+  /** A warning when the speakers look swapped, with the quotes that say so. */
+  function renderAttribution() {
+    const warning = page.transcript?.attribution?.warning;
+    if (!warning) return;
+    summary.appendChild(h('div', { class: 'warning', role: 'note', id: 'attribution-warning' },
+      h('strong', {}, t('card.swapped')), ' ', warning,
+      h('ul', {}, page.transcript.attribution.cues.map((cue) => h('li', {},
+        h('button', {
+          type: 'button', class: 'quote', 'aria-label': t('card.play_from', { time: clock(cue.start_ms) }),
+          onclick: () => page.player?.playFrom(cue.start_ms),
+        }, h('span', { class: 'time' }, clock(cue.start_ms)), ' ',
+        t(`speaker.${cue.speaker}`), ': ', h('q', {}, cue.quote)))))));
   }
 
   function fact(term, value) { return h('div', {}, h('dt', {}, term), h('dd', {}, value)); }
