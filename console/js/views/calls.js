@@ -101,12 +101,13 @@ export function callsView(main, query) {
   function callRow(call) {
     const status = h('td', { class: 'status' });
     const overall = h('td', { class: 'number' });
+    const length = h('td', {}, call.metadata?.audio_duration_ms ? clock(call.metadata.audio_duration_ms) : '—');
     const open = h('td');
     const row = h('tr', { 'data-call-id': call.call_id },
       h('td', {}, dateTime(timestampMs(call.metadata?.call_started_at) ?? timestampMs(call.created_at), language())),
       h('td', {}, call.metadata?.agent_id || '—'),
       h('td', {}, call.metadata?.team_id || '—'),
-      h('td', {}, call.metadata?.audio_duration_ms ? clock(call.metadata.audio_duration_ms) : '—'),
+      length,
       status, overall, open);
     let shownScorecard = '';
     const update = (stage, progress, scorecardId, message) => {
@@ -121,6 +122,7 @@ export function callsView(main, query) {
         client().call('ScorecardService', 'GetScorecard', { scorecard_id: scorecardId }, abort.signal)
           .then(({ scorecard }) => {
             const result = scorecard.reviewed_result ?? scorecard.machine_result;
+            if (scorecard.metrics?.duration_ms) replace(length, clock(scorecard.metrics.duration_ms));
             replace(overall, score(result?.overall_score),
               result?.critical_failures?.length ? h('span', { class: 'badge FAILED', title: t('calls.critical') }, '!') : null);
           })
