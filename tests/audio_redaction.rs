@@ -78,24 +78,7 @@ async fn start_worker(app: &TestApp, key: Option<&Path>) -> common::Worker {
 }
 
 async fn scored(app: &TestApp, key: &str, call_id: &str) -> GetCallResponse {
-    let mut events = app
-        .calls(key)
-        .await
-        .watch_call(WatchCallRequest {
-            call_id: call_id.to_string(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    while events.message().await.expect("event").is_some() {}
-    app.calls(key)
-        .await
-        .get_call(GetCallRequest {
-            call_id: call_id.to_string(),
-        })
-        .await
-        .expect("get")
-        .into_inner()
+    common::finished_call(app, key, call_id).await
 }
 
 async fn stored_audio(app: &TestApp, key: &str, call_id: &str) -> (Vec<u8>, String) {

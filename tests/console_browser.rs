@@ -12,7 +12,7 @@ use std::time::Duration;
 use callscore::auth::Role;
 use callscore::proto::{
     CallMetadata, ChannelLayout, CheckOutcome, GetAgentTrendRequest, GetScorecardRequest,
-    ListScorecardsRequest, OverrideCheckRequest, Speaker, TimeRange, TrendBucket, WatchCallRequest,
+    ListScorecardsRequest, OverrideCheckRequest, Speaker, TimeRange, TrendBucket,
 };
 use common::{
     Backend, TestApp, free_port, spawn_app, start_worker, submit_turns, upload_call_bytes,
@@ -248,19 +248,6 @@ async fn upload_sample(app: &TestApp, ingest: &str) -> String {
     .await
 }
 
-async fn until_scored(app: &TestApp, ingest: &str, call_id: &str) {
-    let mut events = app
-        .calls(ingest)
-        .await
-        .watch_call(WatchCallRequest {
-            call_id: call_id.to_string(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    while events.message().await.expect("event").is_some() {}
-}
-
 /// Earlier calls of rina and a teammate, as platforms submit transcripts:
 /// three weeks, calls of mixed quality, so the trend has points with bands.
 async fn history(app: &TestApp, key: &str) {
@@ -440,7 +427,7 @@ async fn reviewer_and_coach_work_in_the_console() {
     )
     .await;
     screenshot(&browser, "02-calls").await;
-    until_scored(&app, &ingest, &call_id).await;
+    common::finished_call(&app, &ingest, &call_id).await;
     let card = app
         .scorecards(&reviewer)
         .await

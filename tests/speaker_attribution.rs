@@ -7,10 +7,7 @@
 mod common;
 
 use callscore::auth::Role;
-use callscore::proto::{
-    CallMetadata, ChannelLayout, GetCallRequest, Speaker as PbSpeaker, SpeakerAttribution,
-    WatchCallRequest,
-};
+use callscore::proto::{CallMetadata, ChannelLayout, Speaker as PbSpeaker, SpeakerAttribution};
 use callscore::transcript::Speaker;
 use common::synth::stereo_call;
 use common::{Backend, TestApp, spawn_app, start_worker, submit_turns, upload_call_bytes};
@@ -32,24 +29,8 @@ const SCRIPT: [(Speaker, &str); 4] = [
 ];
 
 async fn attribution_of(app: &TestApp, key: &str, call_id: &str) -> Option<SpeakerAttribution> {
-    let mut events = app
-        .calls(key)
+    common::finished_call(app, key, call_id)
         .await
-        .watch_call(WatchCallRequest {
-            call_id: call_id.to_string(),
-        })
-        .await
-        .expect("watch")
-        .into_inner();
-    while events.message().await.expect("event").is_some() {}
-    app.calls(key)
-        .await
-        .get_call(GetCallRequest {
-            call_id: call_id.to_string(),
-        })
-        .await
-        .expect("call")
-        .into_inner()
         .transcript
         .expect("transcript")
         .attribution

@@ -296,6 +296,33 @@ pub async fn upload_call_bytes(
         .call_id
 }
 
+/// Follows a call with WatchCall until it is done or failed, then reads it.
+pub async fn finished_call(
+    app: &TestApp,
+    key: &str,
+    call_id: &str,
+) -> callscore::proto::GetCallResponse {
+    use callscore::proto::{GetCallRequest, WatchCallRequest};
+    let mut events = app
+        .calls(key)
+        .await
+        .watch_call(WatchCallRequest {
+            call_id: call_id.to_string(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    while events.message().await.expect("event").is_some() {}
+    app.calls(key)
+        .await
+        .get_call(GetCallRequest {
+            call_id: call_id.to_string(),
+        })
+        .await
+        .expect("get")
+        .into_inner()
+}
+
 /// Submits a transcript of `(speaker, text)` turns, 2 s each, as a call
 /// with `metadata`; returns (call id, scorecard id).
 pub async fn submit_turns(
