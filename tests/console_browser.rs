@@ -159,6 +159,14 @@ async fn unnamed_controls(browser: &Client) -> Value {
         .expect("controls")
 }
 
+/// Loads `url` in the browser.
+async fn open(browser: &Client, url: &str) {
+    browser
+        .goto(url)
+        .await
+        .unwrap_or_else(|error| panic!("loading {url}: {error}"));
+}
+
 /// Clicks the element `css` finds.
 async fn click(browser: &Client, css: &str) {
     browser
@@ -200,10 +208,7 @@ async fn review_check(browser: &Client, check_li: &str, outcome: &str, reason: &
 }
 
 async fn sign_in(browser: &Client, app: &TestApp, key: &str) {
-    browser
-        .goto(&format!("http://{}/", app.address))
-        .await
-        .expect("console loads");
+    open(browser, &format!("http://{}/", app.address)).await;
     // Whoever is signed in in this tab signs out first, as a person would.
     let page = until(
         browser,
@@ -375,10 +380,7 @@ async fn reviewer_and_coach_work_in_the_console() {
     assert_eq!(status, 200);
 
     // A wrong key is refused with a message, and nothing is shown.
-    browser
-        .goto(&format!("http://{}/", app.address))
-        .await
-        .expect("console loads");
+    open(&browser, &format!("http://{}/", app.address)).await;
     let field = browser
         .wait()
         .at_most(WAIT)
@@ -629,10 +631,11 @@ async fn reviewer_and_coach_work_in_the_console() {
     );
 
     // A call whose speakers look swapped says so above the scorecard.
-    browser
-        .goto(&format!("http://{}/#/calls/{swapped_call}", app.address))
-        .await
-        .expect("swapped call");
+    open(
+        &browser,
+        &format!("http://{}/#/calls/{swapped_call}", app.address),
+    )
+    .await;
     let warning = until(
         &browser,
         "the swapped-speakers warning",
@@ -648,10 +651,11 @@ async fn reviewer_and_coach_work_in_the_console() {
     );
 
     // Transcript text is text: markup in it is shown, never run.
-    browser
-        .goto(&format!("http://{}/#/calls/{hostile_call}", app.address))
-        .await
-        .expect("hostile call");
+    open(
+        &browser,
+        &format!("http://{}/#/calls/{hostile_call}", app.address),
+    )
+    .await;
     let shown = until(
         &browser,
         "the hostile transcript",
@@ -695,13 +699,11 @@ async fn reviewer_and_coach_work_in_the_console() {
         .set_window_size(820, 1180)
         .await
         .expect("tablet size");
-    browser
-        .goto(&format!(
-            "http://{}/#/scorecards/{}",
-            app.address, card.scorecard_id
-        ))
-        .await
-        .expect("scorecard");
+    open(
+        &browser,
+        &format!("http://{}/#/scorecards/{}", app.address, card.scorecard_id),
+    )
+    .await;
     until(
         &browser,
         "the stacked scorecard",
@@ -716,10 +718,7 @@ async fn reviewer_and_coach_work_in_the_console() {
         .expect("desktop size");
 
     // The review queue: claim a task, open it, mark it done.
-    browser
-        .goto(&format!("http://{}/#/queue", app.address))
-        .await
-        .expect("queue");
+    open(&browser, &format!("http://{}/#/queue", app.address)).await;
     let task_id = until(
         &browser,
         "the queue",
@@ -736,10 +735,7 @@ async fn reviewer_and_coach_work_in_the_console() {
         "return location.hash.startsWith('#/scorecards/') && document.querySelector('#criteria .check') !== null",
     )
     .await;
-    browser
-        .goto(&format!("http://{}/#/queue?mine=1", app.address))
-        .await
-        .expect("my queue");
+    open(&browser, &format!("http://{}/#/queue?mine=1", app.address)).await;
     until(
         &browser,
         "the task in my queue",
@@ -768,10 +764,7 @@ async fn reviewer_and_coach_work_in_the_console() {
     // An admin compares rubric versions, finds a draft's error at its line,
     // publishes a new version and makes it the default.
     sign_in(&browser, &app, &admin).await;
-    browser
-        .goto(&format!("http://{}/#/rubrics", app.address))
-        .await
-        .expect("rubrics");
+    open(&browser, &format!("http://{}/#/rubrics", app.address)).await;
     until(
         &browser,
         "the rubric draft",
@@ -859,13 +852,11 @@ async fn reviewer_and_coach_work_in_the_console() {
 
     // A coach sees no review controls on the same scorecard.
     sign_in(&browser, &app, &coach).await;
-    browser
-        .goto(&format!(
-            "http://{}/#/scorecards/{}",
-            app.address, card.scorecard_id
-        ))
-        .await
-        .expect("scorecard");
+    open(
+        &browser,
+        &format!("http://{}/#/scorecards/{}", app.address, card.scorecard_id),
+    )
+    .await;
     until(
         &browser,
         "the criteria",
@@ -884,13 +875,14 @@ async fn reviewer_and_coach_work_in_the_console() {
     // The coach's trend: the chart's points are GetAgentTrend's.
     let from = "2000-01-01";
     let to = "2100-01-01";
-    browser
-        .goto(&format!(
+    open(
+        &browser,
+        &format!(
             "http://{}/#/coaching?agent=rina&from={from}&to={to}&bucket=TREND_BUCKET_WEEK",
             app.address
-        ))
-        .await
-        .expect("coaching");
+        ),
+    )
+    .await;
     let points = until(
         &browser,
         "the trend chart",
