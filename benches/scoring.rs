@@ -60,6 +60,7 @@ fn long_call() -> Transcript {
             language: None,
             confidence: None,
             words: Vec::new(),
+            voice: None,
         });
         t += len + 300;
         i += 1;

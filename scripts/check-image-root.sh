@@ -3,14 +3,16 @@
 # image runs it, without a container engine: as the numeric non-root user
 # 10001 (setpriv; this needs root), with nothing writable but its data
 # folder and /tmp, a SQLite database and blob folder inside that folder,
-# no sentence encoder, and the one shipped model. It
-#   - checks the tree (binary, one model, its SHA256SUMS) and that the binary
+# no sentence encoder, and the one shipped model with the speaker encoder. It
+#   - checks the tree (binary, one model, the speaker encoder, their
+#     SHA256SUMS) and that the binary
 #     needs only libraries that debian:bookworm-slim has;
 #   - creates an admin key with `callscore keys create`, starts
 #     `callscore serve --role all`, and waits for `callscore health` (the
 #     image's HEALTHCHECK) to answer SERVING on the admin port;
 #   - reads /metrics, uploads samples/call-en-stereo-8k.wav and waits for its
-#     scorecard (an upload that cannot write its blob fails here);
+#     scorecard (an upload that cannot write its blob fails here), then the
+#     same recording as a mono call, diarized with the shipped speaker encoder;
 #   - stops the server with SIGTERM and expects a clean exit.
 # usage: scripts/check-image-root.sh DEST
 set -euo pipefail
@@ -27,7 +29,9 @@ started=$SECONDS
 [ -x "$BIN" ] || fail "no $BIN"
 models=("$DEST"/models/*.bin)
 [ ${#models[@]} -eq 1 ] && [ -s "${models[0]}" ] || fail "expected exactly one model in $DEST/models"
-(cd "$DEST/models" && sha256sum --quiet --check SHA256SUMS) || fail "the model does not match SHA256SUMS"
+[ -s "$DEST/models/speaker-ge2e.safetensors" ] || fail "no speaker encoder in $DEST/models"
+(cd "$DEST/models" && sha256sum --quiet --check SHA256SUMS) || fail "the models do not match SHA256SUMS"
+grep -q ' speaker-ge2e.safetensors$' "$DEST/models/SHA256SUMS" || fail "SHA256SUMS does not list the speaker encoder"
 extra="$(find "$DEST" -mindepth 1 -not -path "$DEST/usr" -not -path "$DEST/usr/local" \
   -not -path "$DEST/usr/local/bin" -not -path "$BIN" -not -path "$DEST/models" \
   -not -path "$DEST/models/*")"
@@ -80,6 +84,7 @@ exec_as_user() {
     CALLSCORE_BLOB_DIR="$DATA/blobs" \
     CALLSCORE_MODEL_PATH="${models[0]}" \
     CALLSCORE_ENCODER_DIR= \
+    CALLSCORE_SPEAKER_ENCODER_PATH="$WORK/root/models/speaker-ge2e.safetensors" \
     CALLSCORE_LOG_FORMAT=json \
     "$@"
 }
@@ -119,6 +124,15 @@ output="$(as_user CALLSCORE_API_KEY="$key" CALLSCORE_SERVER="http://127.0.0.1:$P
   || { printf '%s\n' "$output" | tail -n 20 >&2; tail -n 20 "$WORK/server.log" >&2; fail "upload and scoring"; }
 grep -q '^overall:' <<<"$output" || { printf '%s\n' "$output" >&2; fail "no scorecard"; }
 log "uploaded and scored the sample call in $((SECONDS - submitted)) s ($(grep '^overall:' <<<"$output"))"
+# The same recording as a mono call: split by voice with the shipped
+# speaker encoder (a missing one would only be a warning in the log).
+! grep -q 'no speaker encoder' "$WORK/server.log" || fail "the speaker encoder was not found"
+submitted=$SECONDS
+output="$(as_user CALLSCORE_API_KEY="$key" CALLSCORE_SERVER="http://127.0.0.1:$PORT" "$BIN" submit "$SAMPLE" --agent rina --channels mono --language en \
+  --idempotency-key check-image-root-mono --wait 2>&1)" \
+  || { printf '%s\n' "$output" | tail -n 20 >&2; tail -n 20 "$WORK/server.log" >&2; fail "mono upload and scoring"; }
+grep -q '^overall:' <<<"$output" || { printf '%s\n' "$output" >&2; fail "no scorecard for the mono call"; }
+log "uploaded and scored it as a mono call in $((SECONDS - submitted)) s ($(grep '^overall:' <<<"$output"))"
 owned="$(find "$DATA" -type f -user "$USER_ID" | wc -l)"
 [ "$owned" -gt 0 ] || fail "nothing written to the data folder"
 

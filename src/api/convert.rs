@@ -218,6 +218,7 @@ pub fn transcript(transcript: &Transcript, model_id: &str) -> pb::Transcript {
                         confidence: w.confidence.unwrap_or(0.0),
                     })
                     .collect(),
+                voice: s.voice.unwrap_or(0),
             })
             .collect(),
         model_id: model_id.to_string(),
@@ -237,6 +238,20 @@ pub fn transcript(transcript: &Transcript, model_id: &str) -> pb::Transcript {
                     })
                     .collect(),
                 warning: checked.warning.clone().unwrap_or_default(),
+                voices: checked.voices.as_ref().map(|assigned| pb::VoiceAssignment {
+                    voices: assigned
+                        .voices
+                        .iter()
+                        .map(|role| pb::VoiceRole {
+                            voice: role.voice,
+                            speaker: speaker(role.speaker) as i32,
+                            talk_ms: role.talk_ms,
+                            first_ms: role.first_ms,
+                            cues: role.cues.clone(),
+                        })
+                        .collect(),
+                    reason: assigned.reason.clone(),
+                }),
             }),
     }
 }
@@ -327,6 +342,7 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
             language: Some(segment_language.to_string()).filter(|l| !l.is_empty()),
             confidence: (segment.confidence > 0.0).then_some(segment.confidence),
             words,
+            voice: (segment.voice > 0).then_some(segment.voice),
         });
     }
     // Scoring reads segments in time order.

@@ -136,6 +136,7 @@ impl Application {
                 model_path: settings.model_path.clone(),
                 threads_per_state: settings.whisper_threads,
                 states: settings.worker_concurrency,
+                speaker_encoder_path: Some(settings.speaker_encoder_path.clone()),
                 ..EngineConfig::default()
             };
             let engine = tokio::task::spawn_blocking(move || Engine::load(&config))

@@ -216,11 +216,14 @@ fn default_model(language: Language) -> PathBuf {
     }
 }
 
-fn speaker_name(speaker: Speaker) -> &'static str {
-    match speaker {
-        Speaker::Agent => "agent",
-        Speaker::Customer => "customer",
-        Speaker::Unknown => "speaker",
+/// Who spoke a segment: agent, customer, a diarized voice that is neither
+/// ("voice 3"), or "speaker" when nothing is known.
+fn speaker_name(segment: &crate::transcript::Segment) -> String {
+    match (segment.speaker, segment.voice) {
+        (Speaker::Agent, _) => "agent".to_string(),
+        (Speaker::Customer, _) => "customer".to_string(),
+        (Speaker::Unknown, Some(voice)) => format!("voice {voice}"),
+        (Speaker::Unknown, None) => "speaker".to_string(),
     }
 }
 
@@ -235,7 +238,7 @@ fn render_text(transcript: &Transcript) -> String {
                 "[{} --> {}] {}: {}\n",
                 clock(s.start_ms),
                 clock(s.end_ms),
-                speaker_name(s.speaker),
+                speaker_name(s),
                 s.text
             )
         })
@@ -263,7 +266,7 @@ fn render_srt(transcript: &Transcript) -> String {
                 i + 1,
                 clock(s.start_ms),
                 clock(s.end_ms),
-                speaker_name(s.speaker).to_uppercase(),
+                speaker_name(s).to_uppercase(),
                 s.text
             )
         })
@@ -286,6 +289,7 @@ mod tests {
                 language: Some("en".to_string()),
                 confidence: Some(0.9),
                 words: Vec::new(),
+                voice: None,
             }],
             attribution: None,
         }

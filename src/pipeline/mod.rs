@@ -164,7 +164,17 @@ impl Pipeline {
         let started = Instant::now();
         let mut redaction = self.redactor.redact_timed(transcript);
         // Quotes of cues are the cue's own words, never what redaction masks.
-        redaction.transcript.attribution = crate::speakers::check_attribution(transcript);
+        let mut attribution = crate::speakers::check_attribution(transcript);
+        // How a mono recording's voices were told apart was decided when it
+        // was transcribed; it stays with the transcript.
+        if let Some(voices) = transcript
+            .attribution
+            .as_ref()
+            .and_then(|a| a.voices.clone())
+        {
+            attribution.get_or_insert_with(Default::default).voices = Some(voices);
+        }
+        redaction.transcript.attribution = attribution;
         let scored = ScoredCall {
             scorecard: score_transcript(&rubric.compiled, transcript, model_id),
             redacted: redaction.transcript,

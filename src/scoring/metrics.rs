@@ -335,6 +335,7 @@ mod tests {
             language: None,
             confidence: None,
             words: Vec::new(),
+            voice: None,
         }
     }
 

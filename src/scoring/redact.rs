@@ -396,6 +396,7 @@ mod tests {
             language: None,
             confidence: None,
             words: Vec::new(),
+            voice: None,
         }
     }
 }

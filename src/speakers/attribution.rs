@@ -15,7 +15,7 @@ use crate::transcript::{Speaker, Transcript};
 
 /// Cues are looked for in the call's opening: that is where agents introduce
 /// themselves, and a customer quoting the agent later must not count.
-const OPENING_MS: u64 = 60_000;
+pub(crate) const OPENING_MS: u64 = 60_000;
 /// Distinct kinds of agent cue the customer's side must show (with none on
 /// the agent's side) before the layout is called swapped.
 const SWAP_KINDS: usize = 2;
@@ -44,6 +44,10 @@ pub struct Attribution {
     /// like the agent and the agent's side does not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// On a mono recording, how the voices were told apart and which is
+    /// the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voices: Option<super::VoiceAssignment>,
 }
 
 struct CuePattern {
@@ -73,6 +77,13 @@ static CUES: LazyLock<Vec<CuePattern>> = LazyLock::new(|| {
         ),
     ]
 });
+
+/// The kinds of agent cue a text contains.
+pub(crate) fn cue_kinds_in(text: &str) -> impl Iterator<Item = &'static str> + '_ {
+    CUES.iter()
+        .filter(|cue| cue.pattern.is_match(text))
+        .map(|cue| cue.kind)
+}
 
 /// Looks for agent cues in the opening of a transcript whose segments name
 /// the agent and the customer; `None` when they do not (mono calls).
@@ -120,7 +131,11 @@ pub fn check_attribution(transcript: &Transcript) -> Option<Attribution> {
     let warning = (kinds(Speaker::Customer) >= SWAP_KINDS && kinds(Speaker::Agent) == 0).then(|| {
         "the customer's side greets for the company, introduces themselves or offers help, and the agent's side does not: the channels look swapped (check the declared channel layout)".to_string()
     });
-    Some(Attribution { cues, warning })
+    Some(Attribution {
+        cues,
+        warning,
+        voices: None,
+    })
 }
 
 #[cfg(test)]

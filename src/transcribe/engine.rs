@@ -13,7 +13,9 @@ use super::pool::StatePool;
 use super::{EngineConfig, Language, TranscribeError, TranscribeOptions, model, segments};
 use crate::audio::vad::detect_speech;
 use crate::audio::{DecodedCall, SAMPLE_RATE};
-use crate::transcript::Transcript;
+use crate::diarize::Diarizer;
+use crate::speakers::{Attribution, assign_roles, split_by_voice};
+use crate::transcript::{Speaker, Transcript};
 
 /// Whisper's window: 30 s of audio.
 const WHISPER_WINDOW: usize = 30 * SAMPLE_RATE as usize;
@@ -33,6 +35,8 @@ pub struct Engine {
     model_id: String,
     multilingual: bool,
     end_of_text: i32,
+    /// Splits mono recordings by voice, when the speaker encoder is there.
+    diarizer: Option<Diarizer>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -96,6 +100,7 @@ impl Engine {
             ftype_name(context.model_ftype())
         );
         let end_of_text = context.token_eot();
+        let diarizer = load_diarizer(config)?;
         Ok(Self {
             _context: context,
             pool: StatePool::new(states),
@@ -103,7 +108,13 @@ impl Engine {
             model_id,
             multilingual,
             end_of_text,
+            diarizer,
         })
+    }
+
+    /// Whether mono recordings are split by voice.
+    pub fn diarizes(&self) -> bool {
+        self.diarizer.is_some()
     }
 
     /// Identifies the model, e.g. `whisper-tiny.en-f16`, for provenance.
@@ -213,11 +224,25 @@ impl Engine {
         report(1.0);
         crate::pipeline::record_stage("transcribe", whisper_started);
         segments.sort_by_key(|s| (s.start_ms, s.end_ms));
-        Ok(Transcript {
+        let mut transcript = Transcript {
             language: main_language(&segments),
             segments,
             attribution: None,
-        })
+        };
+        if let (Some(diarizer), [track]) = (&self.diarizer, call.tracks.as_slice())
+            && track.speaker == Speaker::Unknown
+        {
+            let _span = tracing::info_span!("diarize").entered();
+            let started = Instant::now();
+            let diarization = diarizer.diarize(&track.samples, self.config.vad.kind);
+            transcript.segments = split_by_voice(transcript.segments, &diarization);
+            transcript.attribution = Some(Attribution {
+                voices: assign_roles(&mut transcript),
+                ..Attribution::default()
+            });
+            crate::pipeline::record_stage("diarize", started);
+        }
+        Ok(transcript)
     }
 
     /// Whisper decoding parameters for one window (see the README's
@@ -262,6 +287,30 @@ fn audio_ctx_for(samples: usize) -> i32 {
 }
 
 /// The window's samples, padded with silence to whisper.cpp's minimum.
+/// The speaker encoder, when configured and present: a missing file leaves
+/// mono recordings unattributed (with a warning), a broken one is an error.
+fn load_diarizer(config: &EngineConfig) -> Result<Option<Diarizer>, TranscribeError> {
+    let Some(path) = config.speaker_encoder_path.as_ref() else {
+        return Ok(None);
+    };
+    if path.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    if !path.is_file() {
+        tracing::warn!(
+            path = %path.display(),
+            "no speaker encoder: mono recordings stay unattributed (scripts/provision-models.sh provisions it)"
+        );
+        return Ok(None);
+    }
+    Diarizer::load(path)
+        .map(Some)
+        .map_err(|error| TranscribeError::ModelLoad {
+            path: path.clone(),
+            detail: error.to_string(),
+        })
+}
+
 fn padded(window: &Window) -> std::borrow::Cow<'_, [f32]> {
     if window.samples.len() >= MIN_WINDOW {
         std::borrow::Cow::Borrowed(&window.samples)

@@ -31,6 +31,10 @@ pub struct EngineConfig {
     /// sentences between packed regions (WER 0.10 against 0.025), while
     /// Whisper's timestamps plus snapping to sentence ends placed every turn.
     pub dtw: bool,
+    /// The speaker encoder that splits mono recordings by voice
+    /// (`speaker-ge2e.safetensors`, provisioned with the models); `None`, or
+    /// a path with no file, leaves mono recordings unattributed.
+    pub speaker_encoder_path: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -45,6 +49,7 @@ impl Default for EngineConfig {
             adaptive_audio_ctx: false,
             flash_attn: false,
             dtw: false,
+            speaker_encoder_path: Some(model::model_path(model::SPEAKER_ENCODER)),
         }
     }
 }

@@ -9,6 +9,9 @@ pub const DEFAULT_MODEL: &str = "ggml-tiny.en.bin";
 /// The multilingual model used for Indonesian.
 pub const MULTILINGUAL_MODEL: &str = "ggml-base.bin";
 
+/// The speaker encoder that diarization uses (converted at set-up).
+pub const SPEAKER_ENCODER: &str = "speaker-ge2e.safetensors";
+
 /// The folder holding model files.
 pub fn model_dir() -> PathBuf {
     std::env::var_os(MODEL_DIR_ENV)

@@ -206,6 +206,7 @@ fn build(
         language: language.map(str::to_string),
         confidence: Some(confidence),
         words,
+        voice: None,
     })
 }
 

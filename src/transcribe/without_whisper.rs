@@ -38,6 +38,11 @@ impl Engine {
     }
 
     /// Unreachable: no engine exists.
+    pub fn diarizes(&self) -> bool {
+        match self.never {}
+    }
+
+    /// Unreachable: no engine exists.
     pub fn transcribe(
         &self,
         _call: &DecodedCall,

@@ -248,6 +248,7 @@ pub async fn start_worker(app: &TestApp, adjust: impl FnOnce(&mut Settings)) -> 
     let mut settings = test_settings(&app.database.url, app.blob_dir.path());
     settings.role = "worker".into();
     settings.model_path = model("ggml-tiny.en-q8_0.bin");
+    settings.speaker_encoder_path = model("speaker-ge2e.safetensors");
     settings.job_poll_ms = 50;
     adjust(&mut settings);
     let worker = Application::build(settings).await.expect("worker builds");
@@ -654,6 +655,7 @@ pub fn scored_card(
             language: None,
             confidence: None,
             words: Vec::new(),
+            voice: None,
         }],
         attribution: None,
     };

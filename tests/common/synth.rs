@@ -38,6 +38,18 @@ pub fn stereo_call(
     script: &[(Speaker, &str)],
     agent_left: bool,
 ) -> (PathBuf, Vec<Turn>) {
+    stereo_call_voices(dir, name, [voice, voice], script, agent_left)
+}
+
+/// [`stereo_call`] with the agent's and the customer's own espeak-ng voices
+/// (`[agent, customer]`, e.g. `["en-us+f3", "en-us+m3"]`).
+pub fn stereo_call_voices(
+    dir: &Path,
+    name: &str,
+    voices: [&str; 2],
+    script: &[(Speaker, &str)],
+    agent_left: bool,
+) -> (PathBuf, Vec<Turn>) {
     let mut agent: Vec<f32> = Vec::new();
     let mut customer: Vec<f32> = Vec::new();
     let mut turns = Vec::new();
@@ -45,6 +57,11 @@ pub fn stereo_call(
     pad_to(&mut agent, ms(LEAD_MS));
     pad_to(&mut customer, ms(LEAD_MS));
     for (index, (speaker, text)) in script.iter().enumerate() {
+        let voice = if *speaker == Speaker::Customer {
+            voices[1]
+        } else {
+            voices[0]
+        };
         let speech = speak(dir, voice, text, index);
         let (first, last) = audible_extent(&speech);
         let at = agent.len();
@@ -204,3 +221,62 @@ pub fn stereo_tone(dir: &Path) -> PathBuf {
     writer.finalize().expect("finalise");
     path
 }
+
+/// A scripted call: who says what, in order.
+pub type Script = [(Speaker, &'static str)];
+
+/// A support call in English: the agent opens with all three opening cues.
+pub const SUPPORT_CALL_EN: [(Speaker, &str); 6] = [
+    (
+        Speaker::Agent,
+        "Good morning, thank you for calling Acme support, my name is Rina. How can I help you today?",
+    ),
+    (
+        Speaker::Customer,
+        "Hello, my internet connection has been down since yesterday evening and I work from home.",
+    ),
+    (
+        Speaker::Agent,
+        "I am sorry to hear that. Let me check the line to your address right now.",
+    ),
+    (
+        Speaker::Customer,
+        "Thank you, it is really frustrating, I missed two meetings this morning.",
+    ),
+    (
+        Speaker::Agent,
+        "I understand. A technician will visit tomorrow between nine and eleven in the morning.",
+    ),
+    (
+        Speaker::Customer,
+        "That works for me, thank you for your help.",
+    ),
+];
+
+/// The same kind of call in Indonesian.
+pub const SUPPORT_CALL_ID: [(Speaker, &str); 6] = [
+    (
+        Speaker::Agent,
+        "Selamat pagi, terima kasih telah menghubungi Tokoku, dengan saya Rina, ada yang bisa saya bantu?",
+    ),
+    (
+        Speaker::Customer,
+        "Pagi mbak, paket saya belum sampai padahal sudah seminggu sejak saya pesan.",
+    ),
+    (
+        Speaker::Agent,
+        "Mohon maaf atas ketidaknyamanannya, Bapak. Saya cek dulu status pengirimannya.",
+    ),
+    (
+        Speaker::Customer,
+        "Iya mbak, tolong dicek, barangnya penting untuk pekerjaan saya minggu ini.",
+    ),
+    (
+        Speaker::Agent,
+        "Paket Bapak tertahan di gudang Surabaya dan akan dikirim besok pagi.",
+    ),
+    (
+        Speaker::Customer,
+        "Baik kalau begitu, terima kasih banyak mbak.",
+    ),
+];

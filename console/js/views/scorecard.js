@@ -73,8 +73,14 @@ export function scorecardView(main, { callId, scorecardId, query }) {
     replace(criteriaPane, result.criteria.map((criterion) => criterionBlock(criterion, machine)));
   }
 
-  /** A warning when the speakers look swapped, with the quotes that say so. */
+  /** How a mono recording's voices were told apart; a warning when the
+   * speakers look swapped, with the quotes that say so. */
   function renderAttribution() {
+    const voices = page.transcript?.attribution?.voices;
+    if (voices?.reason) {
+      summary.appendChild(h('div', { class: 'note', role: 'note', id: 'voices-note' },
+        h('strong', {}, t('card.voices')), ' ', voices.reason));
+    }
     const warning = page.transcript?.attribution?.warning;
     if (!warning) return;
     summary.appendChild(h('div', { class: 'warning', role: 'note', id: 'attribution-warning' },
@@ -109,7 +115,8 @@ export function scorecardView(main, { callId, scorecardId, query }) {
         type: 'button', class: 'time', 'aria-label': t('card.play_from', { time: clock(segment.start_ms) }),
         onclick: () => page.player?.playFrom(segment.start_ms),
       }, clock(segment.start_ms)),
-      h('span', { class: 'speaker' }, t(`speaker.${segment.speaker}`)),
+      h('span', { class: 'speaker' }, t(`speaker.${segment.speaker}`),
+        segment.voice ? ` · ${t('speaker.voice', { n: segment.voice })}` : ''),
       segment.language ? h('span', { class: 'lang' }, segment.language) : null,
       h('span', { class: 'text' }, segmentText(segment))))));
   }
