@@ -164,3 +164,50 @@ async fn an_indonesian_mono_call_is_scored_with_agent_and_customer_told_apart() 
     )
     .await;
 }
+
+/// A platform that diarizes but does not know who is who submits segments
+/// labelled with voices only: the agent is found among them the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_transcript_with_voices_only_gets_agent_and_customer() {
+    use callscore::proto::TranscriptSegment;
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let segments = [
+        (1, "Hello? Yes, hello."),
+        (
+            2,
+            "Good morning, thank you for calling Acme, my name is Rina. How can I help you?",
+        ),
+        (1, "My parcel has not arrived yet."),
+        (2, "I am sorry to hear that, let me check it for you."),
+    ]
+    .iter()
+    .zip(0u64..)
+    .map(|(&(voice, text), index)| TranscriptSegment {
+        speaker: PbSpeaker::Unknown as i32,
+        start_ms: index * 3_000,
+        end_ms: index * 3_000 + 2_500,
+        text: text.into(),
+        voice,
+        ..Default::default()
+    })
+    .collect();
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        ..Default::default()
+    };
+    let (call_id, _) = common::submit_segments(&app, &admin, metadata, segments).await;
+    let transcript = common::finished_call(&app, &admin, &call_id)
+        .await
+        .transcript
+        .expect("transcript");
+    let speakers: Vec<i32> = transcript.segments.iter().map(|s| s.speaker).collect();
+    let (agent, customer) = (PbSpeaker::Agent as i32, PbSpeaker::Customer as i32);
+    assert_eq!(speakers, [customer, agent, customer, agent]);
+    let reason = transcript
+        .attribution
+        .and_then(|a| a.voices)
+        .map(|v| v.reason)
+        .unwrap_or_default();
+    assert!(reason.starts_with("voice 2 is the agent"), "{reason}");
+}

@@ -347,11 +347,13 @@ pub fn transcript_from_wire(wire: &pb::Transcript) -> Result<Transcript, Status>
     }
     // Scoring reads segments in time order.
     segments.sort_by_key(|s| (s.start_ms, s.end_ms));
-    Ok(Transcript {
+    let mut transcript = Transcript {
         language,
         segments,
         attribution: None,
-    })
+    };
+    crate::speakers::name_unnamed_voices(&mut transcript);
+    Ok(transcript)
 }
 
 /// Conversation metrics on the wire.

@@ -123,7 +123,10 @@ pub fn read_transcript_file(path: &Path) -> anyhow::Result<Option<Transcript>> {
     }
     let text = String::from_utf8_lossy(&bytes);
     Transcript::from_exchange_json(&text)
-        .map(Some)
+        .map(|mut transcript| {
+            crate::speakers::name_unnamed_voices(&mut transcript);
+            Some(transcript)
+        })
         .map_err(|e| {
             if e.field.is_empty() {
                 anyhow::anyhow!("{}: {}", path.display(), e.message)

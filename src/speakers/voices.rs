@@ -207,6 +207,26 @@ pub fn assign_roles(transcript: &mut Transcript) -> Option<VoiceAssignment> {
     Some(VoiceAssignment { voices, reason })
 }
 
+/// For a transcript that names no agent or customer but labels its segments
+/// with voices (a platform that diarizes but does not know who is who):
+/// gives the voices their roles and records the decision. Anything else is
+/// left as it is.
+pub fn name_unnamed_voices(transcript: &mut Transcript) {
+    let names_anyone = transcript
+        .segments
+        .iter()
+        .any(|s| s.speaker != Speaker::Unknown);
+    let has_voices = transcript.segments.iter().any(|s| s.voice.is_some());
+    if names_anyone || !has_voices {
+        return;
+    }
+    let voices = assign_roles(transcript);
+    transcript
+        .attribution
+        .get_or_insert_with(Default::default)
+        .voices = voices;
+}
+
 /// Cue kinds in words: "a company greeting and an offer of help".
 fn describe(kinds: &[String]) -> String {
     let words: Vec<&str> = kinds
@@ -332,6 +352,22 @@ mod tests {
             decided.reason
         );
         assert_eq!(decided.voices[1].cues.len(), 3);
+    }
+
+    #[test]
+    fn a_platform_transcript_with_voices_gets_roles_and_named_speakers_are_kept() {
+        let mut call = mono(&[
+            (1, "Hello?"),
+            (2, "Thank you for calling Acme, how can I help you?"),
+        ]);
+        name_unnamed_voices(&mut call);
+        assert_eq!(call.segments[1].speaker, Speaker::Agent);
+        assert!(call.attribution.and_then(|a| a.voices).is_some());
+        let mut named = mono(&[(1, "Hello?"), (2, "Thank you for calling Acme.")]);
+        named.segments[0].speaker = Speaker::Agent;
+        name_unnamed_voices(&mut named);
+        assert_eq!(named.segments[1].speaker, Speaker::Unknown);
+        assert!(named.attribution.is_none());
     }
 
     #[test]
