@@ -171,41 +171,58 @@ impl Diarizer {
 /// The voice of each speech frame (`None` for silence): the centroid nearest
 /// to the triangular-weighted mean of the windows covering the frame, or to
 /// the nearest window's embedding where none covers it.
+///
+/// The dot product is linear, so the weighted mean's similarity to a
+/// centroid is the weighted mean of the windows' similarities: a frame keeps
+/// one number per voice, not a 256-dimensional sum (two hours of speech
+/// would otherwise hold 700 MB).
 fn label_frames(
     is_speech: &[bool],
     starts: &[usize],
     embeddings: &[Vec<f32>],
     centroids: &[Vec<f32>],
 ) -> Vec<Option<usize>> {
-    let dimensions = embeddings.first().map_or(0, Vec::len);
+    let voices = centroids.len();
     let frames = is_speech.len();
-    let mut sums = vec![0f32; frames * dimensions];
+    let mut scores = vec![0f32; frames * voices];
     let mut weights = vec![0f32; frames];
     let half = WINDOW_FRAMES as f32 / 2.0;
     for (&start, embedding) in starts.iter().zip(embeddings) {
+        let similarities: Vec<f32> = centroids
+            .iter()
+            .map(|c| cluster::similarity(c, embedding))
+            .collect();
         for offset in 0..WINDOW_FRAMES.min(frames.saturating_sub(start)) {
             let frame = start + offset;
             let weight = 1.0 - ((offset as f32 + 0.5) - half).abs() / half;
             weights[frame] += weight;
-            let sum = &mut sums[frame * dimensions..(frame + 1) * dimensions];
-            sum.iter_mut()
-                .zip(embedding)
-                .for_each(|(s, e)| *s += weight * e);
+            scores[frame * voices..(frame + 1) * voices]
+                .iter_mut()
+                .zip(&similarities)
+                .for_each(|(score, similarity)| *score += weight * similarity);
         }
     }
+    let best = |row: &[f32]| {
+        (0..row.len())
+            .max_by(|&a, &b| row[a].total_cmp(&row[b]))
+            .unwrap_or(0)
+    };
     (0..frames)
         .map(|frame| {
             if !is_speech[frame] {
                 return None;
             }
             if weights[frame] > 0.0 {
-                return Some(cluster::nearest(
-                    centroids,
-                    &sums[frame * dimensions..(frame + 1) * dimensions],
-                ));
+                return Some(best(&scores[frame * voices..(frame + 1) * voices]));
             }
-            let centre = |s: usize| (s + WINDOW_FRAMES / 2).abs_diff(frame);
-            let closest = (0..starts.len()).min_by_key(|&w| centre(starts[w]))?;
+            // The window whose centre is nearest (starts are in order).
+            let centre = |w: usize| (starts[w] + WINDOW_FRAMES / 2).abs_diff(frame);
+            let after = starts.partition_point(|&s| s + WINDOW_FRAMES / 2 < frame);
+            let closest = [after.checked_sub(1), Some(after)]
+                .into_iter()
+                .flatten()
+                .filter(|&w| w < starts.len())
+                .min_by_key(|&w| centre(w))?;
             Some(cluster::nearest(centroids, &embeddings[closest]))
         })
         .collect()
