@@ -59,8 +59,12 @@ pub struct SubmitArgs {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum Channels {
+    /// One mixed channel: split by voice, the agent found among the voices
+    /// (docs/diarization.md).
     Mono,
+    /// Stereo, the agent on the left channel.
     AgentLeft,
+    /// Stereo, the agent on the right channel.
     AgentRight,
 }
 

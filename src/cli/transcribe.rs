@@ -69,8 +69,12 @@ enum LanguageArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ChannelsArg {
+    /// One mixed channel: split by voice, the agent found among the voices
+    /// (docs/diarization.md).
     Mono,
+    /// Stereo, the agent on the left channel.
     AgentLeft,
+    /// Stereo, the agent on the right channel.
     AgentRight,
 }
 
