@@ -142,7 +142,11 @@ impl Application {
             let engine = tokio::task::spawn_blocking(move || Engine::load(&config))
                 .await
                 .map_err(|error| TranscribeError::Config(error.to_string()))??;
-            tracing::info!(model = %engine.model_id(), "Whisper model loaded");
+            tracing::info!(
+                model = %engine.model_id(),
+                diarizes_mono_calls = engine.diarizes(),
+                "Whisper model loaded"
+            );
             Some(Arc::new(engine))
         } else {
             None

@@ -286,7 +286,6 @@ fn audio_ctx_for(samples: usize) -> i32 {
     i32::try_from(ctx.min(1500)).unwrap_or(1500)
 }
 
-/// The window's samples, padded with silence to whisper.cpp's minimum.
 /// The speaker encoder, when configured and present: a missing file leaves
 /// mono recordings unattributed (with a warning), a broken one is an error.
 fn load_diarizer(config: &EngineConfig) -> Result<Option<Diarizer>, TranscribeError> {
@@ -311,6 +310,7 @@ fn load_diarizer(config: &EngineConfig) -> Result<Option<Diarizer>, TranscribeEr
         })
 }
 
+/// The window's samples, padded with silence to whisper.cpp's minimum.
 fn padded(window: &Window) -> std::borrow::Cow<'_, [f32]> {
     if window.samples.len() >= MIN_WINDOW {
         std::borrow::Cow::Borrowed(&window.samples)
