@@ -14,6 +14,9 @@ use crate::transcript::{Segment, Speaker, Transcript};
 
 use super::attribution::{OPENING_MS, cue_kinds_in};
 
+/// Longest word that a different voice on both sides takes over (ms).
+const ISLAND_MS: u64 = 400;
+
 /// What was decided about one voice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VoiceRole {
@@ -66,6 +69,17 @@ pub fn split_by_voice(segments: Vec<Segment>, diarization: &Diarization) -> Vec<
                 .or_else(|| voices.last().copied().flatten())
                 .or(whole);
             voices.push(voice);
+        }
+        // One short word given to another voice inside a run is the edge of
+        // a diarization window, not a turn: it stays with its neighbours.
+        for i in 1..voices.len().saturating_sub(1) {
+            let word = &segment.words[i];
+            if voices[i - 1] == voices[i + 1]
+                && voices[i] != voices[i - 1]
+                && word.end_ms.saturating_sub(word.start_ms) < ISLAND_MS
+            {
+                voices[i] = voices[i - 1];
+            }
         }
         // The first word of each run of one voice.
         let firsts: Vec<usize> = (0..voices.len())
@@ -306,6 +320,21 @@ mod tests {
             ]
         );
         assert_eq!(split[1].words.len(), 5);
+
+        // A short word heard as another voice between two of the same stays.
+        let mut segment = Segment::new(Speaker::Unknown, 0, 1500, "Thank you for calling");
+        segment.words = vec![
+            word(" Thank", 0, 300),
+            word(" you", 300, 500),
+            word(" for", 500, 700),
+            word(" calling", 700, 1500),
+        ];
+        let split = split_by_voice(
+            vec![segment],
+            &turns(&[(0, 320, 0), (320, 480, 1), (480, 1500, 0)]),
+        );
+        assert_eq!(split.len(), 1, "{split:?}");
+        assert_eq!(split[0].voice, Some(1));
     }
 
     fn mono(turns: &[(u32, &str)]) -> Transcript {
