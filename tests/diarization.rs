@@ -193,3 +193,39 @@ fn one_speaker_stays_one_voice() {
         assert_eq!(diarization.voices, 1, "{name}: {diarization:?}");
     }
 }
+
+/// The bundled sample call (two espeak-ng voices, 8 kHz μ-law stereo) mixed
+/// down: each channel's own speech, found by the VAD, is the reference.
+#[test]
+fn the_bundled_sample_call_mixed_to_mono_is_diarized_within_fifteen_percent() {
+    use callscore::audio::vad::{VadConfig, detect_speech};
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/call-en-stereo-8k.wav");
+    let limits = AudioLimits::default();
+    let channels = decode_call(&sample, ChannelLayout::AgentLeft, &limits).expect("decodes");
+    let tight = VadConfig {
+        min_silence_ms: 300,
+        min_speech_ms: 200,
+        pad_ms: 0,
+        ..VadConfig::default()
+    };
+    let reference: Vec<Span> = channels
+        .tracks
+        .iter()
+        .enumerate()
+        .flat_map(|(speaker, track)| {
+            detect_speech(&track.samples, &tight)
+                .into_iter()
+                .map(move |region| Span {
+                    start_ms: region.start as u64 / 16,
+                    end_ms: region.end as u64 / 16,
+                    speaker,
+                })
+        })
+        .collect();
+    let diarization = diarize_mono(&diarizer(), &sample);
+    let rate = diarization_error_rate(&reference, &hypothesis(&diarization), COLLAR_MS);
+    report("bundled sample", &rate, &diarization);
+    assert_eq!(diarization.voices, 2, "{diarization:?}");
+    assert!(rate.total <= TARGET, "DER {:.3} > {TARGET}", rate.total);
+}

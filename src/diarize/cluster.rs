@@ -20,12 +20,13 @@ const MOST_CLUSTERED: usize = 320;
 /// less speech than this (about 15 s) the eigengaps are noise, and one
 /// speaker's 11 s (the JFK recording) came out as four voices.
 const FEWEST_TO_SPLIT: usize = 20;
-/// Smallest normalised eigengap that counts as more than one voice. Calls
-/// with two or three voices measured 0.10 to 0.21; one speaker's 55 s
-/// (JFK, five times) 0.074, split into three voices without this floor.
-/// Below it the recording is one voice: speakers then stay unattributed,
-/// which is what a mono call was before diarization.
-const MIN_EIGENGAP: f64 = 0.09;
+/// Smallest normalised eigengap, at the clearest neighbour count, that
+/// counts as more than one voice. Calls with two or three voices measured
+/// 0.129 to 0.21 (the pyannote call 0.129, the bundled sample call 0.146);
+/// one speaker's 55 s (JFK, five times) 0.086, split into three voices
+/// without this floor. Below it the recording is one voice: speakers then
+/// stay unattributed, which is what a mono call was before diarization.
+const MIN_EIGENGAP: f64 = 0.11;
 /// k-means restarts (from evenly spread first centres).
 const RESTARTS: usize = 8;
 /// k-means iterations per restart.
@@ -132,10 +133,11 @@ fn spectral(embeddings: &[&[f32]], most_speakers: usize) -> Vec<usize> {
         })
         .collect();
     let most_speakers = most_speakers.min(n - 1);
-    // The clearest cut so far: its ratio, its normalised eigengap, and each
-    // window's coordinates in the k eigenvectors of the smallest eigenvalues
-    // (k = their length).
-    let mut best: Option<(f64, f64, Vec<Vec<f64>>)> = None;
+    // The clearest cut so far: its ratio, and each window's coordinates in
+    // the k eigenvectors of the smallest eigenvalues (k = their length); and
+    // the widest normalised gap seen at any neighbour count that splits.
+    let mut best: Option<(f64, Vec<Vec<f64>>)> = None;
+    let mut widest_gap = 0f64;
     for p in neighbour_counts((n / 4).max(2)) {
         let mut graph = DMatrix::<f64>::zeros(n, n);
         for (i, order) in ranked.iter().enumerate() {
@@ -160,6 +162,9 @@ fn spectral(embeddings: &[&[f32]], most_speakers: usize) -> Vec<usize> {
                 |best, (k, gap)| if gap > best.1 { (k, gap) } else { best },
             );
         let normalised_gap = gap / largest;
+        if k >= 2 {
+            widest_gap = widest_gap.max(normalised_gap);
+        }
         let ratio = p as f64 / normalised_gap.max(1e-10);
         if best.as_ref().is_none_or(|b| ratio < b.0) {
             let points = (0..n)
@@ -170,12 +175,13 @@ fn spectral(embeddings: &[&[f32]], most_speakers: usize) -> Vec<usize> {
                         .collect()
                 })
                 .collect();
-            best = Some((ratio, normalised_gap, points));
+            best = Some((ratio, points));
         }
     }
     match best {
-        Some((_, gap, points))
-            if gap >= MIN_EIGENGAP && points.first().is_some_and(|p: &Vec<f64>| p.len() >= 2) =>
+        Some((_, points))
+            if widest_gap >= MIN_EIGENGAP
+                && points.first().is_some_and(|p: &Vec<f64>| p.len() >= 2) =>
         {
             let k = points[0].len();
             k_means(&points, k)
