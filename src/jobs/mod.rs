@@ -71,11 +71,14 @@ impl Workers {
             match self.pipeline.store.claim_job(&owner, lease_ms).await {
                 Ok(Some(job)) => {
                     record_stage("claim", claim_started.1);
+                    // The claim ends where the job begins, however long
+                    // creating the job's span takes on a busy machine.
+                    let claimed = SystemTime::now();
                     let span = tracing::info_span!("job", call_id = %job.call_id, tenant = %job.tenant_id, attempt = job.attempts);
                     // The submission's trace, whichever replica took it.
                     let submission = parent_context(&job.trace_context);
                     let _ = span.set_parent(submission.clone());
-                    record_claim_span(&job, &submission, &span, claim_started.0);
+                    record_claim_span(&job, &submission, &span, (claim_started.0, claimed));
                     self.process(job).instrument(span).await;
                 }
                 Ok(None) => {
@@ -245,7 +248,7 @@ fn record_claim_span(
     job: &ClaimedJob,
     submission: &opentelemetry::Context,
     job_span: &tracing::Span,
-    started: SystemTime,
+    (started, ended): (SystemTime, SystemTime),
 ) {
     let parent = if submission.span().span_context().is_valid() {
         submission.clone()
@@ -262,5 +265,5 @@ fn record_claim_span(
             KeyValue::new("attempt", job.attempts),
         ])
         .start_with_context(&tracer, &parent);
-    span.end_with_timestamp(SystemTime::now());
+    span.end_with_timestamp(ended);
 }
