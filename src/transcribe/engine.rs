@@ -8,6 +8,10 @@ use whisper_rs::{
     WhisperContextParameters,
 };
 
+use super::language::{
+    LanguageTokens, Verdict, choose_per_turn, read_language, segment_language, shows_indonesian,
+    two_letter, verdict,
+};
 use super::pack::{Window, pack};
 use super::pool::StatePool;
 use super::{EngineConfig, Language, TranscribeError, TranscribeOptions, model, segments};
@@ -15,7 +19,7 @@ use crate::audio::vad::detect_speech;
 use crate::audio::{DecodedCall, SAMPLE_RATE};
 use crate::diarize::Diarizer;
 use crate::speakers::{Attribution, assign_roles, split_by_voice};
-use crate::transcript::{Speaker, Transcript};
+use crate::transcript::{Segment, Speaker, Transcript};
 
 /// Whisper's window: 30 s of audio.
 const WHISPER_WINDOW: usize = 30 * SAMPLE_RATE as usize;
@@ -35,6 +39,8 @@ pub struct Engine {
     model_id: String,
     multilingual: bool,
     end_of_text: i32,
+    /// The language tokens of a multilingual model, read per window.
+    language_tokens: Option<LanguageTokens>,
     /// Splits mono recordings by voice, when the speaker encoder is there.
     diarizer: Option<Diarizer>,
 }
@@ -100,6 +106,7 @@ impl Engine {
             ftype_name(context.model_ftype())
         );
         let end_of_text = context.token_eot();
+        let language_tokens = LanguageTokens::of(&context);
         let diarizer = load_diarizer(config)?;
         Ok(Self {
             _context: context,
@@ -108,6 +115,7 @@ impl Engine {
             model_id,
             multilingual,
             end_of_text,
+            language_tokens,
             diarizer,
         })
     }
@@ -186,8 +194,13 @@ impl Engine {
         let mut segments = Vec::new();
         let mut done = 0usize;
         let whisper_started = Instant::now();
+        // Per-window language reading only where there is a choice to make.
+        let reading = match (language, &self.language_tokens) {
+            (Language::Auto, Some(tokens)) => Some(tokens),
+            _ => None,
+        };
         for (speaker, windows) in plans {
-            let mut track_language = language.code().map(str::to_string);
+            let mut track_language = language.code();
             for (index, window) in windows.into_iter().enumerate() {
                 let _span = tracing::info_span!(
                     "whisper_window",
@@ -197,26 +210,26 @@ impl Engine {
                 )
                 .entered();
                 let samples = padded(&window);
-                let params = self.params(track_language.as_deref(), samples.len());
-                state
-                    .full(params, &samples)
-                    .map_err(|e| TranscribeError::Whisper {
-                        source_name: call.source.clone(),
-                        detail: e.to_string(),
-                    })?;
-                if track_language.is_none() {
-                    // Detected on the first window; later windows of the same
-                    // speaker are forced to it so they cannot flip on noise.
-                    track_language = whisper_rs::get_lang_str(state.full_lang_id_from_state())
-                        .map(str::to_string);
-                }
-                let raw = segments::read(state, self.end_of_text);
-                segments.extend(segments::place(
+                let (decoded_in, mut placed) = self.decode_in_spoken_language(
+                    state,
                     &window,
-                    raw,
+                    &samples,
                     speaker,
-                    track_language.as_deref(),
-                ));
+                    track_language,
+                    reading,
+                    &call.source,
+                )?;
+                // The next window starts from this one's language, so a
+                // speaker who switched is decoded once per window again.
+                track_language = decoded_in;
+                if reading.is_some() {
+                    for segment in &mut placed {
+                        let window_language = segment.language.as_deref().and_then(two_letter);
+                        segment.language =
+                            segment_language(&segment.text, window_language).map(str::to_string);
+                    }
+                }
+                segments.extend(placed);
                 done += window.samples.len();
                 report(done as f32 / total.max(1) as f32);
             }
@@ -243,6 +256,114 @@ impl Engine {
             crate::pipeline::record_stage("diarize", started);
         }
         Ok(transcript)
+    }
+
+    /// Decodes a window in `language` (Whisper detects it when `None`) and,
+    /// when `reading` is given, reads the language it sounds like (English
+    /// against Indonesian, see `language.rs`): a sure reading of the other
+    /// language decodes it again in that one; an unsure one decodes it in
+    /// both and keeps, turn by turn, the text that reads more like its own
+    /// language. Returns the window's language and its placed segments.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_in_spoken_language(
+        &self,
+        state: &mut whisper_rs::WhisperState,
+        window: &Window,
+        samples: &[f32],
+        speaker: Speaker,
+        language: Option<&'static str>,
+        reading: Option<&LanguageTokens>,
+        source_name: &str,
+    ) -> Result<(Option<&'static str>, Vec<Segment>), TranscribeError> {
+        let decoded_in = self.decode(state, samples, language, source_name)?;
+        let raw = segments::read(state, self.end_of_text);
+        let Some(tokens) = reading else {
+            return Ok((
+                decoded_in,
+                segments::place(window, raw, speaker, decoded_in),
+            ));
+        };
+        let heard = read_language(state, tokens, self.config.threads_per_state).map_err(|e| {
+            TranscribeError::Whisper {
+                source_name: source_name.to_string(),
+                detail: e.to_string(),
+            }
+        })?;
+        let verdict = verdict(decoded_in, heard);
+        tracing::debug!(
+            spoken = heard.code,
+            confidence = heard.confidence,
+            ?decoded_in,
+            ?verdict,
+            "window language"
+        );
+        let mut decode_in = |code: &'static str| -> Result<Vec<Segment>, TranscribeError> {
+            self.decode(state, samples, Some(code), source_name)?;
+            let raw = segments::read(state, self.end_of_text);
+            Ok(segments::place(window, raw, speaker, Some(code)))
+        };
+        let mut english: Option<Vec<Segment>> = None;
+        let mut indonesian: Option<Vec<Segment>> = None;
+        match (verdict, decoded_in) {
+            (Verdict::Keep, Some(code)) | (Verdict::Both, Some(code @ ("en" | "id"))) => {
+                let placed = segments::place(window, raw, speaker, Some(code));
+                if code == "en" {
+                    english = Some(placed);
+                } else {
+                    indonesian = Some(placed);
+                }
+            }
+            _ => {}
+        }
+        let wanted: &[&'static str] = match verdict {
+            Verdict::Keep => &[],
+            Verdict::Redecode("en") => &["en"],
+            Verdict::Redecode(_) => &["id"],
+            Verdict::Both => &["en", "id"],
+        };
+        for &code in wanted {
+            let slot = if code == "en" {
+                &mut english
+            } else {
+                &mut indonesian
+            };
+            if slot.is_none() {
+                *slot = Some(decode_in(code)?);
+            }
+        }
+        // Indonesian words showing through an English decode: some of its
+        // turns were Indonesian, though the window as a whole sounded English.
+        if indonesian.is_none() && english.as_deref().is_some_and(shows_indonesian) {
+            indonesian = Some(decode_in("id")?);
+        }
+        Ok(match (english, indonesian) {
+            (Some(english), Some(indonesian)) => (
+                Some(heard.code),
+                choose_per_turn(window, english, indonesian, heard.code),
+            ),
+            (Some(english), None) => (Some("en"), english),
+            (None, Some(indonesian)) => (Some("id"), indonesian),
+            (None, None) => (decoded_in, Vec::new()),
+        })
+    }
+
+    /// Decodes one window in `language` (Whisper detects it when `None`) and
+    /// returns the language it was decoded in.
+    fn decode(
+        &self,
+        state: &mut whisper_rs::WhisperState,
+        samples: &[f32],
+        language: Option<&'static str>,
+        source_name: &str,
+    ) -> Result<Option<&'static str>, TranscribeError> {
+        let params = self.params(language, samples.len());
+        state
+            .full(params, samples)
+            .map_err(|e| TranscribeError::Whisper {
+                source_name: source_name.to_string(),
+                detail: e.to_string(),
+            })?;
+        Ok(language.or_else(|| whisper_rs::get_lang_str(state.full_lang_id_from_state())))
     }
 
     /// Whisper decoding parameters for one window (see the README's

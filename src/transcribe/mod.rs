@@ -6,6 +6,8 @@
 mod engine;
 mod engine_config;
 pub mod import;
+#[cfg(feature = "whisper")]
+mod language;
 pub mod model;
 pub mod pack;
 #[cfg(feature = "whisper")]
@@ -32,7 +34,7 @@ pub use without_whisper::Engine;
 /// The language to transcribe in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Language {
-    /// Detect per track from its first window of speech.
+    /// English or Indonesian, read per window of speech (a call may switch).
     #[default]
     Auto,
     /// English.

@@ -50,18 +50,35 @@ pub fn stereo_call_voices(
     script: &[(Speaker, &str)],
     agent_left: bool,
 ) -> (PathBuf, Vec<Turn>) {
+    let turns: Vec<(Speaker, &str, &str)> = script
+        .iter()
+        .map(|&(speaker, text)| {
+            let voice = if speaker == Speaker::Customer {
+                voices[1]
+            } else {
+                voices[0]
+            };
+            (speaker, voice, text)
+        })
+        .collect();
+    stereo_call_turns(dir, name, &turns, agent_left)
+}
+
+/// [`stereo_call`] with a voice per turn (`(speaker, voice, text)`): a
+/// speaker who switches language switches to that language's voice.
+pub fn stereo_call_turns(
+    dir: &Path,
+    name: &str,
+    script: &[(Speaker, &str, &str)],
+    agent_left: bool,
+) -> (PathBuf, Vec<Turn>) {
     let mut agent: Vec<f32> = Vec::new();
     let mut customer: Vec<f32> = Vec::new();
     let mut turns = Vec::new();
     let ms = |n: u64| (n * u64::from(ESPEAK_RATE) / 1000) as usize;
     pad_to(&mut agent, ms(LEAD_MS));
     pad_to(&mut customer, ms(LEAD_MS));
-    for (index, (speaker, text)) in script.iter().enumerate() {
-        let voice = if *speaker == Speaker::Customer {
-            voices[1]
-        } else {
-            voices[0]
-        };
+    for (index, (speaker, voice, text)) in script.iter().enumerate() {
         let speech = speak(dir, voice, text, index);
         let (first, last) = audible_extent(&speech);
         let at = agent.len();
