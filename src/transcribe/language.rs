@@ -7,10 +7,10 @@
 //! window is decoded first and its language read afterwards from the same
 //! encoder output: one decoder step on the start-of-transcript token gives
 //! the language tokens' logits (what whisper.cpp's detection reads), and
-//! only the English and Indonesian ones are compared. A window is decoded
-//! again only when that reading disagrees with the language it was decoded
-//! in; a window of several turns whose reading is unsure is split into its
-//! turns, each then read on its own (docs/languages.md).
+//! only the English and Indonesian ones are compared. A sure reading of the
+//! other language decodes the window again in it; an unsure one decodes it
+//! in both and keeps, turn by turn, the text with more of its own language's
+//! function words (docs/transcription-languages.md).
 
 use whisper_rs::{WhisperContext, WhisperState};
 
@@ -18,10 +18,10 @@ use super::pack::Window;
 use crate::audio::SAMPLE_RATE;
 use crate::transcript::Segment;
 
-/// How sure the reading must be to overrule the language a window was
-/// decoded in. Synthetic English windows read 0.99 and more; Indonesian ones
-/// (espeak-ng, base model) only 0.55–0.85 and are sometimes read as English,
-/// so a weaker reading keeps the track's language.
+/// How sure the reading must be to be trusted alone. Synthetic English
+/// windows read 0.99 and more; Indonesian ones (espeak-ng, base model) only
+/// 0.55–0.85, and are sometimes read as English, so a weaker reading has the
+/// window decoded in both languages.
 pub const SWITCH_AT: f32 = 0.9;
 
 /// The ids of the tokens the reading needs.
