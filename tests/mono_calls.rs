@@ -211,3 +211,87 @@ async fn a_submitted_transcript_with_voices_only_gets_agent_and_customer() {
         .unwrap_or_default();
     assert!(reason.starts_with("voice 2 is the agent"), "{reason}");
 }
+
+/// Neither party's opening minute tells them apart and the customer speaks
+/// first: the rubric's agent phrases (hold, verification) settle who the
+/// agent is, on the stored transcript and on the scorecard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rubrics_agent_phrases_settle_a_tie_between_voices() {
+    use callscore::proto::TranscriptSegment;
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let segments = [
+        (
+            1,
+            0,
+            "I would like to ask about my bill, it doubled this month.",
+        ),
+        (
+            2,
+            5,
+            "Okay, may I verify your full name and date of birth first?",
+        ),
+        (1, 11, "Budi Santoso, fourth of May nineteen ninety."),
+        (2, 16, "Please hold for a moment while I check the bill."),
+        (2, 45, "Thank you for holding, I have corrected the bill."),
+        (1, 51, "Okay, thanks."),
+    ]
+    .iter()
+    .map(|&(voice, start_s, text)| TranscriptSegment {
+        speaker: PbSpeaker::Unknown as i32,
+        start_ms: start_s * 1_000,
+        end_ms: start_s * 1_000 + 4_000,
+        text: text.into(),
+        voice,
+        ..Default::default()
+    })
+    .collect();
+    let metadata = CallMetadata {
+        agent_id: "rina".into(),
+        ..Default::default()
+    };
+    let (call_id, _) = common::submit_segments(&app, &admin, metadata, segments).await;
+    let transcript = common::finished_call(&app, &admin, &call_id)
+        .await
+        .transcript
+        .expect("transcript");
+    let speakers: Vec<i32> = transcript.segments.iter().map(|s| s.speaker).collect();
+    let (agent, customer) = (PbSpeaker::Agent as i32, PbSpeaker::Customer as i32);
+    assert_eq!(
+        speakers,
+        [customer, agent, customer, agent, agent, customer]
+    );
+    let reason = transcript
+        .attribution
+        .and_then(|a| a.voices)
+        .map(|v| v.reason)
+        .unwrap_or_default();
+    assert!(
+        reason.starts_with("voice 2 is the agent") && reason.contains("hold_request"),
+        "{reason}"
+    );
+    // The scorecard judged voice 2 as the agent: it asked to hold and thanked.
+    let finished = common::finished_call(&app, &admin, &call_id).await;
+    let card = app
+        .scorecards(&admin)
+        .await
+        .get_scorecard(GetScorecardRequest {
+            scorecard_id: finished.call.expect("call").latest_scorecard_id,
+        })
+        .await
+        .expect("scorecard")
+        .into_inner()
+        .scorecard
+        .expect("scorecard");
+    let hold = card
+        .machine_result
+        .as_ref()
+        .expect("machine result")
+        .criteria
+        .iter()
+        .flat_map(|c| c.checks.iter())
+        .find(|c| c.check_id == "hold_etiquette")
+        .cloned()
+        .expect("hold check");
+    assert_eq!(hold.outcome, CheckOutcome::Pass as i32, "{hold:?}");
+}

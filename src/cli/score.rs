@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 
 use crate::rubric::{default_rubric_source, parse_rubric};
+use crate::scoring::agent_hints::settle_agent_with_rubric;
 use crate::scoring::{CompiledRubric, Outcome, Scorecard, score_transcript};
 use crate::semantic::Encoder;
 use crate::transcript::Transcript;
@@ -60,6 +61,8 @@ impl ScoreArgs {
                 (done.transcript, done.model_id)
             }
         };
+        // A tie between a mono call's voices is settled by the rubric's agent phrases.
+        let transcript = settle_agent_with_rubric(&compiled, &transcript).unwrap_or(transcript);
         let card = score_transcript(&compiled, &transcript, &model_id);
         match self.format {
             Format::Json => println!("{}", serde_json::to_string_pretty(&card)?),

@@ -13,6 +13,7 @@ use crate::audio::mask::mask_recording;
 use crate::audio::{AudioError, AudioInput, AudioLimits, ChannelLayout, decode_call};
 use crate::blobs::{BlobError, BlobStore};
 use crate::review::sample;
+use crate::scoring::agent_hints::settle_agent_with_rubric;
 use crate::scoring::{Redactor, Scorecard, score_transcript};
 use crate::seal::Sealer;
 use crate::store::{NewReviewTask, NewScorecard, RedactedAudio, Store, StoreError};
@@ -162,6 +163,10 @@ impl Pipeline {
         )
         .entered();
         let started = Instant::now();
+        // A tie between a mono call's voices (settled at transcription by who
+        // spoke first) is settled by the rubric's agent phrases.
+        let settled = settle_agent_with_rubric(&rubric.compiled, transcript);
+        let transcript = settled.as_ref().unwrap_or(transcript);
         let mut redaction = self.redactor.redact_timed(transcript);
         // Quotes of cues are the cue's own words, never what redaction masks.
         let mut attribution = crate::speakers::check_attribution(transcript);

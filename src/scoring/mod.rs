@@ -3,6 +3,7 @@
 //!
 //! The math is in `docs/scoring.md` and in [`crate::scoring::recompute`].
 
+pub mod agent_hints;
 pub mod analysis;
 pub mod compiled;
 pub mod detect;

@@ -6,4 +6,7 @@ pub mod attribution;
 pub mod voices;
 
 pub use attribution::{Attribution, AttributionCue, check_attribution};
-pub use voices::{VoiceAssignment, VoiceRole, assign_roles, name_unnamed_voices, split_by_voice};
+pub use voices::{
+    VoiceAssignment, VoiceRole, assign_roles, name_unnamed_voices, parties_tie, settle_tie,
+    split_by_voice,
+};

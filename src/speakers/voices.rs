@@ -7,6 +7,8 @@
 //! agent after a transfer) stays apart, unattributed. Every decision is
 //! recorded with its reason.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::diarize::Diarization;
@@ -242,6 +244,87 @@ pub fn name_unnamed_voices(transcript: &mut Transcript) {
 }
 
 /// Cue kinds in words: "a company greeting and an offer of help".
+/// The agent's and the customer's entries of an assignment.
+fn parties(assignment: &VoiceAssignment) -> Option<(usize, usize)> {
+    let agent = assignment
+        .voices
+        .iter()
+        .position(|v| v.speaker == Speaker::Agent)?;
+    let customer = assignment
+        .voices
+        .iter()
+        .position(|v| v.speaker == Speaker::Customer)?;
+    Some((agent, customer))
+}
+
+/// Whether the two parties said the same number of kinds of opening cue, so
+/// that the agent was taken to be the voice heard first.
+pub fn parties_tie(assignment: &VoiceAssignment) -> bool {
+    parties(assignment).is_some_and(|(agent, customer)| {
+        assignment.voices[agent].cues.len() == assignment.voices[customer].cues.len()
+    })
+}
+
+/// Settles a tie between the parties with hints from the rubric: per voice,
+/// the agent phrase lists it says over the whole call (`hints`). The party
+/// that says more of them is the agent; the segments, the roles and the
+/// reason follow. Returns whether anything changed (equal counts change
+/// nothing).
+pub fn settle_tie(transcript: &mut Transcript, hints: &BTreeMap<u32, Vec<String>>) -> bool {
+    let Some(assignment) = transcript
+        .attribution
+        .as_mut()
+        .and_then(|a| a.voices.as_mut())
+    else {
+        return false;
+    };
+    let Some((agent, customer)) = parties(assignment).filter(|_| parties_tie(assignment)) else {
+        return false;
+    };
+    let lists_of = |voice: u32| hints.get(&voice).map_or(&[][..], Vec::as_slice);
+    let (agent_voice, customer_voice) = (
+        assignment.voices[agent].voice,
+        assignment.voices[customer].voice,
+    );
+    let (by_agent, by_customer) = (lists_of(agent_voice), lists_of(customer_voice));
+    if by_agent.len() == by_customer.len() {
+        return false;
+    }
+    let (agent, customer, said, other_count) = if by_customer.len() > by_agent.len() {
+        (customer, agent, by_customer, by_agent.len())
+    } else {
+        (agent, customer, by_agent, by_customer.len())
+    };
+    assignment.voices[agent].speaker = Speaker::Agent;
+    assignment.voices[customer].speaker = Speaker::Customer;
+    let others = assignment
+        .reason
+        .find("; ")
+        .map(|at| assignment.reason[at..].to_string())
+        .unwrap_or_default();
+    assignment.reason = format!(
+        "voice {} is the agent: the opening minute does not tell the parties apart, and over the call it says phrases of {} of the rubric's agent lists ({}) against {other_count} for voice {}{others}",
+        assignment.voices[agent].voice,
+        said.len(),
+        said.join(", "),
+        assignment.voices[customer].voice,
+    );
+    let roles: Vec<(u32, Speaker)> = assignment
+        .voices
+        .iter()
+        .map(|v| (v.voice, v.speaker))
+        .collect();
+    for segment in &mut transcript.segments {
+        if let Some(&(_, speaker)) = segment
+            .voice
+            .and_then(|voice| roles.iter().find(|(v, _)| *v == voice))
+        {
+            segment.speaker = speaker;
+        }
+    }
+    true
+}
+
 fn describe(kinds: &[String]) -> String {
     let words: Vec<&str> = kinds
         .iter()
