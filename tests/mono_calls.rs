@@ -165,50 +165,71 @@ async fn an_indonesian_mono_call_is_scored_with_agent_and_customer_told_apart() 
     .await;
 }
 
-/// A platform that diarizes but does not know who is who submits segments
-/// labelled with voices only: the agent is found among them the same way.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_submitted_transcript_with_voices_only_gets_agent_and_customer() {
+/// Submits a platform transcript whose segments carry voices only
+/// (`(voice, start in ms, text)`, each 4 s long) and waits for its scoring:
+/// the call's id, its stored speakers, and the reason for them.
+async fn submit_voices(
+    app: &common::TestApp,
+    admin: &str,
+    said: &[(u32, u64, &str)],
+) -> (String, Vec<PbSpeaker>, String) {
     use callscore::proto::TranscriptSegment;
-    let app = spawn_app(Backend::Sqlite).await;
-    let admin = app.key("acme", Role::Admin).await;
-    let segments = [
-        (1, "Hello? Yes, hello."),
-        (
-            2,
-            "Good morning, thank you for calling Acme, my name is Rina. How can I help you?",
-        ),
-        (1, "My parcel has not arrived yet."),
-        (2, "I am sorry to hear that, let me check it for you."),
-    ]
-    .iter()
-    .zip(0u64..)
-    .map(|(&(voice, text), index)| TranscriptSegment {
-        speaker: PbSpeaker::Unknown as i32,
-        start_ms: index * 3_000,
-        end_ms: index * 3_000 + 2_500,
-        text: text.into(),
-        voice,
-        ..Default::default()
-    })
-    .collect();
+    let segments = said
+        .iter()
+        .map(|&(voice, start_ms, text)| TranscriptSegment {
+            speaker: PbSpeaker::Unknown as i32,
+            start_ms,
+            end_ms: start_ms + 4_000,
+            text: text.into(),
+            voice,
+            ..Default::default()
+        })
+        .collect();
     let metadata = CallMetadata {
         agent_id: "rina".into(),
         ..Default::default()
     };
-    let (call_id, _) = common::submit_segments(&app, &admin, metadata, segments).await;
-    let transcript = common::finished_call(&app, &admin, &call_id)
+    let (call_id, _) = common::submit_segments(app, admin, metadata, segments).await;
+    let transcript = common::finished_call(app, admin, &call_id)
         .await
         .transcript
         .expect("transcript");
-    let speakers: Vec<i32> = transcript.segments.iter().map(|s| s.speaker).collect();
-    let (agent, customer) = (PbSpeaker::Agent as i32, PbSpeaker::Customer as i32);
-    assert_eq!(speakers, [customer, agent, customer, agent]);
+    let speakers = transcript
+        .segments
+        .iter()
+        .map(|s| PbSpeaker::try_from(s.speaker).unwrap_or(PbSpeaker::Unspecified))
+        .collect();
     let reason = transcript
         .attribution
         .and_then(|a| a.voices)
         .map(|v| v.reason)
         .unwrap_or_default();
+    (call_id, speakers, reason)
+}
+
+/// A platform that diarizes but does not know who is who submits segments
+/// labelled with voices only: the agent is found among them the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submitted_transcript_with_voices_only_gets_agent_and_customer() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let said = [
+        (1, 0, "Hello? Yes, hello."),
+        (
+            2,
+            5_000,
+            "Good morning, thank you for calling Acme, my name is Rina. How can I help you?",
+        ),
+        (1, 10_000, "My parcel has not arrived yet."),
+        (
+            2,
+            15_000,
+            "I am sorry to hear that, let me check it for you.",
+        ),
+    ];
+    let (_, speakers, reason) = submit_voices(&app, &admin, &said).await;
+    use PbSpeaker::{Agent, Customer};
+    assert_eq!(speakers, [Customer, Agent, Customer, Agent]);
     assert!(reason.starts_with("voice 2 is the agent"), "{reason}");
 }
 
@@ -217,10 +238,9 @@ async fn a_submitted_transcript_with_voices_only_gets_agent_and_customer() {
 /// agent is, on the stored transcript and on the scorecard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_rubrics_agent_phrases_settle_a_tie_between_voices() {
-    use callscore::proto::TranscriptSegment;
     let app = spawn_app(Backend::Sqlite).await;
     let admin = app.key("acme", Role::Admin).await;
-    let segments = [
+    let said = [
         (
             1,
             0,
@@ -228,44 +248,28 @@ async fn the_rubrics_agent_phrases_settle_a_tie_between_voices() {
         ),
         (
             2,
-            5,
+            5_000,
             "Okay, may I verify your full name and date of birth first?",
         ),
-        (1, 11, "Budi Santoso, fourth of May nineteen ninety."),
-        (2, 16, "Please hold for a moment while I check the bill."),
-        (2, 45, "Thank you for holding, I have corrected the bill."),
-        (1, 51, "Okay, thanks."),
-    ]
-    .iter()
-    .map(|&(voice, start_s, text)| TranscriptSegment {
-        speaker: PbSpeaker::Unknown as i32,
-        start_ms: start_s * 1_000,
-        end_ms: start_s * 1_000 + 4_000,
-        text: text.into(),
-        voice,
-        ..Default::default()
-    })
-    .collect();
-    let metadata = CallMetadata {
-        agent_id: "rina".into(),
-        ..Default::default()
-    };
-    let (call_id, _) = common::submit_segments(&app, &admin, metadata, segments).await;
-    let transcript = common::finished_call(&app, &admin, &call_id)
-        .await
-        .transcript
-        .expect("transcript");
-    let speakers: Vec<i32> = transcript.segments.iter().map(|s| s.speaker).collect();
-    let (agent, customer) = (PbSpeaker::Agent as i32, PbSpeaker::Customer as i32);
+        (1, 11_000, "Budi Santoso, fourth of May nineteen ninety."),
+        (
+            2,
+            16_000,
+            "Please hold for a moment while I check the bill.",
+        ),
+        (
+            2,
+            45_000,
+            "Thank you for holding, I have corrected the bill.",
+        ),
+        (1, 51_000, "Okay, thanks."),
+    ];
+    let (call_id, speakers, reason) = submit_voices(&app, &admin, &said).await;
+    use PbSpeaker::{Agent, Customer};
     assert_eq!(
         speakers,
-        [customer, agent, customer, agent, agent, customer]
+        [Customer, Agent, Customer, Agent, Agent, Customer]
     );
-    let reason = transcript
-        .attribution
-        .and_then(|a| a.voices)
-        .map(|v| v.reason)
-        .unwrap_or_default();
     assert!(
         reason.starts_with("voice 2 is the agent") && reason.contains("hold_request"),
         "{reason}"
