@@ -2,7 +2,9 @@
 # Benchmark, not a test: times callscore against faster-whisper (int8, greedy)
 # and whisper.cpp's own CLI on the same audio, the same weights (tiny.en, as
 # converted by scripts/provision-models.sh) and the same thread count, and
-# prints real-time factor, WER, peak memory and the ratios.
+# prints real-time factor, WER, peak memory and the ratios; then, on the
+# call, callscore and faster-whisper with two calls at once and beside two
+# busy processes (a busy node), in wall and CPU seconds per hour of audio.
 #
 # Audio: jfk.wav (11 s, mono) and a two-minute two-channel 8 kHz mu-law call
 # built from Asterisk's recorded human prompts with pauses between turns.
@@ -93,6 +95,12 @@ cat > "$CONFIG" <<JSON
     {"name": "whisper.cpp cli q8_0", "kind": "whisper.cpp", "model": "$MODEL_DIR/ggml-tiny.en-q8_0.bin"},
     {"name": "faster-whisper int8", "kind": "faster-whisper"},
     {"name": "faster-whisper int8 +vad", "kind": "faster-whisper", "vad": true}
+  ],
+  "scenarios": [
+    {"name": "two calls at once", "audio": "two-channel 8 kHz mu-law call", "copies": 2,
+     "engines": ["callscore q8_0", "faster-whisper int8", "faster-whisper int8 +vad"]},
+    {"name": "under background load", "audio": "two-channel 8 kHz mu-law call", "burners": 2,
+     "engines": ["callscore q8_0", "faster-whisper int8", "faster-whisper int8 +vad"]}
   ]
 }
 JSON

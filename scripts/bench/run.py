@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -156,6 +157,82 @@ def run_faster_whisper(cfg, audio, extra):
 RUNNERS = {"callscore": run_callscore, "whisper.cpp": run_whisper_cpp, "faster-whisper": run_faster_whisper}
 
 
+def run_copies(cfg, audio, engine, copies):
+    """Runs `copies` transcriptions of the same call at once, as a busy node
+    does: (text, wall of the slowest, peak RSS of one, inner of the slowest)."""
+    if copies == 1:
+        return RUNNERS[engine["kind"]](cfg, audio, engine)
+    with ThreadPoolExecutor(copies) as pool:
+        futures = [pool.submit(RUNNERS[engine["kind"]], cfg, audio, engine) for _ in range(copies)]
+        done = [f.result() for f in futures]
+    return (done[0][0], max(d[1] for d in done), max(d[2] for d in done),
+            max(d[3] for d in done))
+
+
+class Burners:
+    """Busy processes at the timed processes' niceness: the background load
+    of a node whose other work competes for the same cores."""
+
+    def __init__(self, count):
+        self.count = count
+        self.procs = []
+
+    def __enter__(self):
+        nice = ["nice", "-n", str(NICE)] if NICE else []
+        self.procs = [subprocess.Popen(nice + [sys.executable, "-c", "while True: pass"])
+                      for _ in range(self.count)]
+        return self
+
+    def __exit__(self, *_):
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+
+
+def run_scenarios(cfg):
+    """Each scenario: the bench call, a few engines, several calls at once or
+    busy processes beside them; per engine, wall and CPU seconds per call."""
+    for scenario in cfg.get("scenarios", []):
+        audio = next(a for a in cfg["audio"] if a["name"] == scenario["audio"])
+        reference = Path(audio["reference"]).read_text()
+        copies, burners = scenario.get("copies", 1), scenario.get("burners", 0)
+        engines = [e for e in cfg["engines"] if e["name"] in scenario["engines"]]
+        results = {e["name"]: [] for e in engines}
+        texts, failed = {}, {}
+        with Burners(burners):
+            for _ in range(cfg["runs"]):
+                for engine in engines:
+                    if engine["name"] in failed:
+                        continue
+                    before = len(CPU_SECONDS)
+                    try:
+                        text, wall, rss, inner = run_copies(cfg, audio, engine, copies)
+                    except EngineFailed as error:
+                        failed[engine["name"]] = str(error)
+                        continue
+                    cpu = sum(CPU_SECONDS[before:]) / copies
+                    results[engine["name"]].append((wall, rss, inner, cpu))
+                    texts[engine["name"]] = text
+        print(f"\n== {scenario['name']}: {audio['name']}, {audio['duration_s']:.1f} s of audio, "
+              f"{copies} call(s) at once of {cfg['threads']} threads each, {burners} busy process(es) "
+              f"beside them, median of {cfg['runs']} runs ==")
+        print(f"{'engine':<30} {'wall s':>7} {'CPU s/call':>10} {'CPU s per h':>11} {'WER':>6} "
+              f"{'peak MB':>8}")
+        for engine in engines:
+            name = engine["name"]
+            if name in failed:
+                print(f"{name:<30} failed: {failed[name]}")
+                continue
+            runs = results[name]
+            wall = statistics.median(r[0] for r in runs)
+            cpu = statistics.median(r[3] for r in runs)
+            per_hour = cpu * 3600 / audio["duration_s"]
+            print(f"{name:<30} {wall:7.2f} {cpu:10.2f} {per_hour:11.0f} "
+                  f"{wer(reference, texts[name]):6.3f} {max(r[1] for r in runs):8.0f}")
+        print("wall: until the slowest of the calls at once finished; CPU s/call: user + system "
+              "seconds per call; CPU s per h: per hour of call audio.")
+
+
 def main() -> None:
     global NICE
     cfg = json.loads(Path(sys.argv[1]).read_text())
@@ -211,6 +288,7 @@ def main() -> None:
         if cfg.get("show_text"):
             for name, text in texts.items():
                 print(f"  {name}: {text[:300]}")
+    run_scenarios(cfg)
 
 
 if __name__ == "__main__":
