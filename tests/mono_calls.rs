@@ -113,17 +113,7 @@ async fn mono_call_is_attributed(
     assert!(attribution.warning.is_empty(), "{}", attribution.warning);
 
     // The speaker-dependent checks apply.
-    let card = app
-        .scorecards(&admin)
-        .await
-        .get_scorecard(GetScorecardRequest {
-            scorecard_id: finished.call.expect("call").latest_scorecard_id,
-        })
-        .await
-        .expect("scorecard")
-        .into_inner()
-        .scorecard
-        .expect("scorecard");
+    let card = latest_scorecard(&app, &admin, finished.call).await;
     let check = |criterion: &str, id: &str| {
         card.machine_result
             .as_ref()
@@ -163,6 +153,24 @@ async fn an_indonesian_mono_call_is_scored_with_agent_and_customer_told_apart() 
         &SUPPORT_CALL_ID,
     )
     .await;
+}
+
+/// The call's latest scorecard.
+async fn latest_scorecard(
+    app: &common::TestApp,
+    admin: &str,
+    call: Option<callscore::proto::Call>,
+) -> callscore::proto::Scorecard {
+    app.scorecards(admin)
+        .await
+        .get_scorecard(GetScorecardRequest {
+            scorecard_id: call.expect("call").latest_scorecard_id,
+        })
+        .await
+        .expect("scorecard")
+        .into_inner()
+        .scorecard
+        .expect("scorecard")
 }
 
 /// Submits a platform transcript whose segments carry voices only
@@ -276,17 +284,7 @@ async fn the_rubrics_agent_phrases_settle_a_tie_between_voices() {
     );
     // The scorecard judged voice 2 as the agent: it asked to hold and thanked.
     let finished = common::finished_call(&app, &admin, &call_id).await;
-    let card = app
-        .scorecards(&admin)
-        .await
-        .get_scorecard(GetScorecardRequest {
-            scorecard_id: finished.call.expect("call").latest_scorecard_id,
-        })
-        .await
-        .expect("scorecard")
-        .into_inner()
-        .scorecard
-        .expect("scorecard");
+    let card = latest_scorecard(&app, &admin, finished.call).await;
     let hold = card
         .machine_result
         .as_ref()
