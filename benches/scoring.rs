@@ -6,6 +6,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use callscore::rubric::{Detector, default_rubric_source, parse_rubric};
+use callscore::scoring::word_memo::WordMemo;
 use callscore::scoring::{CompiledRubric, score_transcript};
 use callscore::transcript::{Segment, Speaker, Transcript};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -107,6 +108,23 @@ fn bench(c: &mut Criterion) {
                     black_box(score_transcript(&compiled, black_box(&call), "bench"));
                 }
                 Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
+            });
+        });
+    }
+    // The same, with the word memo emptied before every card: what a
+    // process's first call costs (words repeat within a call, so about two
+    // thirds of its tokens are still remembered ones).
+    if thread_cpu_ns().is_some() {
+        group.bench_function("cold_word_memo_cpu_time", |b| {
+            b.iter_custom(|iters| {
+                let mut spent = 0u64;
+                for _ in 0..iters {
+                    WordMemo::forget();
+                    let start = thread_cpu_ns().unwrap_or(0);
+                    black_box(score_transcript(&compiled, black_box(&call), "bench"));
+                    spent += thread_cpu_ns().unwrap_or(0).saturating_sub(start);
+                }
+                Duration::from_nanos(spent)
             });
         });
     }

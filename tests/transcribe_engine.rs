@@ -23,6 +23,7 @@ fn engine_is_shared_by_concurrent_calls() {
             model_path: common::model("ggml-tiny.en-q8_0.bin"),
             threads_per_state: 1,
             states: 2,
+            states_per_call: 1,
             ..EngineConfig::default()
         })
         .expect("loads"),

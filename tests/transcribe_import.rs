@@ -42,7 +42,6 @@ fn q5_weights_load_and_transcribe() {
         assert_eq!(summary.hparams.n_audio_layer, 4);
         let engine = Engine::load(&EngineConfig {
             model_path: out,
-            threads_per_state: 2,
             ..EngineConfig::default()
         })
         .expect("whisper.cpp loads the file");

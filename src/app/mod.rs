@@ -134,11 +134,10 @@ impl Application {
         let engine = if role.runs_workers() {
             let config = EngineConfig {
                 model_path: settings.model_path.clone(),
-                threads_per_state: settings.whisper_threads,
-                states: settings.worker_concurrency,
                 speaker_encoder_path: Some(settings.speaker_encoder_path.clone()),
                 ..EngineConfig::default()
-            };
+            }
+            .with_threads(settings.whisper_threads, settings.worker_concurrency);
             let engine = tokio::task::spawn_blocking(move || Engine::load(&config))
                 .await
                 .map_err(|error| TranscribeError::Config(error.to_string()))??;

@@ -139,7 +139,7 @@ fn transcribe_file(file: &Path, args: &AudioArgs, tuning: Tuning) -> anyhow::Res
         config.gap_ms = gap_ms;
     }
     if let Some(threads) = args.threads {
-        config.threads_per_state = threads;
+        config = config.with_threads(threads, 1);
     }
     let limits = AudioLimits {
         max_duration_s: args.max_duration,

@@ -4,7 +4,7 @@
 use crate::transcript::{Speaker, Transcript};
 
 use super::engine::Engine;
-use super::matcher::{Hit, Scratch, normalize};
+use super::matcher::{Hit, Resolver, Scratch, WordMemo, normalize_with};
 
 /// A run of consecutive number tokens in one segment ("4532 0151 …", "empat lima …").
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +100,8 @@ impl<'t> Analysis<'t> {
             function_words: vec![(0, 0); n],
         };
         let mut scratch = Scratch::default();
+        let mut memo = WordMemo::take_for(&engine.matcher);
+        let mut resolver = Resolver::new(&engine.matcher, &mut memo);
         let mut run_digits: Vec<u8> = Vec::new();
         let (mut has_agent, mut has_customer) = (false, false);
         for (seg, segment) in transcript.segments.iter().enumerate() {
@@ -125,7 +127,7 @@ impl<'t> Analysis<'t> {
                 }
                 digits.clear();
             };
-            normalize(&segment.text, &mut scratch, |p| {
+            normalize_with(&segment.text, &mut scratch, Some(&mut resolver), |p| {
                 words += 1;
                 if p.amount {
                     let value = p.key.parse::<u64>().unwrap_or(0);
@@ -137,7 +139,7 @@ impl<'t> Analysis<'t> {
                         });
                     }
                 }
-                ids.push(engine.matcher.lookup(p.key, p.numeric));
+                ids.push(p.id.unwrap_or_else(|| engine.matcher.lookup(p.key, p.numeric)));
                 spans.push((
                     u32::try_from(p.start).unwrap_or(u32::MAX),
                     u32::try_from(p.end).unwrap_or(u32::MAX),
@@ -173,6 +175,7 @@ impl<'t> Analysis<'t> {
                 &mut a.hits,
             );
         }
+        memo.put_back();
         a.speakers_known = has_agent && has_customer;
         // Hits arrive in (segment, token) order; a counting sort by set keeps
         // that order within each set, in linear time.

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use rustc_hash::FxHashMap;
 
 use super::text::{NumberBuilder, for_each_word, number_word, stem};
+pub use super::word_memo::{Resolver, WordMemo};
 
 /// Token id of a word that no phrase uses.
 pub const UNKNOWN: u32 = u32::MAX;
@@ -109,7 +110,7 @@ const POW: [u64; FUZZY_MAX_LEN + 1] = {
 
 /// A word hash that takes eight bytes per step: the exact lookup runs for
 /// every token, so it must be cheap.
-fn fast_hash(bytes: &[u8]) -> u64 {
+pub(super) fn fast_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
     let n = bytes.len();
     let mut h = n as u64;
@@ -183,6 +184,9 @@ pub struct Piece<'a> {
     /// ("seventy-five thousand", "dua belas juta") or written with digit
     /// groups or a currency prefix ("150,000", "Rp75.000").
     pub amount: bool,
+    /// The vocabulary id, when a [`Resolver`] already knows it (the key is
+    /// then empty: only numbers keep theirs).
+    pub id: Option<u32>,
 }
 
 /// Reusable buffers for normalisation, so scoring allocates little per call.
@@ -212,7 +216,19 @@ struct Written {
 /// Splits `text` into normalised tokens, combining spoken numbers ("dua
 /// puluh empat", "one hundred and fifty thousand") and written digit groups
 /// ("150,000", "75.000") into one numeric token each.
-pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)) {
+pub fn normalize(text: &str, scratch: &mut Scratch, f: impl FnMut(Piece<'_>)) {
+    normalize_with(text, scratch, None, f);
+}
+
+/// [`normalize`], with every word's vocabulary id given in its pieces: a
+/// word the resolver has seen (most words of a call) skips the number,
+/// contraction, stemming and lookup steps.
+pub fn normalize_with(
+    text: &str,
+    scratch: &mut Scratch,
+    mut resolver: Option<&mut Resolver<'_>>,
+    mut f: impl FnMut(Piece<'_>),
+) {
     let Scratch {
         word,
         stem: stem_buf,
@@ -225,6 +241,15 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
     let mut held_and: Option<(usize, usize)> = None;
     let mut written: Option<Written> = None;
     for_each_word(text, word, |start, end, w| {
+        // Only ordinary words are remembered: numbers, "and" and "di"
+        // depend on their neighbours and always take the full path.
+        if let Some(known) = resolver.as_deref().and_then(|r| r.known(w)) {
+            flush(&mut builder, number, num_start, num_end, &mut f);
+            emit_and(&mut held_and, &mut f);
+            flush_written(&mut written, text, number, &mut f);
+            known.emit(start, end, text, &mut f);
+            return;
+        }
         if let Some(n) = number_word(w) {
             let was_active = builder.active();
             if builder.push(n) {
@@ -287,6 +312,11 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
         if w == "di" {
             return;
         }
+        if let Some(resolver) = resolver.as_deref_mut() {
+            let known = resolver.resolve(w, &mut *stem_buf);
+            known.emit(start, end, text, &mut f);
+            return;
+        }
         // "I'm" and "I am" must meet; the apostrophe is already gone here.
         let split = contraction(w).or_else(|| {
             apostrophe_contraction(w).filter(|_| has_apostrophe(text.get(start..end).unwrap_or("")))
@@ -299,6 +329,7 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
                     key,
                     numeric: false,
                     amount: false,
+                    id: None,
                 });
             }
             return;
@@ -309,6 +340,7 @@ pub fn normalize(text: &str, scratch: &mut Scratch, mut f: impl FnMut(Piece<'_>)
             key: stem(w, &mut *stem_buf),
             numeric: false,
             amount: false,
+            id: None,
         });
     });
     flush(&mut builder, number, num_start, num_end, &mut f);
@@ -348,6 +380,7 @@ fn emit_and(held: &mut Option<(usize, usize)>, f: &mut impl FnMut(Piece<'_>)) {
             key: "and",
             numeric: false,
             amount: false,
+            id: None,
         });
     }
 }
@@ -373,6 +406,7 @@ fn flush_written(
             key: number,
             numeric: true,
             amount: p.amount,
+            id: None,
         });
     }
 }
@@ -380,7 +414,7 @@ fn flush_written(
 /// English contractions that cannot be mistaken for another word once the
 /// apostrophe is dropped ("its", "ill", "were" are left alone), as two
 /// stemmed tokens.
-fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
     Some(match w {
         "im" => ("i", "am"),
         "youre" => ("you", "are"),
@@ -410,7 +444,7 @@ fn contraction(w: &str) -> Option<(&'static str, &'static str)> {
 
 /// Whether a word was written with an apostrophe (' or ’). A byte scan: a
 /// `str::contains` per word set up a substring searcher for the non-ASCII one.
-fn has_apostrophe(surface: &str) -> bool {
+pub(super) fn has_apostrophe(surface: &str) -> bool {
     surface
         .as_bytes()
         .windows(3)
@@ -420,7 +454,7 @@ fn has_apostrophe(surface: &str) -> bool {
 
 /// Contractions that are other words without their apostrophe ("ill",
 /// "well", "id"): split only when the apostrophe was written.
-fn apostrophe_contraction(w: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn apostrophe_contraction(w: &str) -> Option<(&'static str, &'static str)> {
     Some(match w {
         "ill" => ("i", "will"),
         "well" => ("we", "will"),
@@ -454,6 +488,7 @@ fn flush(
             key: number,
             numeric: true,
             amount: builder.scaled(),
+            id: None,
         });
         builder.reset();
     }
@@ -628,26 +663,23 @@ impl MatcherBuilder {
             singles.extend(list);
             first_ranges.push((start, u32::try_from(singles.len()).unwrap_or(u32::MAX)));
         }
-        // Per first word: its second words, sorted, each with its phrases.
+        // Per (first, second) word pair: its phrases, found by one probe.
         let mut pair_keys: Vec<(u64, Vec<u32>)> = by_pair.into_iter().collect();
         pair_keys.sort_unstable_by_key(|(k, _)| *k);
         let mut pair_list = Vec::new();
-        let mut seconds_by_first: Vec<Vec<(u32, u32, u32)>> = vec![Vec::new(); self.words.len()];
+        let mut pair_entries: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut pair_ranges = Vec::with_capacity(pair_keys.len());
+        let mut pair_index_keys = Vec::with_capacity(pair_keys.len());
         for (key, mut list) in pair_keys {
             list.sort_by_key(|&p| (std::cmp::Reverse(self.phrases[p as usize].0.len()), p));
             let start = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
             pair_list.extend(list);
             let end = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
-            let (first, second) = ((key >> 32) as u32, key as u32);
-            seconds_by_first[first as usize].push((second, start, end));
+            pair_entries.insert(key, u32::try_from(pair_ranges.len()).unwrap_or(UNKNOWN));
+            pair_ranges.push((start, end));
+            pair_index_keys.push(key);
         }
-        let mut second_ranges = Vec::with_capacity(seconds_by_first.len());
-        let mut seconds = Vec::new();
-        for list in seconds_by_first {
-            let start = u32::try_from(seconds.len()).unwrap_or(u32::MAX);
-            seconds.extend(list);
-            second_ranges.push((start, u32::try_from(seconds.len()).unwrap_or(u32::MAX)));
-        }
+        let pairs = IdTable::new(pair_entries);
         let mut phrase_tokens = Vec::new();
         let mut phrase_meta = Vec::with_capacity(self.phrases.len());
         for (tokens, set, gap) in &self.phrases {
@@ -716,7 +748,9 @@ impl MatcherBuilder {
             let bit = bloom_bit(h);
             bloom[bit / 64] |= 1 << (bit % 64);
         }
+        static SERIALS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         Matcher {
+            serial: SERIALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             bloom,
             exact,
             arena,
@@ -727,8 +761,9 @@ impl MatcherBuilder {
             singles,
             reach,
             is_second,
-            second_ranges,
-            seconds,
+            pairs,
+            pair_keys: pair_index_keys,
+            pair_ranges,
             pair_list,
             languages,
             phrase_tokens,
@@ -752,6 +787,8 @@ struct PhraseMeta {
 /// The frozen matcher.
 #[derive(Debug)]
 pub struct Matcher {
+    /// Tells matchers apart, so that a word memo never serves another's ids.
+    serial: u64,
     bloom: Vec<u64>,
     /// Key hash → key entry.
     exact: IdTable,
@@ -770,11 +807,13 @@ pub struct Matcher {
     /// Per word id: whether it is the second word of a longer phrase (most
     /// tokens are not: they skip the search among a first word's pairs).
     is_second: Vec<bool>,
-    /// Per first word id: its range in `seconds`.
-    second_ranges: Vec<(u32, u32)>,
-    /// (second word, range of phrases in `pair_list`), sorted by second word
-    /// within each first word's range.
-    seconds: Vec<(u32, u32, u32)>,
+    /// (first, second) word pair key → its entry in `pair_keys` and
+    /// `pair_ranges`: one probe per candidate second word (a binary search
+    /// among a first word's pairs was a fifth of the matching time).
+    pairs: IdTable,
+    pair_keys: Vec<u64>,
+    /// Per pair entry: its range of phrases in `pair_list`.
+    pair_ranges: Vec<(u32, u32)>,
     pair_list: Vec<u32>,
     /// Per word id: language tag bits (bit 0 English, bit 1 Indonesian).
     languages: Vec<u8>,
@@ -789,6 +828,11 @@ impl Matcher {
     /// Number of vocabulary keys (words and synonyms).
     pub fn vocabulary_len(&self) -> usize {
         self.key_ids.len()
+    }
+
+    /// This matcher's serial number, unique in the process.
+    pub fn serial(&self) -> u64 {
+        self.serial
     }
 
     /// Number of phrase sets.
@@ -912,20 +956,17 @@ impl Matcher {
                 continue;
             }
             found.clear();
-            let (slo, shi) = self.second_ranges[id as usize];
-            let candidates = &self.seconds[slo as usize..shi as usize];
             for k in 1..=reach {
                 let Some(&second) = ids.get(i + k) else {
                     break;
                 };
                 let pair = (second != UNKNOWN && self.is_second[second as usize])
                     .then(|| {
-                        candidates
-                            .binary_search_by_key(&second, |&(s, _, _)| s)
-                            .ok()
+                        let key = pair_key(id, second);
+                        self.pairs.get(key, |e| self.pair_keys[e as usize] == key)
                     })
                     .flatten()
-                    .map(|j| (candidates[j].1, candidates[j].2));
+                    .map(|e| self.pair_ranges[e as usize]);
                 if let Some((lo, hi)) = pair {
                     for &p in &self.pair_list[lo as usize..hi as usize] {
                         let meta = self.phrase_meta[p as usize];
@@ -963,7 +1004,7 @@ fn pair_key(first: u32, second: u32) -> u64 {
 }
 
 /// Byte equality without a call into memcmp (words are short).
-fn same(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 

@@ -16,6 +16,7 @@ pub mod redact;
 pub mod scorecard;
 pub mod text;
 pub mod versions;
+pub mod word_memo;
 
 pub use compiled::CompiledRubric;
 pub use metrics::ConversationMetrics;

@@ -14,6 +14,7 @@ use super::language::{
 };
 use super::pack::{Window, pack};
 use super::pool::StatePool;
+use super::schedule::{Decoded, Job, Schedule};
 use super::{EngineConfig, Language, TranscribeError, TranscribeOptions, model, segments};
 use crate::audio::vad::detect_speech;
 use crate::audio::{DecodedCall, SAMPLE_RATE};
@@ -57,9 +58,9 @@ impl std::fmt::Debug for Engine {
 impl Engine {
     /// Loads the model and creates `config.states` decoding states.
     pub fn load(config: &EngineConfig) -> Result<Self, TranscribeError> {
-        if config.states == 0 || config.threads_per_state == 0 {
+        if config.states == 0 || config.threads_per_state == 0 || config.states_per_call == 0 {
             return Err(TranscribeError::Config(
-                "states and threads_per_state must be at least 1".to_string(),
+                "states, states_per_call and threads_per_state must be at least 1".to_string(),
             ));
         }
         if config.window_ms == 0 || config.window_ms > 30_000 {
@@ -186,42 +187,38 @@ impl Engine {
         };
         report(0.0);
 
-        let mut pooled = self.pool.acquire();
-        let state = pooled.state().ok_or_else(|| TranscribeError::Whisper {
-            source_name: call.source.clone(),
-            detail: "no decoding state available".to_string(),
-        })?;
-        let mut segments = Vec::new();
-        let mut done = 0usize;
-        let whisper_started = Instant::now();
         // Per-window language reading only where there is a choice to make.
         let reading = match (language, &self.language_tokens) {
             (Language::Auto, Some(tokens)) => Some(tokens),
             _ => None,
         };
-        for (speaker, windows) in plans {
-            let mut track_language = language.code();
-            for (index, window) in windows.into_iter().enumerate() {
+        let schedule = Schedule::new(&plans, language.code());
+        let mut pooled = self
+            .pool
+            .acquire_up_to(self.config.states_per_call.min(schedule.most_parallel()));
+        let whisper_started = Instant::now();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let decode_window =
+            |state: &mut whisper_rs::WhisperState, job: Job| -> Result<Decoded, TranscribeError> {
+                let (speaker, windows) = &plans[job.track];
+                let window = &windows[job.window];
                 let _span = tracing::info_span!(
                     "whisper_window",
                     speaker = ?speaker,
-                    window = index,
+                    window = job.window,
                     audio_ms = window.samples.len() as u64 * 1000 / SAMPLE_RATE as u64,
                 )
                 .entered();
-                let samples = padded(&window);
+                let samples = padded(window);
                 let (decoded_in, mut placed) = self.decode_in_spoken_language(
                     state,
-                    &window,
+                    window,
                     &samples,
-                    speaker,
-                    track_language,
+                    *speaker,
+                    job.language,
                     reading,
                     &call.source,
                 )?;
-                // The next window starts from this one's language, so a
-                // speaker who switched is decoded once per window again.
-                track_language = decoded_in;
                 if reading.is_some() {
                     for segment in &mut placed {
                         let window_language = segment.language.as_deref().and_then(two_letter);
@@ -229,11 +226,17 @@ impl Engine {
                             segment_language(&segment.text, window_language).map(str::to_string);
                     }
                 }
-                segments.extend(placed);
-                done += window.samples.len();
-                report(done as f32 / total.max(1) as f32);
-            }
-        }
+                let finished = done
+                    .fetch_add(window.samples.len(), std::sync::atomic::Ordering::Relaxed)
+                    + window.samples.len();
+                report(finished as f32 / total.max(1) as f32);
+                Ok(Decoded {
+                    language: decoded_in,
+                    segments: placed,
+                })
+            };
+        let decoded = schedule.run(pooled.states(), &decode_window)?;
+        let mut segments: Vec<Segment> = decoded.into_iter().flat_map(|d| d.segments).collect();
         report(1.0);
         crate::pipeline::record_stage("transcribe", whisper_started);
         segments.sort_by_key(|s| (s.start_ms, s.end_ms));

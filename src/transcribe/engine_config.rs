@@ -11,10 +11,14 @@ use crate::audio::vad::VadConfig;
 pub struct EngineConfig {
     /// The ggml model file.
     pub model_path: PathBuf,
-    /// CPU threads each decoding state uses.
+    /// CPU threads each decoding state uses: 1 by default, so that no ggml
+    /// thread spins at a barrier waiting for another (see `schedule.rs`).
     pub threads_per_state: usize,
-    /// Decoding states, i.e. calls transcribed at the same time.
+    /// Decoding states in the pool, shared by the calls being transcribed.
     pub states: usize,
+    /// Most states one call decodes on at once (its channels and windows in
+    /// parallel, one thread each): the CPU threads a call may use.
+    pub states_per_call: usize,
     /// Speech detection used to skip silence.
     pub vad: VadConfig,
     /// Longest packed window (ms), at most 30 000.
@@ -37,12 +41,30 @@ pub struct EngineConfig {
     pub speaker_encoder_path: Option<PathBuf>,
 }
 
+/// The CPU cores this process may use, at most 8: each state holds its own
+/// buffers, and a call rarely has more windows to decode at once.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(8))
+}
+
+impl EngineConfig {
+    /// Gives each call `threads` single-threaded decoding states, for
+    /// `calls` calls transcribed at once.
+    pub fn with_threads(mut self, threads: usize, calls: usize) -> Self {
+        self.threads_per_state = 1;
+        self.states_per_call = threads.max(1);
+        self.states = threads.max(1) * calls.max(1);
+        self
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             model_path: model::model_path(model::DEFAULT_MODEL),
-            threads_per_state: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            states: 1,
+            threads_per_state: 1,
+            states: cores(),
+            states_per_call: cores(),
             vad: VadConfig::default(),
             window_ms: 28_000,
             gap_ms: 300,

@@ -14,6 +14,8 @@ pub mod pack;
 mod pool;
 mod repetition;
 #[cfg(feature = "whisper")]
+mod schedule;
+#[cfg(feature = "whisper")]
 mod segments;
 #[cfg(not(feature = "whisper"))]
 mod without_whisper;

@@ -20,16 +20,19 @@ impl StatePool {
         }
     }
 
-    /// Takes a state, blocking until one is free.
-    pub fn acquire(&self) -> PooledState<'_> {
+    /// Takes up to `wanted` states (at least one), blocking until one is
+    /// free: a call decodes on as many as are free, so calls beyond the
+    /// pool's size wait instead of sharing a state.
+    pub fn acquire_up_to(&self, wanted: usize) -> PooledStates<'_> {
         // A panic while holding the lock cannot leave the Vec inconsistent,
         // so a poisoned lock is safe to keep using.
         let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
-            if let Some(state) = free.pop() {
-                return PooledState {
+            if !free.is_empty() {
+                let keep = free.len().saturating_sub(wanted.max(1));
+                return PooledStates {
                     pool: self,
-                    state: Some(state),
+                    states: free.split_off(keep),
                 };
             }
             free = self
@@ -39,32 +42,30 @@ impl StatePool {
         }
     }
 
-    fn give_back(&self, state: WhisperState) {
+    fn give_back(&self, states: Vec<WhisperState>) {
         self.free
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(state);
-        self.returned.notify_one();
+            .extend(states);
+        self.returned.notify_all();
     }
 }
 
-/// A state on loan from the pool; returned on drop.
-pub(super) struct PooledState<'a> {
+/// States on loan from the pool; returned on drop.
+pub(super) struct PooledStates<'a> {
     pool: &'a StatePool,
-    state: Option<WhisperState>,
+    states: Vec<WhisperState>,
 }
 
-impl PooledState<'_> {
-    /// The borrowed state.
-    pub fn state(&mut self) -> Option<&mut WhisperState> {
-        self.state.as_mut()
+impl PooledStates<'_> {
+    /// The borrowed states (at least one).
+    pub fn states(&mut self) -> Vec<&mut WhisperState> {
+        self.states.iter_mut().collect()
     }
 }
 
-impl Drop for PooledState<'_> {
+impl Drop for PooledStates<'_> {
     fn drop(&mut self) {
-        if let Some(state) = self.state.take() {
-            self.pool.give_back(state);
-        }
+        self.pool.give_back(std::mem::take(&mut self.states));
     }
 }

@@ -611,14 +611,14 @@ pub fn testdata(relative: &str) -> PathBuf {
     path
 }
 
-/// Loads an engine on a provisioned model with two threads and one state.
+/// Loads an engine on a provisioned model: one call at a time on two
+/// single-threaded states.
 pub fn engine(file_name: &str) -> Engine {
     let config = EngineConfig {
         model_path: model(file_name),
-        threads_per_state: 2,
-        states: 1,
         ..EngineConfig::default()
-    };
+    }
+    .with_threads(2, 1);
     match Engine::load(&config) {
         Ok(engine) => engine,
         Err(error) => panic!("loading {file_name}: {error}"),
