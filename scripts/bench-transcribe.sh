@@ -6,8 +6,10 @@
 # call, callscore and faster-whisper with two calls at once and beside two
 # busy processes (a busy node), in wall and CPU seconds per hour of audio.
 #
-# Audio: jfk.wav (11 s, mono) and a two-minute two-channel 8 kHz mu-law call
-# built from Asterisk's recorded human prompts with pauses between turns.
+# Audio: jfk.wav (11 s, mono), a two-minute two-channel 8 kHz mu-law call
+# built from Asterisk's recorded human prompts with pauses between turns, and
+# a held-out set: the other 540 Asterisk prompts (37 minutes, 8 kHz mono,
+# scripts/bench/make_prompts.py).
 # Everything it builds or downloads lives in .cache/bench (git-ignored):
 # a release build of callscore, whisper.cpp's CLI built from the pywhispercpp
 # sdist's whisper.cpp tree, and a venv with faster-whisper from PyPI.
@@ -61,6 +63,14 @@ if [ ! -s "$CALL/call.wav" ]; then
   log "building the call-like recording"
   python3 "$ROOT/scripts/bench/make_call.py" "$TESTDATA/asterisk" "$CALL"
 fi
+# Held-out 8 kHz human speech: every other Asterisk prompt, about 37 minutes.
+PROMPTS="$BENCH/prompts"
+if [ ! -s "$PROMPTS/prompts.wav" ]; then
+  log "building the held-out prompt recording"
+  python3 "$ROOT/scripts/bench/make_prompts.py" /usr/share/asterisk/sounds/en \
+    /usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz \
+    "$TESTDATA/asterisk/transcripts.txt" "$PROMPTS"
+fi
 JFK_REF="$BENCH/jfk.reference.txt"
 echo "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country." > "$JFK_REF"
 
@@ -84,7 +94,10 @@ cat > "$CONFIG" <<JSON
     {"name": "two-channel 8 kHz mu-law call", "file": "$CALL/call.wav", "layout": "agent-left",
      "duration_s": $(duration "$CALL/call.wav"), "reference": "$CALL/call.reference.txt",
      "channels_16k": ["$CALL/call-agent-16k.wav", "$CALL/call-customer-16k.wav"],
-     "channels_any": ["$CALL/call-agent-16k.wav", "$CALL/call-customer-16k.wav"]}
+     "channels_any": ["$CALL/call-agent-16k.wav", "$CALL/call-customer-16k.wav"]},
+    {"name": "held-out Asterisk prompts (8 kHz mono)", "file": "$PROMPTS/prompts.wav", "layout": "mono",
+     "duration_s": $(duration "$PROMPTS/prompts.wav"), "reference": "$PROMPTS/prompts.reference.txt",
+     "channels_16k": ["$PROMPTS/prompts-16k.wav"], "channels_any": ["$PROMPTS/prompts-16k.wav"]}
   ],
   "engines": [
     {"name": "callscore f16", "kind": "callscore", "model": "$MODEL_DIR/ggml-tiny.en.bin"},

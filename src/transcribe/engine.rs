@@ -1,6 +1,7 @@
 //! The Whisper engine: one loaded model shared by a bounded pool of states.
 
 use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use whisper_rs::{
@@ -197,7 +198,7 @@ impl Engine {
             .pool
             .acquire_up_to(self.config.states_per_call.min(schedule.most_parallel()));
         let whisper_started = Instant::now();
-        let done = std::sync::atomic::AtomicUsize::new(0);
+        let done = Mutex::new(0usize);
         let decode_window =
             |state: &mut whisper_rs::WhisperState, job: Job| -> Result<Decoded, TranscribeError> {
                 let (speaker, windows) = &plans[job.track];
@@ -226,10 +227,12 @@ impl Engine {
                             segment_language(&segment.text, window_language).map(str::to_string);
                     }
                 }
-                let finished = done
-                    .fetch_add(window.samples.len(), std::sync::atomic::Ordering::Relaxed)
-                    + window.samples.len();
-                report(finished as f32 / total.max(1) as f32);
+                // Windows finish on several threads: report under a lock, so
+                // that the share reported never goes back.
+                let mut finished = done.lock().unwrap_or_else(PoisonError::into_inner);
+                *finished += window.samples.len();
+                report(*finished as f32 / total.max(1) as f32);
+                drop(finished);
                 Ok(Decoded {
                     language: decoded_in,
                     segments: placed,

@@ -394,8 +394,10 @@ pub fn score_turns(
         }
     }
     if lexicon.surface_builtins {
+        // One buffer for every turn's word shapes: it grew word by word per turn.
+        let mut shapes = Vec::new();
         for turn in &mut turns {
-            surface_markers(lexicon, a, turn);
+            surface_markers(lexicon, a, turn, &mut shapes);
         }
     }
     for turn in &mut turns {
@@ -425,11 +427,12 @@ fn position_ok(
 
 /// Emoticons and emoji of goodwill in a text.
 fn count_smileys(text: &str) -> u32 {
-    // Plain speech has none of the marks an emoticon needs.
-    if !text
-        .bytes()
-        .any(|b| !b.is_ascii() || matches!(b, b':' | b';' | b'('))
-    {
+    // Plain speech has none of the marks an emoticon needs. A fold without
+    // an early exit, so that the compiler vectorises the scan.
+    let marked = text.bytes().fold(false, |seen, b| {
+        seen | !b.is_ascii() | (b == b':') | (b == b';') | (b == b'(')
+    });
+    if !marked {
         return 0;
     }
     const SMILEYS: [&str; 10] = [":)", ":-)", ":D", ";)", ";-)", "(:", "🙂", "😊", "🙏", "😀"];
@@ -438,14 +441,17 @@ fn count_smileys(text: &str) -> u32 {
 
 /// Shouted words (four or more capitals) and stacked marks ("!!", "?!").
 fn count_shouting(text: &str) -> u32 {
-    // Quick exit, one pass: ASCII with no two capitals in a row and no "!!" or "?!".
-    let mut previous = b' ';
-    let suspicious = text.bytes().any(|b| {
-        let pair = (previous.is_ascii_uppercase() && b.is_ascii_uppercase())
-            || (b == b'!' && matches!(previous, b'!' | b'?'));
-        previous = b;
-        pair || !b.is_ascii()
-    });
+    // Quick exit, one vectorised pass: ASCII with no two capitals in a row
+    // and no "!!" or "?!".
+    let bytes = text.as_bytes();
+    let suspicious = bytes.iter().zip(bytes.iter().skip(1)).fold(
+        bytes.first().is_some_and(|b| !b.is_ascii()),
+        |seen, (&previous, &b)| {
+            seen | !b.is_ascii()
+                | (previous.is_ascii_uppercase() & b.is_ascii_uppercase())
+                | ((b == b'!') & ((previous == b'!') | (previous == b'?')))
+        },
+    );
     if !suspicious {
         return 0;
     }
@@ -459,7 +465,12 @@ fn count_shouting(text: &str) -> u32 {
 
 /// Markers read from the words' surface: elongation, digit reduplication,
 /// and the word-length term.
-fn surface_markers(lexicon: &CompiledLexicon, a: &Analysis<'_>, turn: &mut Turn) {
+fn surface_markers(
+    lexicon: &CompiledLexicon,
+    a: &Analysis<'_>,
+    turn: &mut Turn,
+    shapes: &mut Vec<(usize, usize, Surface)>,
+) {
     let first = a.seg_tokens[turn.first_seg].0 as usize;
     let last = a.seg_tokens[turn.last_seg].1 as usize;
     // Every word of the turn read once, when a word-shape marker needs it:
@@ -470,7 +481,7 @@ fn surface_markers(lexicon: &CompiledLexicon, a: &Analysis<'_>, turn: &mut Turn)
             Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
         )
     });
-    let mut shapes: Vec<(usize, usize, Surface)> = Vec::new();
+    shapes.clear();
     for seg in (turn.first_seg..=turn.last_seg).filter(|_| needs_shapes) {
         let (lo, hi) = a.seg_tokens[seg];
         let text = &a.transcript.segments[seg].text;
@@ -485,7 +496,7 @@ fn surface_markers(lexicon: &CompiledLexicon, a: &Analysis<'_>, turn: &mut Turn)
         match def.builtin {
             Some(Builtin::Elongation | Builtin::ReduplicationDigit) => {
                 let mut count = 0;
-                for &(t, seg, surface) in &shapes {
+                for &(t, seg, surface) in shapes.iter() {
                     if count >= def.cap {
                         break;
                     }
@@ -509,7 +520,7 @@ fn surface_markers(lexicon: &CompiledLexicon, a: &Analysis<'_>, turn: &mut Turn)
             }
             Some(Builtin::WordLength) => {
                 let (mut letters, mut words) = (0usize, 0usize);
-                for &(_, _, surface) in &shapes {
+                for &(_, _, surface) in shapes.iter() {
                     let n = usize::from(surface.letters);
                     if n > 0 {
                         letters += n;
@@ -687,5 +698,17 @@ mod tests {
         assert_eq!(first_word("Don't go"), surface_hash("dont"));
         assert_eq!(surface_hash("KIRIM"), surface_hash("kirim"));
         assert_ne!(surface_hash("dikirim"), surface_hash("kirim"));
+    }
+
+    #[test]
+    fn smileys_and_shouting_are_counted_past_the_quick_exit() {
+        assert_eq!(count_smileys("thank you"), 0);
+        assert_eq!(count_smileys("thank you :) see you (:"), 2);
+        assert_eq!(count_smileys("terima kasih 🙏"), 1);
+        assert_eq!(count_shouting("I am OK, thanks."), 0);
+        assert_eq!(count_shouting("PLEASE stop calling me!!"), 2);
+        assert_eq!(count_shouting("why?!"), 1);
+        assert_eq!(count_shouting("!!"), 1);
+        assert_eq!(count_shouting(""), 0);
     }
 }
