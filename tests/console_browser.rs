@@ -167,26 +167,49 @@ async fn open(browser: &Client, url: &str) {
         .unwrap_or_else(|error| panic!("loading {url}: {error}"));
 }
 
+/// How often an element the page re-rendered between finding and using it
+/// (WebDriver's "stale element reference") is found again, 100 ms apart.
+const STALE_RETRIES: u32 = 50;
+
+/// What to do with an element.
+#[derive(Clone, Copy)]
+enum Act<'a> {
+    Click,
+    Type(&'a str),
+}
+
+/// Finds the element `css` and acts on it; an element the page replaced in
+/// between (before a click or key reached it) is found again.
+async fn act_on(browser: &Client, css: &str, act: Act<'_>) {
+    let mut attempt = 0;
+    loop {
+        let element = browser
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("{css}: {error}"));
+        let (result, doing) = match act {
+            Act::Click => (element.click().await, "clicking"),
+            Act::Type(text) => (element.send_keys(text).await, "typing into"),
+        };
+        match result {
+            Ok(()) => return,
+            Err(error) if error.is_stale_element_reference() && attempt < STALE_RETRIES => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{doing} {css}: {error}"),
+        }
+    }
+}
+
 /// Clicks the element `css` finds.
 async fn click(browser: &Client, css: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|error| panic!("{css}: {error}"))
-        .click()
-        .await
-        .unwrap_or_else(|error| panic!("clicking {css}: {error}"));
+    act_on(browser, css, Act::Click).await;
 }
 
 /// Types `text` into the field `css` finds.
 async fn type_into(browser: &Client, css: &str, text: &str) {
-    browser
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|error| panic!("{css}: {error}"))
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|error| panic!("typing into {css}: {error}"));
+    act_on(browser, css, Act::Type(text)).await;
 }
 
 /// Opens the review form of the check `check_li`, picks `outcome`, gives

@@ -87,8 +87,10 @@ function signOut() {
   state.client = null;
   state.caller = null;
   state.leave?.();
-  location.hash = '#/';
-  showSignIn();
+  // A new hash renders the sign-in form through `route`; rendering it here
+  // as well replaced the field a person (or a test) had started typing in.
+  if (location.hash === '#/') showSignIn();
+  else location.hash = '#/';
 }
 
 function home() {
