@@ -85,6 +85,16 @@ fn a_bad_setting_is_named() {
         .expect("runs");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("database_url"));
+
+    // No decoding state at all is refused before the model loads.
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/samples/call-en-stereo-8k.wav");
+    let output = callscore()
+        .args(["transcribe", sample, "--threads", "0"])
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--threads must be at least 1"), "{stderr}");
 }
 
 #[tokio::test]

@@ -139,6 +139,7 @@ fn transcribe_file(file: &Path, args: &AudioArgs, tuning: Tuning) -> anyhow::Res
         config.gap_ms = gap_ms;
     }
     if let Some(threads) = args.threads {
+        anyhow::ensure!(threads >= 1, "--threads must be at least 1 (got 0)");
         config = config.with_threads(threads, 1);
     }
     let limits = AudioLimits {

@@ -49,11 +49,12 @@ fn cores() -> usize {
 
 impl EngineConfig {
     /// Gives each call `threads` single-threaded decoding states, for
-    /// `calls` calls transcribed at once.
+    /// `calls` calls transcribed at once. Zero of either is left for
+    /// `Engine::load` to refuse, naming the setting.
     pub fn with_threads(mut self, threads: usize, calls: usize) -> Self {
         self.threads_per_state = 1;
-        self.states_per_call = threads.max(1);
-        self.states = threads.max(1) * calls.max(1);
+        self.states_per_call = threads;
+        self.states = threads.saturating_mul(calls);
         self
     }
 }
