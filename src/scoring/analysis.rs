@@ -62,6 +62,8 @@ pub struct Analysis<'t> {
     pub speakers_known: bool,
     /// Per segment: English and Indonesian function words (tagged words).
     pub function_words: Vec<(u16, u16)>,
+    /// Per segment: nothing but white space (read once; turns skip these).
+    pub blank: Vec<bool>,
 }
 
 /// Luhn checksum over ASCII digits.
@@ -98,6 +100,11 @@ impl<'t> Analysis<'t> {
             sentiment: vec![0.0; n],
             speakers_known: false,
             function_words: vec![(0, 0); n],
+            blank: transcript
+                .segments
+                .iter()
+                .map(|s| s.text.trim().is_empty())
+                .collect(),
         };
         let mut scratch = Scratch::default();
         let mut memo = WordMemo::take_for(&engine.matcher);
@@ -263,7 +270,7 @@ impl<'t> Analysis<'t> {
         let mut turns = 0;
         let mut previous_agent = false;
         for (seg, segment) in self.transcript.segments.iter().enumerate() {
-            if segment.text.trim().is_empty() {
+            if self.blank[seg] {
                 continue;
             }
             let agent = self.speaker_matches(seg, crate::rubric::SpeakerFilter::Agent);

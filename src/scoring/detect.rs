@@ -44,29 +44,33 @@ impl<'a, 't> Evaluator<'a, 't> {
             d,
             masks: vec![None; a.transcript.segments.len()],
             // Nothing said means nothing to judge, not a perfect call.
-            has_speech: a
-                .transcript
-                .segments
-                .iter()
-                .any(|s| !s.text.trim().is_empty()),
+            has_speech: a.blank.iter().any(|blank| !blank),
             context: None,
             vectors: std::cell::RefCell::new(vec![None; a.transcript.segments.len()]),
         }
     }
 
-    /// Evidence quoting a byte range of a segment, sensitive data masked.
-    fn quote(&mut self, seg: usize, start: usize, end: usize) -> Evidence {
+    /// A byte range of a segment as quoted: sensitive data masked, long
+    /// quotes cut.
+    fn masked_quote(&mut self, seg: usize, start: usize, end: usize) -> String {
         // Masks are computed only for segments that end up quoted.
         if self.masks[seg].is_none() {
             self.masks[seg] = Some(segment_masks(&self.rubric.engine, self.a, seg));
         }
-        let a = self.a;
-        let segment = &a.transcript.segments[seg];
+        let segment = &self.a.transcript.segments[seg];
         let masks = self.masks[seg].as_deref().unwrap_or(&[]);
         let mut quote = apply_masks(&segment.text, start, end, masks);
-        if quote.chars().count() > MAX_QUOTE_CHARS {
+        // A quote of no more bytes than the limit has no more characters.
+        if quote.len() > MAX_QUOTE_CHARS && quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
+        quote
+    }
+
+    /// Evidence quoting a byte range of a segment, sensitive data masked.
+    fn quote(&mut self, seg: usize, start: usize, end: usize) -> Evidence {
+        let quote = self.masked_quote(seg, start, end);
+        let segment = &self.a.transcript.segments[seg];
         // With word timings the quote is timed to its words, not the segment.
         let (start_ms, end_ms) = if segment.words.is_empty() {
             (segment.start_ms, segment.end_ms)

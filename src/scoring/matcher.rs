@@ -134,7 +134,7 @@ fn load_u64(chunk: &[u8]) -> u64 {
 /// Up to eight bytes as an integer, from overlapping loads in registers (a
 /// variable-length copy into a stack buffer costs a memcpy call and a stall).
 /// Distinct for distinct inputs of the same length; the length is hashed too.
-fn load_tail(b: &[u8]) -> u64 {
+pub(super) fn load_tail(b: &[u8]) -> u64 {
     let n = b.len();
     let u32_at = |i: usize| u64::from(u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]));
     match n {
@@ -706,6 +706,19 @@ impl MatcherBuilder {
                 blockers[*only as usize] = true;
             }
         }
+        let info: Vec<WordInfo> = (0..self.words.len())
+            .map(|id| {
+                let (singles_start, singles_end) = first_ranges[id];
+                WordInfo {
+                    singles_start,
+                    singles_end,
+                    reach: reach[id],
+                    languages: languages[id],
+                    is_second: is_second[id],
+                    blocker: blockers[id],
+                }
+            })
+            .collect();
         // The vocabulary's keys: each id's canonical word, then the synonyms.
         let keys = self
             .words
@@ -757,18 +770,14 @@ impl MatcherBuilder {
             spans,
             key_ids,
             neighbors,
-            first_ranges,
+            info,
             singles,
-            reach,
-            is_second,
             pairs,
             pair_keys: pair_index_keys,
             pair_ranges,
             pair_list,
-            languages,
             phrase_tokens,
             phrase_meta,
-            blockers,
             sets: self.sets,
         }
     }
@@ -798,15 +807,10 @@ pub struct Matcher {
     /// The vocabulary id of each key entry (synonyms share one).
     key_ids: Vec<u32>,
     neighbors: FxHashMap<u64, Vec<u32>>,
-    /// Per word id: its range of one-word phrases in `singles`.
-    first_ranges: Vec<(u32, u32)>,
+    /// Per word id, everything matching reads of it, side by side: one
+    /// cache line per token instead of one per table.
+    info: Vec<WordInfo>,
     singles: Vec<u32>,
-    /// Per word id: 0 when no longer phrase starts with it, else how many
-    /// following tokens may hold such a phrase's second word.
-    reach: Vec<u8>,
-    /// Per word id: whether it is the second word of a longer phrase (most
-    /// tokens are not: they skip the search among a first word's pairs).
-    is_second: Vec<bool>,
     /// (first, second) word pair key → its entry in `pair_keys` and
     /// `pair_ranges`: one probe per candidate second word (a binary search
     /// among a first word's pairs was a fifth of the matching time).
@@ -815,13 +819,27 @@ pub struct Matcher {
     /// Per pair entry: its range of phrases in `pair_list`.
     pair_ranges: Vec<(u32, u32)>,
     pair_list: Vec<u32>,
-    /// Per word id: language tag bits (bit 0 English, bit 1 Indonesian).
-    languages: Vec<u8>,
     phrase_tokens: Vec<u32>,
     phrase_meta: Vec<PhraseMeta>,
-    /// Ids that may not be skipped inside a gapped phrase (negators).
-    blockers: Vec<bool>,
     sets: u32,
+}
+
+/// What the matcher knows of one vocabulary word.
+#[derive(Debug, Clone, Copy)]
+struct WordInfo {
+    /// Its range of one-word phrases in `singles`.
+    singles_start: u32,
+    singles_end: u32,
+    /// 0 when no longer phrase starts with it, else how many following
+    /// tokens may hold such a phrase's second word.
+    reach: u8,
+    /// Language tag bits (bit 0 English, bit 1 Indonesian).
+    languages: u8,
+    /// Whether it is the second word of a longer phrase (most tokens are
+    /// not: they skip the pair probe).
+    is_second: bool,
+    /// A negator: never skipped inside a gapped phrase.
+    blocker: bool,
 }
 
 impl Matcher {
@@ -887,17 +905,17 @@ impl Matcher {
 
     /// The language tag bits of a word id (0 when untagged or unknown).
     pub fn language_bits(&self, id: u32) -> u8 {
-        self.languages.get(id as usize).copied().unwrap_or(0)
+        self.info.get(id as usize).map_or(0, |w| w.languages)
     }
 
     /// Whether a token id is a negator (never skipped inside a phrase).
     pub fn is_blocker(&self, id: u32) -> bool {
-        self.blockers.get(id as usize).copied().unwrap_or(false)
+        self.info.get(id as usize).is_some_and(|w| w.blocker)
     }
 
     /// Whether a token may be skipped inside a gapped phrase.
     fn skippable(&self, id: u32) -> bool {
-        id == UNKNOWN || !self.blockers.get(id as usize).copied().unwrap_or(false)
+        id == UNKNOWN || !self.info.get(id as usize).is_some_and(|w| w.blocker)
     }
 
     /// Where the rest of a phrase ends, matched from `ids[pos]` with up to
@@ -938,8 +956,8 @@ impl Matcher {
                 continue;
             }
             let at = offset + u32::try_from(i).unwrap_or(0);
-            let (lo, hi) = self.first_ranges[id as usize];
-            for &p in &self.singles[lo as usize..hi as usize] {
+            let word = self.info[id as usize];
+            for &p in &self.singles[word.singles_start as usize..word.singles_end as usize] {
                 let meta = self.phrase_meta[p as usize];
                 if customer && meta.agent_only {
                     continue;
@@ -951,7 +969,7 @@ impl Matcher {
                     end: at + 1,
                 });
             }
-            let reach = usize::from(self.reach[id as usize]);
+            let reach = usize::from(word.reach);
             if reach == 0 {
                 continue;
             }
@@ -960,7 +978,7 @@ impl Matcher {
                 let Some(&second) = ids.get(i + k) else {
                     break;
                 };
-                let pair = (second != UNKNOWN && self.is_second[second as usize])
+                let pair = (second != UNKNOWN && self.info[second as usize].is_second)
                     .then(|| {
                         let key = pair_key(id, second);
                         self.pairs.get(key, |e| self.pair_keys[e as usize] == key)

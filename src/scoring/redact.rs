@@ -90,7 +90,7 @@ pub fn segment_masks(engine: &Engine, a: &Analysis<'_>, seg: usize) -> Vec<Mask>
             });
         }
     }
-    if text.contains('@') || text.contains(" at ") || text.contains(" et ") {
+    if may_hold_email(text) {
         for m in engine.email.find_iter(text) {
             masks.push(Mask {
                 start: m.start(),
@@ -108,6 +108,27 @@ pub fn segment_masks(engine: &Engine, a: &Analysis<'_>, seg: usize) -> Vec<Mask>
         }
     }
     merged
+}
+
+/// Whether a text can hold an e-mail address: written ones have an `@`,
+/// spoken ones "at"/"et" and "dot"/"titik" ("at" alone is ordinary English,
+/// and the regex costs more than these scans).
+fn may_hold_email(text: &str) -> bool {
+    if text.contains('@') {
+        return true;
+    }
+    let bytes = text.as_bytes();
+    let folded = |b: u8| b | 0x20;
+    // " at " or " et ", any case: a cheap test of the space first.
+    let spoken_at = bytes.windows(4).any(|w| {
+        w[0] == b' ' && w[3] == b' ' && matches!(folded(w[1]), b'a' | b'e') && folded(w[2]) == b't'
+    });
+    let has = |word: &[u8]| {
+        bytes
+            .windows(word.len())
+            .any(|w| w.eq_ignore_ascii_case(word))
+    };
+    spoken_at && (has(b"dot") || has(b"titik"))
 }
 
 /// The text of `text[start..end]` with masks applied (clipped to the range).
@@ -279,6 +300,16 @@ mod tests {
 
     fn mask(start: usize, end: usize, label: &'static str) -> Mask {
         Mask { start, end, label }
+    }
+
+    #[test]
+    fn only_texts_that_can_hold_an_address_reach_the_email_regex() {
+        assert!(may_hold_email("write to budi@example.com"));
+        assert!(may_hold_email("budi at gmail dot com"));
+        assert!(may_hold_email("Budi AT gmail DOT com"));
+        assert!(may_hold_email("budi et gmail titik co titik id"));
+        assert!(!may_hold_email("it arrives at the latest on Monday"));
+        assert!(!may_hold_email("a dot on the screen"));
     }
 
     #[test]

@@ -2,6 +2,39 @@
 //! lower-casing, spoken numbers, and a light Indonesian/English stemmer, so
 //! that "Mohon ditunggu", "mohon menunggunya" and "MOHON TUNGGU" meet.
 
+/// An ASCII byte that is no part of a word.
+const SEPARATOR: u8 = 0;
+/// A lower-case ASCII letter or a digit.
+const LOWER: u8 = 1;
+/// An upper-case ASCII letter.
+const UPPER: u8 = 2;
+/// `'`, which may join two halves of a word.
+const APOSTROPHE: u8 = 3;
+/// A byte of a non-ASCII character.
+const NON_ASCII: u8 = 4;
+
+/// The class of every byte value.
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [SEPARATOR; 256];
+    let mut b = 0usize;
+    while b < 256 {
+        let byte = b as u8;
+        table[b] = if byte >= 0x80 {
+            NON_ASCII
+        } else if byte.is_ascii_uppercase() {
+            UPPER
+        } else if byte.is_ascii_alphanumeric() {
+            LOWER
+        } else if byte == b'\'' {
+            APOSTROPHE
+        } else {
+            SEPARATOR
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Calls `f(start, end, lowercased_word)` for each word of `text`.
 ///
 /// A word is a run of letters and digits; apostrophes inside a word are
@@ -14,6 +47,48 @@ pub fn for_each_word(text: &str, buf: &mut String, mut f: impl FnMut(usize, usiz
     buf.clear();
     while i < bytes.len() {
         let b = bytes[i];
+        // The common cases, one table load per byte: a separator between
+        // words is skipped; a run of ASCII letters and digits that ends at
+        // an ASCII separator (not an apostrophe, which may continue it) is
+        // handed over from the text itself, copied only when it has
+        // capitals to fold.
+        if start.is_none() {
+            match BYTE_CLASS[usize::from(b)] {
+                SEPARATOR | APOSTROPHE => {
+                    i += 1;
+                    continue;
+                }
+                LOWER | UPPER => {
+                    let mut run = i;
+                    let mut capitals = false;
+                    while let Some(&c) = bytes.get(run) {
+                        let class = BYTE_CLASS[usize::from(c)];
+                        if class != LOWER && class != UPPER {
+                            break;
+                        }
+                        capitals |= class == UPPER;
+                        run += 1;
+                    }
+                    let ends_clean = bytes
+                        .get(run)
+                        .is_none_or(|&c| BYTE_CLASS[usize::from(c)] == SEPARATOR);
+                    if ends_clean {
+                        let word = &text[i..run];
+                        if capitals {
+                            buf.clear();
+                            buf.push_str(word);
+                            buf.make_ascii_lowercase();
+                            f(i, run, buf);
+                        } else {
+                            f(i, run, word);
+                        }
+                        i = run;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+        }
         // ASCII is the common case; decode a char only when needed.
         let (c, len) = if b.is_ascii() {
             (char::from(b), 1)
@@ -546,6 +621,13 @@ mod tests {
     fn words_are_lowercased_and_split_on_punctuation() {
         assert_eq!(words("Halo, I'm BUDI-san!"), ["halo", "im", "budi", "san"]);
         assert_eq!(words("Ça va?"), ["ça", "va"]);
+        assert_eq!(words("don't"), ["dont"]);
+        assert_eq!(words("Don’t stop"), ["dont", "stop"]);
+        assert_eq!(words("rina's' x"), ["rinas", "x"]);
+        assert_eq!(words("kafé24 abc"), ["kafé24", "abc"]);
+        assert_eq!(words("ABC"), ["abc"]);
+        assert_eq!(words(" a1 "), ["a1"]);
+        assert_eq!(words("'quoted'"), ["quoted"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 
 use super::matcher::{
-    Matcher, Piece, apostrophe_contraction, contraction, fast_hash, has_apostrophe, same,
+    Matcher, Piece, apostrophe_contraction, contraction, has_apostrophe, load_tail,
 };
 use super::text::{number_word, stem};
 
@@ -66,107 +66,132 @@ pub struct WordMemo {
     words: WordTable,
 }
 
-/// One remembered word: where its bytes are in the arena, and what it
-/// normalises to.
+/// Longest word remembered, in bytes: its bytes are kept in the slot.
+/// Longer words (rare) always take the full path.
+const MAX_WORD: usize = 16;
+
+/// One slot of the table: a remembered word's bytes, packed, and what it
+/// normalises to. A probe reads one slot and compares two integers, with no
+/// second lookup into an arena of words.
 #[derive(Debug, Clone, Copy)]
-struct Entry {
-    start: u32,
-    len: u32,
+struct Slot {
+    /// The word's bytes as two integers ([`pack`]).
+    key: [u64; 2],
+    /// The word's length in bytes; 0 marks an empty slot.
+    len: u8,
     known: Known,
 }
 
-/// Marks an empty slot.
-const EMPTY: u64 = u64::MAX;
+const EMPTY: Slot = Slot {
+    key: [0, 0],
+    len: 0,
+    known: Known::Word(0),
+};
 
-/// An open-addressing table from word to [`Known`], at most half full. A
-/// slot is 8 bytes (the word's 32-bit fingerprint and its entry's index), so
-/// a call's few hundred distinct words probe a few kilobytes; the words'
-/// bytes lie side by side in one arena. A general hash map spent a third of
-/// the memo's time hashing and in `memcmp` calls for words of a few bytes.
+/// A word of 1 to 16 bytes as two integers: distinct for distinct words of
+/// the same length (the length is compared too). Loads overlap instead of
+/// copying into a padded buffer.
+fn pack(word: &[u8]) -> [u64; 2] {
+    let n = word.len();
+    if n <= 8 {
+        return [load_tail(word), 0];
+    }
+    let u64_at = |i: usize| load_tail(&word[i..i + 8]);
+    [u64_at(0), u64_at(n - 8)]
+}
+
+/// An open-addressing table from word to [`Known`], at most half full.
+/// A general hash map spent a third of the memo's time hashing and in
+/// `memcmp` calls for words of a few bytes; a table of fingerprints that
+/// pointed into an arena of words cost three dependent memory reads per
+/// probe.
 #[derive(Debug, Default)]
 struct WordTable {
-    slots: Vec<u64>,
-    entries: Vec<Entry>,
-    arena: Vec<u8>,
+    slots: Vec<Slot>,
+    count: usize,
 }
 
 impl WordTable {
     /// Slots of a new table.
     const INITIAL: usize = 1024;
 
-    fn index(&self, hash: u64) -> usize {
+    fn index(&self, key: [u64; 2], len: usize) -> usize {
         let shift = 64 - self.slots.len().trailing_zeros();
-        (hash.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> shift) as usize
+        let h = (key[0] ^ key[1].rotate_left(29) ^ len as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (h >> shift) as usize
     }
 
     fn get(&self, word: &[u8]) -> Option<Known> {
-        if self.slots.is_empty() {
+        let len = word.len();
+        if self.slots.is_empty() || len == 0 || len > MAX_WORD {
             return None;
         }
-        let hash = fast_hash(word);
-        let fingerprint = hash >> 32;
+        let key = pack(word);
         let mask = self.slots.len() - 1;
-        let mut i = self.index(hash);
+        let mut i = self.index(key, len);
         loop {
-            let slot = self.slots[i];
-            if slot == EMPTY {
+            let slot = &self.slots[i];
+            if slot.len == 0 {
                 return None;
             }
-            if slot >> 32 == fingerprint {
-                let entry = self.entries[(slot & 0xFFFF_FFFF) as usize];
-                let stored = &self.arena[entry.start as usize..(entry.start + entry.len) as usize];
-                if same(stored, word) {
-                    return Some(entry.known);
-                }
+            if usize::from(slot.len) == len && slot.key == key {
+                return Some(slot.known);
             }
             i = (i + 1) & mask;
         }
     }
 
     fn insert(&mut self, word: &[u8], known: Known) {
-        if (self.entries.len() + 1) * 2 > self.slots.len() {
+        let len = word.len();
+        if len == 0 || len > MAX_WORD {
+            return;
+        }
+        if (self.count + 1) * 2 > self.slots.len() {
             self.grow();
         }
-        let (Ok(start), Ok(len), Ok(index)) = (
-            u32::try_from(self.arena.len()),
-            u32::try_from(word.len()),
-            u32::try_from(self.entries.len()),
-        ) else {
-            return;
+        let slot = Slot {
+            key: pack(word),
+            len: u8::try_from(len).unwrap_or(u8::MAX),
+            known,
         };
-        self.arena.extend_from_slice(word);
-        self.entries.push(Entry { start, len, known });
-        self.place(fast_hash(word), index);
+        if self.place(slot) {
+            self.count += 1;
+        }
     }
 
-    fn place(&mut self, hash: u64, index: u32) {
+    /// Puts a slot in its place; false when the word was there already.
+    fn place(&mut self, slot: Slot) -> bool {
         let mask = self.slots.len() - 1;
-        let mut i = self.index(hash);
-        while self.slots[i] != EMPTY {
+        let mut i = self.index(slot.key, usize::from(slot.len));
+        loop {
+            let here = &mut self.slots[i];
+            if here.len == 0 {
+                *here = slot;
+                return true;
+            }
+            if here.len == slot.len && here.key == slot.key {
+                here.known = slot.known;
+                return false;
+            }
             i = (i + 1) & mask;
         }
-        self.slots[i] = (hash >> 32) << 32 | u64::from(index);
     }
 
     fn grow(&mut self) {
         let size = (self.slots.len() * 2).max(Self::INITIAL);
-        self.slots = vec![EMPTY; size];
-        for index in 0..self.entries.len() {
-            let entry = self.entries[index];
-            let word = &self.arena[entry.start as usize..(entry.start + entry.len) as usize];
-            let hash = fast_hash(word);
-            self.place(hash, u32::try_from(index).unwrap_or(u32::MAX));
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; size]);
+        for slot in old.into_iter().filter(|s| s.len != 0) {
+            self.place(slot);
         }
     }
 
     fn len(&self) -> usize {
-        self.entries.len()
+        self.count
     }
 
     fn clear(&mut self) {
         self.slots.clear();
-        self.entries.clear();
-        self.arena.clear();
+        self.count = 0;
     }
 }
 
@@ -299,6 +324,35 @@ mod tests {
         assert_eq!(numbers, ["150000"]);
         let (_, numbers) = pieces(&m, &mut memo, "seratus ribu dan dua puluh");
         assert_eq!(numbers, ["100000", "20"]);
+    }
+
+    #[test]
+    fn words_of_every_length_are_told_apart() {
+        let mut table = WordTable::default();
+        let word = "abcdefghijklmnopqrst";
+        for n in 1..=word.len() {
+            let id = u32::try_from(n).expect("small");
+            table.insert(&word.as_bytes()[..n], Known::Word(id));
+            // One byte changed at each end: another word of the same length.
+            let mut other = word.as_bytes()[..n].to_vec();
+            other[n - 1] = b'z';
+            table.insert(&other, Known::Word(id + 100));
+        }
+        for n in 1..=word.len() {
+            let id = u32::try_from(n).expect("small");
+            let expected = (n <= MAX_WORD).then_some(Known::Word(id));
+            assert_eq!(table.get(&word.as_bytes()[..n]), expected, "length {n}");
+            let mut other = word.as_bytes()[..n].to_vec();
+            other[0] = b'z';
+            if n > 1 {
+                assert_eq!(table.get(&other), None, "length {n}");
+            }
+        }
+        // Inserted again: still one entry per word.
+        let before = table.len();
+        table.insert(b"abc", Known::Word(3));
+        assert_eq!(table.len(), before);
+        assert!(table.slots.len() >= 2 * table.len());
     }
 
     #[test]

@@ -113,7 +113,7 @@ impl Evaluator<'_, '_> {
     fn turn_vector(&self, turn: &Turn) -> Option<Vec<f32>> {
         let mut sum: Vec<f32> = Vec::new();
         for seg in turn.first_seg..=turn.last_seg {
-            if self.a.transcript.segments[seg].text.trim().is_empty() {
+            if self.a.blank[seg] {
                 continue;
             }
             let v = self.segment_vector(seg)?;
@@ -163,14 +163,19 @@ impl Evaluator<'_, '_> {
     fn turn_evidence(&mut self, turn: &Turn) -> Evidence {
         let segments = &self.a.transcript.segments;
         let mut quote = String::new();
-        for seg in turn.first_seg..=turn.last_seg {
-            let piece = self.segment(seg).quote;
+        for (seg, segment) in segments
+            .iter()
+            .enumerate()
+            .take(turn.last_seg + 1)
+            .skip(turn.first_seg)
+        {
+            let piece = self.masked_quote(seg, 0, segment.text.len());
             if !quote.is_empty() {
                 quote.push(' ');
             }
             quote.push_str(&piece);
         }
-        if quote.chars().count() > MAX_QUOTE_CHARS {
+        if quote.len() > MAX_QUOTE_CHARS && quote.chars().count() > MAX_QUOTE_CHARS {
             quote = quote.chars().take(MAX_QUOTE_CHARS).collect::<String>() + "…";
         }
         // The cues that moved the turn most, in the order they were said.
@@ -212,7 +217,7 @@ impl Evaluator<'_, '_> {
             weight: m.weight,
             start_ms,
             end_ms,
-            quote: self.quote(m.seg, start, end).quote,
+            quote: self.masked_quote(m.seg, start, end),
         }
     }
 }
@@ -266,12 +271,10 @@ fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &
             );
         }
     }
-    if !counts.is_empty() {
-        let listed: Vec<String> = counts
-            .iter()
-            .map(|(k, w, n)| format!("{}{k}×{n}", if *w >= 0.0 { "+" } else { "−" }))
-            .collect();
-        let _ = write!(reason, ": {}", listed.join(" "));
+    for (i, (k, w, n)) in counts.iter().enumerate() {
+        let separator = if i == 0 { ": " } else { " " };
+        let sign = if *w >= 0.0 { "+" } else { "−" };
+        let _ = write!(reason, "{separator}{sign}{k}×{n}");
     }
     reason
 }

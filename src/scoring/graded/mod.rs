@@ -279,7 +279,7 @@ fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec
     // The customer run just before, its first segment and its strongest emotion.
     let mut customer_run: Option<(usize, f64)> = None;
     for (seg, segment) in segments.iter().enumerate() {
-        if segment.text.trim().is_empty() {
+        if a.blank[seg] {
             continue;
         }
         let same_run = a.speakers_known && previous == Some(segment.speaker);
@@ -363,10 +363,10 @@ pub fn score_turns(
                 }
                 if excluded_language.is_some_and(|l| ctx.language[seg] == l)
                     || count >= def.cap
-                    || ctx.reported[at]
-                    || (def.negatable && ctx.negated[at])
-                    || (def.question && !ctx.question[at])
-                    || (def.statement && ctx.question[at])
+                    || ctx.reported(at)
+                    || (def.negatable && ctx.negated(at))
+                    || (def.question && !ctx.question(at))
+                    || (def.statement && ctx.question(at))
                     || (def.after_emotion && turns[t].after_emotion.is_none())
                     || !position_ok(
                         def.position,
@@ -418,10 +418,10 @@ fn position_ok(
 ) -> bool {
     match position {
         Position::Any => true,
-        Position::SentenceStart => ctx.sentence_start[at],
-        Position::ClauseStart => ctx.clause_start[at],
-        Position::NotSentenceStart => !ctx.sentence_start[at],
-        Position::Alone => ctx.bounded[at] && (end >= seg_end || ctx.bounded[end]),
+        Position::SentenceStart => ctx.sentence_start(at),
+        Position::ClauseStart => ctx.clause_start(at),
+        Position::NotSentenceStart => !ctx.sentence_start(at),
+        Position::Alone => ctx.bounded(at) && (end >= seg_end || ctx.bounded(end)),
     }
 }
 
@@ -463,6 +463,22 @@ fn count_shouting(text: &str) -> u32 {
     (caps + marks) as u32
 }
 
+/// Whether an ASCII text may hold an elongated word (one letter three times
+/// in a row) or a digit reduplication ("bisa2"). A fold without an early
+/// exit, which the compiler vectorises; a false alarm only costs the
+/// word-by-word reading.
+fn may_show_shape_marks(bytes: &[u8]) -> bool {
+    let fold = |b: u8| b | 0x20;
+    let tripled = bytes
+        .iter()
+        .zip(bytes.iter().skip(1))
+        .zip(bytes.iter().skip(2))
+        .fold(false, |seen, ((&x, &y), &z)| {
+            seen | ((fold(x) == fold(y)) & (fold(y) == fold(z)))
+        });
+    tripled || bytes.contains(&b'2')
+}
+
 /// Markers read from the words' surface: elongation, digit reduplication,
 /// and the word-length term.
 fn surface_markers(
@@ -481,14 +497,28 @@ fn surface_markers(
             Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
         )
     });
+    // Only words of segments that may show a shape mark are kept in
+    // `shapes`; every word's letters are counted for the word-length term.
     shapes.clear();
+    let (mut letters, mut words) = (0usize, 0usize);
     for seg in (turn.first_seg..=turn.last_seg).filter(|_| needs_shapes) {
         let (lo, hi) = a.seg_tokens[seg];
         let text = &a.transcript.segments[seg].text;
+        let plain = text.is_ascii() && !may_show_shape_marks(text.as_bytes());
         for t in lo as usize..hi as usize {
             let (start, end) = a.spans[t];
             let word = text.get(start as usize..end as usize).unwrap_or("");
-            shapes.push((t, seg, read_surface(word)));
+            let n = if plain {
+                word.bytes().filter(u8::is_ascii_alphabetic).count()
+            } else {
+                let surface = read_surface(word);
+                shapes.push((t, seg, surface));
+                usize::from(surface.letters)
+            };
+            if n > 0 {
+                letters += n;
+                words += 1;
+            }
         }
     }
     for marker in &lexicon.markers {
@@ -518,30 +548,20 @@ fn surface_markers(
                     }
                 }
             }
-            Some(Builtin::WordLength) => {
-                let (mut letters, mut words) = (0usize, 0usize);
-                for &(_, _, surface) in shapes.iter() {
-                    let n = usize::from(surface.letters);
-                    if n > 0 {
-                        letters += n;
-                        words += 1;
-                    }
-                }
-                if words >= 3 {
-                    let mean = letters as f64 / words as f64;
-                    let distance =
-                        (mean - WORD_LENGTH_PIVOT).clamp(-WORD_LENGTH_REACH, WORD_LENGTH_REACH);
-                    let weight = (def.weight * distance * 1000.0).round() / 1000.0;
-                    if weight != 0.0 {
-                        turn.logit += weight;
-                        turn.markers.push(FoundMarker {
-                            kind: &def.kind,
-                            weight,
-                            seg: turn.first_seg,
-                            start: first as u32,
-                            end: last as u32,
-                        });
-                    }
+            Some(Builtin::WordLength) if words >= 3 => {
+                let mean = letters as f64 / words as f64;
+                let distance =
+                    (mean - WORD_LENGTH_PIVOT).clamp(-WORD_LENGTH_REACH, WORD_LENGTH_REACH);
+                let weight = (def.weight * distance * 1000.0).round() / 1000.0;
+                if weight != 0.0 {
+                    turn.logit += weight;
+                    turn.markers.push(FoundMarker {
+                        kind: &def.kind,
+                        weight,
+                        seg: turn.first_seg,
+                        start: first as u32,
+                        end: last as u32,
+                    });
                 }
             }
             Some(Builtin::Smiley | Builtin::Shouting) => {
@@ -710,5 +730,15 @@ mod tests {
         assert_eq!(count_shouting("why?!"), 1);
         assert_eq!(count_shouting("!!"), 1);
         assert_eq!(count_shouting(""), 0);
+    }
+
+    #[test]
+    fn shape_marks_are_looked_for_past_the_quick_exit() {
+        assert!(!may_show_shape_marks(b"Terima kasih, Bapak."));
+        assert!(may_show_shape_marks(b"makasih bangettt"));
+        assert!(may_show_shape_marks(b"Sooo sorry"));
+        assert!(may_show_shape_marks(b"bisa2 aja"));
+        assert!(!may_show_shape_marks(b""));
+        assert!(!may_show_shape_marks(b"ok"));
     }
 }

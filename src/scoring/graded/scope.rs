@@ -32,22 +32,27 @@ impl TurnLanguage {
     }
 }
 
-/// Per-token facts of one call, indexed like [`Analysis::ids`].
+/// First word of a sentence (after fillers such as "okay").
+const SENTENCE_START: u8 = 1;
+/// First word of a clause (also after `,` `;` `:`).
+const CLAUSE_START: u8 = 1 << 1;
+/// First word after a punctuation mark or the turn's start, fillers not
+/// skipped: what a marker standing alone must be bounded by.
+const BOUNDED: u8 = 1 << 2;
+/// Inside a sentence that ends with a question mark.
+const QUESTION: u8 = 1 << 3;
+/// A negator stands within the previous three tokens of its clause.
+const NEGATED: u8 = 1 << 4;
+/// Inside reported speech or quotation marks.
+const REPORTED: u8 = 1 << 5;
+/// A one-word discourse filler ("okay", "nah").
+const FILLER: u8 = 1 << 6;
+
+/// Per-token facts of one call, indexed like [`Analysis::ids`]: one byte of
+/// flags per token, so that a marker's checks read one cache line.
 #[derive(Debug)]
 pub struct TokenContext {
-    /// First word of a sentence (after fillers such as "okay").
-    pub sentence_start: Vec<bool>,
-    /// First word of a clause (also after `,` `;` `:`).
-    pub clause_start: Vec<bool>,
-    /// First word after a punctuation mark or the turn's start, fillers not
-    /// skipped: what a marker standing alone must be bounded by.
-    pub bounded: Vec<bool>,
-    /// Inside a sentence that ends with a question mark.
-    pub question: Vec<bool>,
-    /// A negator stands within the previous three tokens of its clause.
-    pub negated: Vec<bool>,
-    /// Inside reported speech or quotation marks.
-    pub reported: Vec<bool>,
+    flags: Vec<u8>,
     /// Each segment's language.
     pub language: Vec<TurnLanguage>,
     /// Each customer segment's voiced emotion, 0..1 (0 for other speakers).
@@ -83,6 +88,51 @@ pub fn surface_hash(word: &str) -> u64 {
 }
 
 impl TokenContext {
+    fn has(&self, token: usize, flag: u8) -> bool {
+        self.flags.get(token).is_some_and(|f| f & flag != 0)
+    }
+
+    fn set(&mut self, token: usize, flag: u8, on: bool) {
+        if let Some(f) = self.flags.get_mut(token) {
+            if on {
+                *f |= flag;
+            } else {
+                *f &= !flag;
+            }
+        }
+    }
+
+    /// First word of a sentence (after fillers such as "okay").
+    pub fn sentence_start(&self, token: usize) -> bool {
+        self.has(token, SENTENCE_START)
+    }
+
+    /// First word of a clause (also after `,` `;` `:`).
+    pub fn clause_start(&self, token: usize) -> bool {
+        self.has(token, CLAUSE_START)
+    }
+
+    /// First word after a punctuation mark or the turn's start, fillers not
+    /// skipped: what a marker standing alone must be bounded by.
+    pub fn bounded(&self, token: usize) -> bool {
+        self.has(token, BOUNDED)
+    }
+
+    /// Inside a sentence that ends with a question mark.
+    pub fn question(&self, token: usize) -> bool {
+        self.has(token, QUESTION)
+    }
+
+    /// A negator stands within the previous three tokens of its clause.
+    pub fn negated(&self, token: usize) -> bool {
+        self.has(token, NEGATED)
+    }
+
+    /// Inside reported speech or quotation marks.
+    pub fn reported(&self, token: usize) -> bool {
+        self.has(token, REPORTED)
+    }
+
     /// The surface hash of a token of segment `seg` (computed when asked:
     /// only tokens that hit an exact-form marker need it).
     pub fn surface_hash(&self, a: &Analysis<'_>, seg: usize, token: usize) -> u64 {
@@ -99,6 +149,24 @@ impl TokenContext {
 /// Reads a word's surface.
 pub fn read_surface(word: &str) -> Surface {
     let bytes = word.as_bytes();
+    let digit_reduplication = bytes.len() >= 3
+        && bytes[bytes.len() - 1] == b'2'
+        && bytes[..bytes.len() - 1].iter().all(u8::is_ascii_alphabetic);
+    // Most words are ASCII with no byte three times in a row (case folded):
+    // their letters are counted in one pass that the compiler vectorises.
+    let folded = |b: u8| b | 0x20;
+    if word.is_ascii()
+        && !bytes
+            .windows(3)
+            .any(|w| folded(w[0]) == folded(w[1]) && folded(w[1]) == folded(w[2]))
+    {
+        let letters = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+        return Surface {
+            letters: u16::try_from(letters).unwrap_or(u16::MAX),
+            elongated: false,
+            digit_reduplication,
+        };
+    }
     let mut letters = 0u16;
     let mut elongated = false;
     let mut run = (0u8, 0u8);
@@ -120,9 +188,6 @@ pub fn read_surface(word: &str) -> Surface {
         letters =
             u16::try_from(word.chars().filter(|c| c.is_alphabetic()).count()).unwrap_or(u16::MAX);
     }
-    let digit_reduplication = bytes.len() >= 3
-        && bytes[bytes.len() - 1] == b'2'
-        && bytes[..bytes.len() - 1].iter().all(u8::is_ascii_alphabetic);
     Surface {
         letters,
         elongated,
@@ -167,22 +232,15 @@ impl TokenContext {
         let n = a.ids.len();
         let segments = &a.transcript.segments;
         let mut ctx = TokenContext {
-            sentence_start: vec![false; n],
-            clause_start: vec![false; n],
-            bounded: vec![false; n],
-            question: vec![false; n],
-            negated: vec![false; n],
-            reported: vec![false; n],
+            flags: vec![0; n],
             language: vec![TurnLanguage::Unknown; segments.len()],
             emotion: vec![0.0; segments.len()],
         };
-        let mut filler = vec![false; n];
         for h in a.set_hits(scope.fillers) {
             if h.end == h.start + 1 {
-                filler[h.start as usize] = true;
+                ctx.set(h.start as usize, FILLER, true);
             }
         }
-        let is_filler = |t: usize| filler[t];
         for (seg, segment) in segments.iter().enumerate() {
             let (first, last) = a.seg_tokens[seg];
             let (first, last) = (first as usize, last as usize);
@@ -202,36 +260,39 @@ impl TokenContext {
             // Boundaries, quotes, and each sentence's closing punctuation.
             let mut sentence_first = first;
             let mut in_quote = false;
+            let flags = &mut ctx.flags[first..last];
+            let mark_question = |flags: &mut [u8], question: bool| {
+                if question {
+                    flags.iter_mut().for_each(|f| *f |= QUESTION);
+                }
+            };
             for t in first..last {
                 let gap = read_gap(gap_before(t));
                 let new_sentence = t == first || gap.sentence_end;
                 if new_sentence && t > first {
-                    let question = gap.question;
-                    for q in &mut ctx.question[sentence_first..t] {
-                        *q = question;
-                    }
+                    mark_question(&mut flags[sentence_first - first..t - first], gap.question);
                     sentence_first = t;
                 }
-                ctx.sentence_start[t] = new_sentence;
-                ctx.clause_start[t] = new_sentence || gap.clause_end;
-                ctx.bounded[t] = ctx.clause_start[t];
                 in_quote ^= gap.quotes % 2 == 1;
-                ctx.reported[t] = in_quote;
+                let clause_start = new_sentence || gap.clause_end;
+                let f = &mut flags[t - first];
+                if new_sentence {
+                    *f |= SENTENCE_START;
+                }
+                if clause_start {
+                    *f |= CLAUSE_START | BOUNDED;
+                }
+                if in_quote {
+                    *f |= REPORTED;
+                }
             }
             let tail = text.get(a.spans[last - 1].1 as usize..).unwrap_or("");
-            let question = tail.contains('?');
-            for q in &mut ctx.question[sentence_first..last] {
-                *q = question;
-            }
+            mark_question(&mut flags[sentence_first - first..], tail.contains('?'));
             // A sentence still starts after a filler ("okay, give me…"); so does a clause.
-            for t in first..last.saturating_sub(1) {
-                if is_filler(t) {
-                    if ctx.sentence_start[t] {
-                        ctx.sentence_start[t + 1] = true;
-                    }
-                    if ctx.clause_start[t] {
-                        ctx.clause_start[t + 1] = true;
-                    }
+            for i in 0..flags.len().saturating_sub(1) {
+                let f = flags[i];
+                if f & FILLER != 0 {
+                    flags[i + 1] |= f & (SENTENCE_START | CLAUSE_START);
                 }
             }
             ctx.language[seg] = guess_language(a, seg);
@@ -241,8 +302,8 @@ impl TokenContext {
             let mut t = h.end as usize;
             let limit = (h.end + NEGATION_REACH) as usize;
             let seg_last = a.seg_tokens[h.seg as usize].1 as usize;
-            while t < limit.min(seg_last) && !ctx.clause_start[t] {
-                ctx.negated[t] = true;
+            while t < limit.min(seg_last) && !ctx.clause_start(t) {
+                ctx.set(t, NEGATED, true);
                 t += 1;
             }
         }
@@ -250,8 +311,8 @@ impl TokenContext {
         for h in a.set_hits(scope.reporting) {
             let seg_last = a.seg_tokens[h.seg as usize].1 as usize;
             let mut t = h.end as usize;
-            while t < seg_last && !ctx.sentence_start[t] {
-                ctx.reported[t] = true;
+            while t < seg_last && !ctx.sentence_start(t) {
+                ctx.set(t, REPORTED, true);
                 t += 1;
             }
         }
@@ -263,7 +324,7 @@ impl TokenContext {
             let cues = a
                 .seg_hits(scope.emotion, seg)
                 .iter()
-                .filter(|h| !ctx.negated[h.start as usize])
+                .filter(|h| !ctx.negated(h.start as usize))
                 .count() as f64;
             let negative = if a.sentiment[seg] < 0.0 { 1.0 } else { 0.0 };
             ctx.emotion[seg] = ((cues + negative) / 2.0).min(1.0);
@@ -305,6 +366,12 @@ mod tests {
         assert!(read_surface("Sooo").elongated);
         assert!(!read_surface("maaf").elongated);
         assert!(!read_surface("xxxuserxxx").elongated);
+        assert!(read_surface("BANGETTT").elongated);
+        assert!(!read_surface("a@`b").elongated);
+        assert!(!read_surface("10001").elongated);
+        assert!(!read_surface("ok!!!").elongated);
+        assert_eq!(read_surface("ok!!!").letters, 2);
+        assert_eq!(read_surface("Don't").letters, 4);
         assert!(read_surface("bisa2").digit_reduplication);
         assert!(!read_surface("24").digit_reduplication);
         assert!(!read_surface("b2").digit_reduplication);
