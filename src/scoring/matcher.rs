@@ -656,30 +656,24 @@ impl MatcherBuilder {
                 [] => {}
             }
         }
+        // A one-word phrase's hit needs only its set: per word, the sets of
+        // its one-word phrases, those read on every speaker's segments
+        // first, then the agent-only ones (each group in phrase order).
         let mut first_ranges = Vec::with_capacity(singles_by_first.len());
         let mut singles = Vec::new();
+        let as_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         for list in singles_by_first {
-            let start = u32::try_from(singles.len()).unwrap_or(u32::MAX);
-            singles.extend(list);
-            first_ranges.push((start, u32::try_from(singles.len()).unwrap_or(u32::MAX)));
+            let start = as_u32(singles.len());
+            let set_of = |p: &u32| self.phrases[*p as usize].1;
+            let (agent_only, shared): (Vec<u32>, Vec<u32>) = list
+                .iter()
+                .map(set_of)
+                .partition(|set| self.agent_only_sets.contains(set));
+            singles.extend(shared);
+            let shared_end = as_u32(singles.len());
+            singles.extend(agent_only);
+            first_ranges.push((start, shared_end, as_u32(singles.len())));
         }
-        // Per (first, second) word pair: its phrases, found by one probe.
-        let mut pair_keys: Vec<(u64, Vec<u32>)> = by_pair.into_iter().collect();
-        pair_keys.sort_unstable_by_key(|(k, _)| *k);
-        let mut pair_list = Vec::new();
-        let mut pair_entries: FxHashMap<u64, u32> = FxHashMap::default();
-        let mut pair_ranges = Vec::with_capacity(pair_keys.len());
-        let mut pair_index_keys = Vec::with_capacity(pair_keys.len());
-        for (key, mut list) in pair_keys {
-            list.sort_by_key(|&p| (std::cmp::Reverse(self.phrases[p as usize].0.len()), p));
-            let start = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
-            pair_list.extend(list);
-            let end = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
-            pair_entries.insert(key, u32::try_from(pair_ranges.len()).unwrap_or(UNKNOWN));
-            pair_ranges.push((start, end));
-            pair_index_keys.push(key);
-        }
-        let pairs = IdTable::new(pair_entries);
         let mut phrase_tokens = Vec::new();
         let mut phrase_meta = Vec::with_capacity(self.phrases.len());
         for (tokens, set, gap) in &self.phrases {
@@ -694,6 +688,24 @@ impl MatcherBuilder {
                 agent_only: self.agent_only_sets.contains(set),
             });
         }
+        // Per (first, second) word pair: its phrases, found by one probe.
+        let mut pair_keys: Vec<(u64, Vec<u32>)> = by_pair.into_iter().collect();
+        pair_keys.sort_unstable_by_key(|(k, _)| *k);
+        let mut pair_list = Vec::new();
+        let mut pair_entries: FxHashMap<u64, u32> = FxHashMap::default();
+        let mut pair_index = Vec::with_capacity(pair_keys.len());
+        for (key, mut list) in pair_keys {
+            list.sort_by_key(|&p| (std::cmp::Reverse(self.phrases[p as usize].0.len()), p));
+            let start = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
+            pair_list.extend(list.into_iter().map(|phrase| PairPhrase {
+                phrase,
+                meta: phrase_meta[phrase as usize],
+            }));
+            let end = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
+            pair_entries.insert(key, u32::try_from(pair_index.len()).unwrap_or(UNKNOWN));
+            pair_index.push(PairEntry { key, start, end });
+        }
+        let pairs = IdTable::new(pair_entries);
         let mut languages = vec![0u8; self.words.len()];
         for (&id, &bits) in &self.languages {
             languages[id as usize] = bits;
@@ -708,9 +720,10 @@ impl MatcherBuilder {
         }
         let info: Vec<WordInfo> = (0..self.words.len())
             .map(|id| {
-                let (singles_start, singles_end) = first_ranges[id];
+                let (singles_start, singles_shared_end, singles_end) = first_ranges[id];
                 WordInfo {
                     singles_start,
+                    singles_shared_end,
                     singles_end,
                     reach: reach[id],
                     languages: languages[id],
@@ -773,11 +786,9 @@ impl MatcherBuilder {
             info,
             singles,
             pairs,
-            pair_keys: pair_index_keys,
-            pair_ranges,
+            pair_index,
             pair_list,
             phrase_tokens,
-            phrase_meta,
             sets: self.sets,
         }
     }
@@ -810,25 +821,43 @@ pub struct Matcher {
     /// Per word id, everything matching reads of it, side by side: one
     /// cache line per token instead of one per table.
     info: Vec<WordInfo>,
+    /// The sets of one-word phrases, grouped by word.
     singles: Vec<u32>,
-    /// (first, second) word pair key → its entry in `pair_keys` and
-    /// `pair_ranges`: one probe per candidate second word (a binary search
-    /// among a first word's pairs was a fifth of the matching time).
+    /// (first, second) word pair key → its entry in `pair_index`: one
+    /// probe per candidate second word (a binary search among a first
+    /// word's pairs was a fifth of the matching time).
     pairs: IdTable,
-    pair_keys: Vec<u64>,
-    /// Per pair entry: its range of phrases in `pair_list`.
-    pair_ranges: Vec<(u32, u32)>,
-    pair_list: Vec<u32>,
+    pair_index: Vec<PairEntry>,
+    /// The phrases of each pair, with what matching reads of them inline
+    /// (looked up by phrase, they cost a cache miss each).
+    pair_list: Vec<PairPhrase>,
     phrase_tokens: Vec<u32>,
-    phrase_meta: Vec<PhraseMeta>,
     sets: u32,
+}
+
+/// A (first, second) word pair: its key, verified on lookup, and its range
+/// of phrases in `pair_list`.
+#[derive(Debug, Clone, Copy)]
+struct PairEntry {
+    key: u64,
+    start: u32,
+    end: u32,
+}
+
+/// A phrase of a word pair.
+#[derive(Debug, Clone, Copy)]
+struct PairPhrase {
+    phrase: u32,
+    meta: PhraseMeta,
 }
 
 /// What the matcher knows of one vocabulary word.
 #[derive(Debug, Clone, Copy)]
 struct WordInfo {
-    /// Its range of one-word phrases in `singles`.
+    /// Its range of one-word phrases' sets in `singles`, the agent-only
+    /// ones from `singles_shared_end`.
     singles_start: u32,
+    singles_shared_end: u32,
     singles_end: u32,
     /// 0 when no longer phrase starts with it, else how many following
     /// tokens may hold such a phrase's second word.
@@ -957,13 +986,14 @@ impl Matcher {
             }
             let at = offset + u32::try_from(i).unwrap_or(0);
             let word = self.info[id as usize];
-            for &p in &self.singles[word.singles_start as usize..word.singles_end as usize] {
-                let meta = self.phrase_meta[p as usize];
-                if customer && meta.agent_only {
-                    continue;
-                }
+            let singles_end = if customer {
+                word.singles_shared_end
+            } else {
+                word.singles_end
+            };
+            for &set in &self.singles[word.singles_start as usize..singles_end as usize] {
                 hits.push(Hit {
-                    set: meta.set,
+                    set,
                     seg,
                     start: at,
                     end: at + 1,
@@ -981,13 +1011,17 @@ impl Matcher {
                 let pair = (second != UNKNOWN && self.info[second as usize].is_second)
                     .then(|| {
                         let key = pair_key(id, second);
-                        self.pairs.get(key, |e| self.pair_keys[e as usize] == key)
+                        self.pairs
+                            .get(key, |e| self.pair_index[e as usize].key == key)
                     })
                     .flatten()
-                    .map(|e| self.pair_ranges[e as usize]);
-                if let Some((lo, hi)) = pair {
-                    for &p in &self.pair_list[lo as usize..hi as usize] {
-                        let meta = self.phrase_meta[p as usize];
+                    .map(|e| self.pair_index[e as usize]);
+                if let Some(PairEntry {
+                    start: lo, end: hi, ..
+                }) = pair
+                {
+                    for &PairPhrase { phrase: p, meta } in &self.pair_list[lo as usize..hi as usize]
+                    {
                         let skipped = u8::try_from(k - 1).unwrap_or(u8::MAX);
                         if skipped > meta.gap || (customer && meta.agent_only) || found.contains(&p)
                         {

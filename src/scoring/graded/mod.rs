@@ -103,8 +103,12 @@ struct CompiledMarker {
 pub struct CompiledLexicon {
     kind: GradedKind,
     markers: Vec<CompiledMarker>,
-    /// Whether a surface pass over the turn's words is needed.
-    surface_builtins: bool,
+    /// The markers read from the turn's surface (smileys, shouting, word
+    /// shapes, the open end), by index: the pass over each turn visits
+    /// these, not every marker.
+    surface: Vec<usize>,
+    /// Whether a surface marker reads word shapes (every word of the turn).
+    needs_shapes: bool,
 }
 
 /// The graded lexicons a rubric uses, and the scope cues.
@@ -179,23 +183,32 @@ impl GradedSets {
                     }
                 })
                 .collect();
-            let surface_builtins = markers.iter().any(|m| {
+            let surface: Vec<usize> = (0..markers.len())
+                .filter(|&i| {
+                    matches!(
+                        markers[i].def.builtin,
+                        Some(
+                            Builtin::Elongation
+                                | Builtin::ReduplicationDigit
+                                | Builtin::WordLength
+                                | Builtin::UnpunctuatedEnd
+                                | Builtin::Smiley
+                                | Builtin::Shouting
+                        )
+                    )
+                })
+                .collect();
+            let needs_shapes = markers.iter().any(|m| {
                 matches!(
                     m.def.builtin,
-                    Some(
-                        Builtin::Elongation
-                            | Builtin::ReduplicationDigit
-                            | Builtin::WordLength
-                            | Builtin::UnpunctuatedEnd
-                            | Builtin::Smiley
-                            | Builtin::Shouting
-                    )
+                    Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
                 )
             });
             lexicons[kind.index()] = Some(CompiledLexicon {
                 kind,
                 markers,
-                surface_builtins,
+                surface,
+                needs_shapes,
             });
         }
         GradedSets { scope, lexicons }
@@ -321,11 +334,14 @@ pub fn score_turns(
 ) -> Vec<Turn> {
     let mut turns = turns_of(a, ctx, speaker);
     let bias = lexicon.kind.lexicon().bias;
-    let mut turn_of_seg: Vec<Option<usize>> = vec![None; a.transcript.segments.len()];
+    // Per segment: the index of its turn, or NO_TURN.
+    const NO_TURN: u32 = u32::MAX;
+    let mut turn_of_seg: Vec<u32> = vec![NO_TURN; a.transcript.segments.len()];
     for (i, turn) in turns.iter_mut().enumerate() {
         turn.logit = bias;
+        let i = u32::try_from(i).unwrap_or(NO_TURN);
         for slot in &mut turn_of_seg[turn.first_seg..=turn.last_seg] {
-            *slot = Some(i);
+            *slot = i;
         }
     }
     // Per turn: (marker, count, end of its last counted hit); a slot left by
@@ -342,7 +358,11 @@ pub fn score_turns(
             let Some(set) = set else { continue };
             for h in a.set_hits(set) {
                 let seg = h.seg as usize;
-                let Some(t) = turn_of_seg[seg] else { continue };
+                let t = turn_of_seg[seg];
+                if t == NO_TURN {
+                    continue;
+                }
+                let t = t as usize;
                 let at = h.start as usize;
                 if slots[t].0 != marker_index {
                     slots[t] = (marker_index, 0, 0);
@@ -393,7 +413,7 @@ pub fn score_turns(
             }
         }
     }
-    if lexicon.surface_builtins {
+    if !lexicon.surface.is_empty() {
         // One buffer for every turn's word shapes: it grew word by word per turn.
         let mut shapes = Vec::new();
         for turn in &mut turns {
@@ -491,12 +511,7 @@ fn surface_markers(
     let last = a.seg_tokens[turn.last_seg].1 as usize;
     // Every word of the turn read once, when a word-shape marker needs it:
     // (token, segment, shape).
-    let needs_shapes = lexicon.markers.iter().any(|m| {
-        matches!(
-            m.def.builtin,
-            Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
-        )
-    });
+    let needs_shapes = lexicon.needs_shapes;
     // Only words of segments that may show a shape mark are kept in
     // `shapes`; every word's letters are counted for the word-length term.
     shapes.clear();
@@ -521,7 +536,7 @@ fn surface_markers(
             }
         }
     }
-    for marker in &lexicon.markers {
+    for marker in lexicon.surface.iter().map(|&i| &lexicon.markers[i]) {
         let def = marker.def;
         match def.builtin {
             Some(Builtin::Elongation | Builtin::ReduplicationDigit) => {
