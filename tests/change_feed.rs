@@ -18,6 +18,7 @@ use tonic::Code;
 both_backends!(
     the_outbox_records_each_change_in_order,
     watchers_on_another_replica_follow_a_call_to_its_end,
+    a_watcher_joining_before_its_replica_reads_the_feed_never_sees_the_stage_step_back,
     deleting_a_watched_call_ends_the_stream_with_not_found,
 );
 
@@ -204,6 +205,62 @@ async fn watchers_on_another_replica_follow_a_call_to_its_end(backend: Backend) 
             "out of order: {seen:?}"
         );
     }
+    replica_shutdown.cancel();
+    app.stop().await;
+}
+
+/// The replica's feed trails the store (on SQLite it polls once a second),
+/// so a watcher that joins mid-call gets the stored state first and then the
+/// feed's older events for the same call: those must not move it back.
+async fn a_watcher_joining_before_its_replica_reads_the_feed_never_sees_the_stage_step_back(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let admin = app.key("acme", Role::Admin).await;
+    let (replica, replica_shutdown, _blobs) = replica_of(&app).await;
+    // Lets the replica's feed take its starting position, so that it will
+    // replay every event of the call below.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let call_id = queued_call(&app, &admin).await;
+    let job = app
+        .store
+        .claim_job("worker-on-a", 60_000)
+        .await
+        .expect("claim")
+        .expect("a job");
+    app.store
+        .set_progress(&job, Stage::Transcribing, 0.5)
+        .await
+        .expect("progress");
+
+    let mut calls = common::calls_at(replica, &admin).await;
+    let mut stream = calls
+        .watch_call(WatchCallRequest {
+            call_id: call_id.clone(),
+        })
+        .await
+        .expect("watch")
+        .into_inner();
+    let first = stream.message().await.expect("first").expect("state now");
+    assert_eq!(first.stage(), CallStage::Transcribing);
+    app.store
+        .fail_attempt(&job, "no speech found", true, 0)
+        .await
+        .expect("fail");
+
+    let mut seen = vec![first.stage() as i32];
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(event) = stream.message().await.expect("event") {
+            seen.push(event.stage() as i32);
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "stream did not end; saw {seen:?}");
+    assert_eq!(seen.last(), Some(&(CallStage::Failed as i32)), "{seen:?}");
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "stepped back: {seen:?}"
+    );
     replica_shutdown.cancel();
     app.stop().await;
 }

@@ -70,9 +70,24 @@ impl CallWatch {
         let _ = self.sender.send(Err(draining())).await;
     }
 
+    /// Shows the stored state. The feed may still deliver events that this
+    /// state already holds (it polls the outbox behind the store); the call's
+    /// newest seq, read before the state, marks them as old so the stage
+    /// never steps back.
     async fn resend_from_store(&mut self) -> Next {
-        match self.store.get_call(&self.tenant, &self.call_id).await {
-            Ok(record) => self.show(&record_view(&record)).await,
+        let read = async {
+            let seq = self
+                .store
+                .latest_call_change_seq(&self.tenant, &self.call_id)
+                .await?;
+            let record = self.store.get_call(&self.tenant, &self.call_id).await?;
+            Ok::<_, crate::store::StoreError>((seq, record))
+        };
+        match read.await {
+            Ok((seq, record)) => {
+                self.last_seq = self.last_seq.max(seq);
+                self.show(&record_view(&record)).await
+            }
             Err(error) => {
                 let _ = self.sender.send(Err(Status::from(error))).await;
                 Next::End

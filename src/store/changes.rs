@@ -107,6 +107,15 @@ pub trait ChangeStore {
     /// The newest seq, 0 for an empty feed.
     async fn latest_change_seq(&self) -> Result<i64, StoreError>;
 
+    /// The newest seq of one call's events, 0 when it has none: read before
+    /// the call's state, it tells a watcher which feed events that state
+    /// already holds.
+    async fn latest_call_change_seq(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+    ) -> Result<i64, StoreError>;
+
     /// Removes events committed before `before_ms`; returns how many.
     async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError>;
 

@@ -242,6 +242,22 @@ impl ChangeStore for SqlStore {
         Ok(row.try_get("latest")?)
     }
 
+    async fn latest_call_change_seq(
+        &self,
+        tenant_id: &str,
+        call_id: &str,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS latest FROM change_events \
+             WHERE tenant_id = $1 AND call_id = $2",
+        )
+        .bind(tenant_id)
+        .bind(call_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(row.try_get("latest")?)
+    }
+
     async fn prune_changes(&self, before_ms: i64) -> Result<u64, StoreError> {
         Ok(
             sqlx::query("DELETE FROM change_events WHERE created_at_ms < $1")
