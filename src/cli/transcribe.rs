@@ -49,6 +49,9 @@ pub struct Args {
     /// on short calls; see the README for its accuracy).
     #[arg(long)]
     adaptive_audio_ctx: bool,
+    /// Use whisper.cpp's fused flash-attention kernels (tuning; see the README).
+    #[arg(long)]
+    flash_attn: bool,
     /// Time tokens by DTW alignment instead of Whisper's timestamps (tuning).
     #[arg(long)]
     dtw: bool,
@@ -89,6 +92,7 @@ enum Format {
 #[derive(Debug, Default, Clone, Copy)]
 struct Tuning {
     adaptive_audio_ctx: bool,
+    flash_attn: bool,
     dtw: bool,
     gap_ms: Option<usize>,
 }
@@ -134,6 +138,7 @@ fn transcribe_file(file: &Path, args: &AudioArgs, tuning: Tuning) -> anyhow::Res
         ..EngineConfig::default()
     };
     config.adaptive_audio_ctx = tuning.adaptive_audio_ctx;
+    config.flash_attn = tuning.flash_attn;
     config.dtw = tuning.dtw;
     if let Some(gap_ms) = tuning.gap_ms {
         config.gap_ms = gap_ms;
@@ -189,6 +194,7 @@ fn transcribe_file(file: &Path, args: &AudioArgs, tuning: Tuning) -> anyhow::Res
 pub fn run(args: Args) -> anyhow::Result<()> {
     let tuning = Tuning {
         adaptive_audio_ctx: args.adaptive_audio_ctx,
+        flash_attn: args.flash_attn,
         dtw: args.dtw,
         gap_ms: args.gap_ms,
     };
