@@ -59,3 +59,10 @@ pub mod transcribe;
 pub mod transcript;
 /// Events to platforms: signed webhook deliveries from the outbox.
 pub mod webhooks;
+
+/// The allocator of every binary built on this library (the server, the
+/// CLI, the tests and benches): scoring a call makes many short-lived
+/// strings and vectors (docs/benchmarks.md, "Scoring").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
