@@ -10,7 +10,7 @@ use std::time::Duration;
 use callscore::app::Application;
 use callscore::auth::Role;
 use callscore::proto::*;
-use callscore::store::{ChangeKind, Stage};
+use callscore::store::{ChangeKind, ClaimedJob, Stage};
 use common::{Backend, TestApp, spawn_app, test_settings};
 use tokio_util::sync::CancellationToken;
 use tonic::Code;
@@ -37,21 +37,28 @@ async fn queued_call(app: &TestApp, key: &str) -> String {
     common::upload_placeholder_call(app, key, metadata).await
 }
 
+/// Claims the queued call's job, as a worker would, and moves it to
+/// TRANSCRIBING at `progress`.
+async fn transcribing(app: &TestApp, worker: &str, progress: f64) -> ClaimedJob {
+    let job = app
+        .store
+        .claim_job(worker, 60_000)
+        .await
+        .expect("claim")
+        .expect("a job");
+    app.store
+        .set_progress(&job, Stage::Transcribing, progress)
+        .await
+        .expect("progress");
+    job
+}
+
 async fn the_outbox_records_each_change_in_order(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.key("acme", Role::Admin).await;
     let before = app.store.latest_change_seq().await.expect("seq");
     let call_id = queued_call(&app, &admin).await;
-    let job = app
-        .store
-        .claim_job("worker-1", 60_000)
-        .await
-        .expect("claim")
-        .expect("a job");
-    app.store
-        .set_progress(&job, Stage::Transcribing, 0.5)
-        .await
-        .expect("progress");
+    let job = transcribing(&app, "worker-1", 0.5).await;
     app.store
         .fail_attempt(&job, "audio is not a known format", true, 0)
         .await
@@ -165,16 +172,7 @@ async fn watchers_on_another_replica_follow_a_call_to_its_end(backend: Backend) 
     }
 
     // The first server's store drives the call, as its worker would.
-    let job = app
-        .store
-        .claim_job("worker-on-a", 60_000)
-        .await
-        .expect("claim")
-        .expect("a job");
-    app.store
-        .set_progress(&job, Stage::Transcribing, 0.25)
-        .await
-        .expect("progress");
+    let job = transcribing(&app, "worker-on-a", 0.25).await;
     app.store
         .set_progress(&job, Stage::Transcribing, 0.75)
         .await
@@ -222,16 +220,7 @@ async fn a_watcher_joining_before_its_replica_reads_the_feed_never_sees_the_stag
     // replay every event of the call below.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let call_id = queued_call(&app, &admin).await;
-    let job = app
-        .store
-        .claim_job("worker-on-a", 60_000)
-        .await
-        .expect("claim")
-        .expect("a job");
-    app.store
-        .set_progress(&job, Stage::Transcribing, 0.5)
-        .await
-        .expect("progress");
+    let job = transcribing(&app, "worker-on-a", 0.5).await;
 
     let mut calls = common::calls_at(replica, &admin).await;
     let mut stream = calls
