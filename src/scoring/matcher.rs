@@ -639,7 +639,7 @@ impl MatcherBuilder {
         // Per first word: how many following tokens may hold a phrase's
         // second word (its phrases' largest gap + 1; 0: it starts none).
         let mut reach = vec![0u8; self.words.len()];
-        let mut is_second = vec![false; self.words.len()];
+        let mut seconds = vec![0u64; self.words.len()];
         for (i, (tokens, _, gap)) in self.phrases.iter().enumerate() {
             let p = u32::try_from(i).unwrap_or(UNKNOWN);
             match tokens.as_ref() {
@@ -651,7 +651,7 @@ impl MatcherBuilder {
                         .push(p);
                     let slot = &mut reach[*first as usize];
                     *slot = (*slot).max(gap.saturating_add(1));
-                    is_second[*second as usize] = true;
+                    seconds[*first as usize] |= second_bit(*second);
                 }
                 [] => {}
             }
@@ -727,8 +727,8 @@ impl MatcherBuilder {
                     singles_end,
                     reach: reach[id],
                     languages: languages[id],
-                    is_second: is_second[id],
                     blocker: blockers[id],
+                    seconds: seconds[id],
                 }
             })
             .collect();
@@ -864,11 +864,17 @@ struct WordInfo {
     reach: u8,
     /// Language tag bits (bit 0 English, bit 1 Indonesian).
     languages: u8,
-    /// Whether it is the second word of a longer phrase (most tokens are
-    /// not: they skip the pair probe).
-    is_second: bool,
     /// A negator: never skipped inside a gapped phrase.
     blocker: bool,
+    /// The [`second_bit`]s of the second words of the phrases it starts: a
+    /// token whose bit is not here starts no pair with it, so most
+    /// candidates are ruled out without probing the pair index.
+    seconds: u64,
+}
+
+/// One of 64 bits standing for a word as a phrase's second word.
+fn second_bit(id: u32) -> u64 {
+    1u64 << (u64::from(id).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58)
 }
 
 impl Matcher {
@@ -1008,7 +1014,7 @@ impl Matcher {
                 let Some(&second) = ids.get(i + k) else {
                     break;
                 };
-                let pair = (second != UNKNOWN && self.info[second as usize].is_second)
+                let pair = (second != UNKNOWN && word.seconds & second_bit(second) != 0)
                     .then(|| {
                         let key = pair_key(id, second);
                         self.pairs
@@ -1117,6 +1123,30 @@ mod tests {
         let mut hits = Vec::new();
         m.find(0, &ids, 0, false, &mut hits);
         !hits.is_empty()
+    }
+
+    #[test]
+    fn a_first_word_that_starts_many_phrases_finds_each_and_nothing_else() {
+        // 100 second words fill the first word's 64 filter bits: the filter
+        // must never drop a pair, and a full filter must still ask the index.
+        let seconds: Vec<String> = (0..100).map(|i| format!("word{i}x")).collect();
+        let mut b = MatcherBuilder::default();
+        let set = b.new_set();
+        for second in &seconds {
+            assert!(b.add(set, &format!("mohon {second}")));
+        }
+        let m = b.build();
+        for second in &seconds {
+            let ids = tokens(&m, &format!("baik mohon {second} ya"));
+            let mut hits = Vec::new();
+            m.find(0, &ids, 0, false, &mut hits);
+            assert_eq!(hits.len(), 1, "mohon {second}");
+            assert_eq!((hits[0].start, hits[0].end), (1, 3));
+        }
+        let ids = tokens(&m, "mohon ditunggu word7y");
+        let mut hits = Vec::new();
+        m.find(0, &ids, 0, false, &mut hits);
+        assert!(hits.is_empty());
     }
 
     #[test]

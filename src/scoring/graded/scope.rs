@@ -248,14 +248,19 @@ impl TokenContext {
                 continue;
             }
             let text = segment.text.as_str();
-            let gap_before = |t: usize| -> &str {
+            let bytes = text.as_bytes();
+            let gap_before = |t: usize| -> Gap {
                 let end = a.spans[t].0 as usize;
                 let start = if t == first {
                     0
                 } else {
                     a.spans[t - 1].1 as usize
                 };
-                text.get(start.min(end)..end).unwrap_or("")
+                // One space, the usual gap, read as bytes: no slicing.
+                if end == start + 1 && bytes.get(start) == Some(&b' ') {
+                    return Gap::default();
+                }
+                read_gap(text.get(start.min(end)..end).unwrap_or(""))
             };
             // Boundaries, quotes, and each sentence's closing punctuation.
             let mut sentence_first = first;
@@ -267,7 +272,7 @@ impl TokenContext {
                 }
             };
             for t in first..last {
-                let gap = read_gap(gap_before(t));
+                let gap = gap_before(t);
                 let new_sentence = t == first || gap.sentence_end;
                 if new_sentence && t > first {
                     mark_question(&mut flags[sentence_first - first..t - first], gap.question);
