@@ -46,7 +46,7 @@ fn kinds(result: &CheckResult) -> Vec<String> {
         .evidence
         .iter()
         .flat_map(|e| &e.markers)
-        .map(|m| m.kind.clone())
+        .map(|m| m.kind.to_string())
         .collect()
 }
 

@@ -489,7 +489,7 @@ pub fn evidence(evidence: &crate::scoring::Evidence) -> pb::Evidence {
             .markers
             .iter()
             .map(|m| pb::EvidenceMarker {
-                kind: m.kind.clone(),
+                kind: m.kind.to_string(),
                 weight: m.weight,
                 start_ms: m.start_ms,
                 end_ms: m.end_ms,

@@ -160,13 +160,6 @@ impl<'t> Analysis<'t> {
             });
             close_run(&mut run, &mut run_digits);
             let last = a.ids.len();
-            let (mut en, mut id) = (0u16, 0u16);
-            for &token in &a.ids[first..last] {
-                let bits = engine.matcher.language_bits(token);
-                en = en.saturating_add(u16::from(bits & 1));
-                id = id.saturating_add(u16::from(bits >> 1 & 1));
-            }
-            a.function_words[seg] = (en, id);
             let (first32, last32) = (
                 u32::try_from(first).unwrap_or(u32::MAX),
                 u32::try_from(last).unwrap_or(u32::MAX),
@@ -174,7 +167,7 @@ impl<'t> Analysis<'t> {
             a.seg_tokens.push((first32, last32));
             // Tokens, with a spoken number counted once: close enough for speech rate.
             a.words.push(words);
-            engine.matcher.find(
+            a.function_words[seg] = engine.matcher.find(
                 u32::try_from(seg).unwrap_or(u32::MAX),
                 &a.ids[first..last],
                 first32,
@@ -227,13 +220,17 @@ impl<'t> Analysis<'t> {
         let hits = self.set_hits(set);
         let seg = u32::try_from(seg).unwrap_or(u32::MAX);
         let lo = hits.partition_point(|h| h.seg < seg);
-        let hi = hits.partition_point(|h| h.seg <= seg);
-        &hits[lo..hi]
+        // A segment holds few hits: walk to its end rather than search again.
+        let len = hits[lo..].iter().take_while(|h| h.seg == seg).count();
+        &hits[lo..lo + len]
     }
 
-    /// Whether a set has a hit in a segment.
+    /// Whether a set has a hit in a segment (one binary search, not two).
     pub fn seg_has(&self, set: u32, seg: usize) -> bool {
-        !self.seg_hits(set, seg).is_empty()
+        let hits = self.set_hits(set);
+        let seg = u32::try_from(seg).unwrap_or(u32::MAX);
+        let lo = hits.partition_point(|h| h.seg < seg);
+        hits.get(lo).is_some_and(|h| h.seg == seg)
     }
 
     /// The segment a token belongs to.

@@ -4,6 +4,8 @@
 mod graded;
 mod semantic;
 
+use std::borrow::Cow;
+
 use crate::rubric::{Check, Expect, MetricName, SensitiveKind, SpeakerFilter};
 
 use super::analysis::Analysis;
@@ -261,37 +263,39 @@ impl<'a, 't> Evaluator<'a, 't> {
         let segments = &self.a.transcript.segments;
         let duration = self.d.metrics.duration_ms;
         let who = speaker_name(speaker);
-        let what = match finder {
-            Finder::Phrases(_) => "a listed phrase".to_owned(),
-            Finder::Regex(_) => "words matching the pattern".to_owned(),
+        if let CompiledWindow::After {
+            speaker: trigger_speaker,
+            negative,
+            set,
+            within,
+        } = window
+        {
+            return self.after_trigger(
+                finder,
+                expect,
+                speaker,
+                (trigger_speaker, negative, set, within),
+            );
+        }
+        // Borrowed where fixed: a check's words are built for every call.
+        let what: Cow<'static, str> = match finder {
+            Finder::Phrases(_) => "a listed phrase".into(),
+            Finder::Regex(_) => "words matching the pattern".into(),
             Finder::Semantic(semantic) => format!(
                 "something close in meaning to an exemplar (similarity at least {})",
                 semantic.threshold
-            ),
+            )
+            .into(),
         };
-        let (in_window, place): (Box<dyn Fn(usize) -> bool>, String) = match window {
-            CompiledWindow::All => (Box::new(|_| true), "in the call".to_owned()),
-            CompiledWindow::First(ms) => (
-                Box::new(move |s| segments[s].start_ms < ms),
-                format!("in the first {} s", ms / 1000),
-            ),
-            CompiledWindow::Last(ms) => (
-                Box::new(move |s| segments[s].end_ms.saturating_add(ms) > duration),
-                format!("in the last {} s", ms / 1000),
-            ),
-            CompiledWindow::After {
-                speaker: trigger_speaker,
-                negative,
-                set,
-                within,
-            } => {
-                return self.after_trigger(
-                    finder,
-                    expect,
-                    speaker,
-                    (trigger_speaker, negative, set, within),
-                );
-            }
+        let place: Cow<'static, str> = match window {
+            CompiledWindow::First(ms) => format!("in the first {} s", ms / 1000).into(),
+            CompiledWindow::Last(ms) => format!("in the last {} s", ms / 1000).into(),
+            CompiledWindow::All | CompiledWindow::After { .. } => "in the call".into(),
+        };
+        let in_window = |s: usize| match window {
+            CompiledWindow::First(ms) => segments[s].start_ms < ms,
+            CompiledWindow::Last(ms) => segments[s].end_ms.saturating_add(ms) > duration,
+            CompiledWindow::All | CompiledWindow::After { .. } => true,
         };
         // A pass needs a few examples; a failure lists more offences.
         let limit = match expect {

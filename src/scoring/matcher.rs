@@ -692,7 +692,6 @@ impl MatcherBuilder {
         let mut pair_keys: Vec<(u64, Vec<u32>)> = by_pair.into_iter().collect();
         pair_keys.sort_unstable_by_key(|(k, _)| *k);
         let mut pair_list = Vec::new();
-        let mut pair_entries: FxHashMap<u64, u32> = FxHashMap::default();
         let mut pair_index = Vec::with_capacity(pair_keys.len());
         for (key, mut list) in pair_keys {
             list.sort_by_key(|&p| (std::cmp::Reverse(self.phrases[p as usize].0.len()), p));
@@ -702,10 +701,9 @@ impl MatcherBuilder {
                 meta: phrase_meta[phrase as usize],
             }));
             let end = u32::try_from(pair_list.len()).unwrap_or(u32::MAX);
-            pair_entries.insert(key, u32::try_from(pair_index.len()).unwrap_or(UNKNOWN));
             pair_index.push(PairEntry { key, start, end });
         }
-        let pairs = IdTable::new(pair_entries);
+        let pairs = PairTable::new(&pair_index);
         let mut languages = vec![0u8; self.words.len()];
         for (&id, &bits) in &self.languages {
             languages[id as usize] = bits;
@@ -786,7 +784,6 @@ impl MatcherBuilder {
             info,
             singles,
             pairs,
-            pair_index,
             pair_list,
             phrase_tokens,
             sets: self.sets,
@@ -823,11 +820,10 @@ pub struct Matcher {
     info: Vec<WordInfo>,
     /// The sets of one-word phrases, grouped by word.
     singles: Vec<u32>,
-    /// (first, second) word pair key → its entry in `pair_index`: one
-    /// probe per candidate second word (a binary search among a first
-    /// word's pairs was a fifth of the matching time).
-    pairs: IdTable,
-    pair_index: Vec<PairEntry>,
+    /// (first, second) word pair key → its range of phrases: one probe
+    /// per candidate second word (a binary search among a first word's
+    /// pairs was a fifth of the matching time).
+    pairs: PairTable,
     /// The phrases of each pair, with what matching reads of them inline
     /// (looked up by phrase, they cost a cache miss each).
     pair_list: Vec<PairPhrase>,
@@ -984,14 +980,29 @@ impl Matcher {
     /// longer ones through the (first, second word) index, the second word
     /// looked for in the next `gap + 1` tokens, so the work per token does
     /// not grow with the number of phrases that start with its word.
-    pub fn find(&self, seg: u32, ids: &[u32], offset: u32, customer: bool, hits: &mut Vec<Hit>) {
-        let mut found: Vec<u32> = Vec::new();
+    ///
+    /// Returns how many of the tokens are English and Indonesian function
+    /// words (their [`Matcher::language_bits`]), read on the same pass.
+    pub fn find(
+        &self,
+        seg: u32,
+        ids: &[u32],
+        offset: u32,
+        customer: bool,
+        hits: &mut Vec<Hit>,
+    ) -> (u16, u16) {
+        let (mut english, mut indonesian) = (0u16, 0u16);
+        // The phrases found from the current token: a few at most, kept
+        // inline so that a segment allocates nothing.
+        let mut found: smallvec::SmallVec<[u32; 8]> = smallvec::SmallVec::new();
         for (i, &id) in ids.iter().enumerate() {
             if id == UNKNOWN {
                 continue;
             }
             let at = offset + u32::try_from(i).unwrap_or(0);
             let word = self.info[id as usize];
+            english = english.saturating_add(u16::from(word.languages & 1));
+            indonesian = indonesian.saturating_add(u16::from(word.languages >> 1 & 1));
             let singles_end = if customer {
                 word.singles_shared_end
             } else {
@@ -1015,13 +1026,8 @@ impl Matcher {
                     break;
                 };
                 let pair = (second != UNKNOWN && word.seconds & second_bit(second) != 0)
-                    .then(|| {
-                        let key = pair_key(id, second);
-                        self.pairs
-                            .get(key, |e| self.pair_index[e as usize].key == key)
-                    })
-                    .flatten()
-                    .map(|e| self.pair_index[e as usize]);
+                    .then(|| self.pairs.get(pair_key(id, second)))
+                    .flatten();
                 if let Some(PairEntry {
                     start: lo, end: hi, ..
                 }) = pair
@@ -1052,6 +1058,57 @@ impl Matcher {
                     break;
                 }
             }
+        }
+        (english, indonesian)
+    }
+}
+
+/// (first, second) word pairs and their phrase ranges, open addressing, at
+/// most half full: a probe reads the key and the range from one entry (an
+/// id table that pointed into a separate entry list cost a second
+/// dependent load, and both missed the L1 cache on most probes).
+#[derive(Debug)]
+struct PairTable {
+    /// Empty slots have `start == end` (a pair has at least one phrase).
+    slots: Vec<PairEntry>,
+    shift: u32,
+}
+
+impl PairTable {
+    fn new(entries: &[PairEntry]) -> Self {
+        let size = (entries.len().max(1) * 2).next_power_of_two();
+        let empty = PairEntry {
+            key: 0,
+            start: 0,
+            end: 0,
+        };
+        let mut slots = vec![empty; size];
+        let shift = 64 - size.trailing_zeros();
+        let mask = size - 1;
+        // Entries come sorted by key, so builds are reproducible.
+        for entry in entries.iter().filter(|e| e.end > e.start) {
+            let mut i = IdTable::slot(entry.key, shift);
+            while slots[i].end > slots[i].start {
+                i = (i + 1) & mask;
+            }
+            slots[i] = *entry;
+        }
+        PairTable { slots, shift }
+    }
+
+    /// The entry of a pair key, if some phrase starts with the pair.
+    fn get(&self, key: u64) -> Option<PairEntry> {
+        let mask = self.slots.len() - 1;
+        let mut i = IdTable::slot(key, self.shift);
+        loop {
+            let entry = self.slots[i];
+            if entry.end == entry.start {
+                return None;
+            }
+            if entry.key == key {
+                return Some(entry);
+            }
+            i = (i + 1) & mask;
         }
     }
 }

@@ -2,6 +2,8 @@
 //! and the one function that turns outcomes into scores (also after a
 //! reviewer overrides an outcome).
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::transcript::Speaker;
@@ -24,8 +26,9 @@ pub enum Outcome {
 /// the turn's score, and where it was said.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Marker {
-    /// The cue's kind, e.g. `gratitude`, `bare_imperative`, `reflection`.
-    pub kind: String,
+    /// The cue's kind, e.g. `gratitude`, `bare_imperative`, `reflection`:
+    /// borrowed from the built-in lexicon when scored, owned when read back.
+    pub kind: Cow<'static, str>,
     /// Its signed contribution to the turn's score (before squashing).
     pub weight: f64,
     /// Start of the cue, ms from the start of the call (from word timings

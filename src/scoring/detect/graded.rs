@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use crate::rubric::SpeakerFilter;
 
 use super::super::graded::scope::TokenContext;
-use super::super::graded::{FoundMarker, Graded, GradedKind, Turn, aggregate, score_turns};
+use super::super::graded::{
+    FoundMarker, Graded, GradedKind, Turn, aggregate, same_kind, score_turns,
+};
 use super::super::scorecard::{Evidence, Marker, round_fraction};
 use super::{Evaluator, MAX_QUOTE_CHARS, speaker_name};
 
@@ -213,7 +215,7 @@ impl Evaluator<'_, '_> {
         let end = a.spans[end_token].1 as usize;
         let (start_ms, end_ms) = a.transcript.segments[m.seg].time_of(start, end);
         Marker {
-            kind: m.kind.to_owned(),
+            kind: m.kind.into(),
             weight: m.weight,
             start_ms,
             end_ms,
@@ -229,7 +231,7 @@ fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &
     let mut counts: Vec<(&str, f64, usize)> = Vec::new();
     for &i in &graded.counted {
         for m in &turns[i].markers {
-            match counts.iter_mut().find(|(k, _, _)| *k == m.kind) {
+            match counts.iter_mut().find(|(k, _, _)| same_kind(k, m.kind)) {
                 Some(entry) => {
                     entry.1 += m.weight;
                     entry.2 += 1;

@@ -274,12 +274,37 @@ impl Turn {
     }
 }
 
-/// The kind of the encoder head's whole-turn term on scorecards.
-pub const WHOLE_TURN: &str = "whole_turn";
+/// The kind of the encoder head's whole-turn term on scorecards (a static,
+/// so that every use points at the same bytes; see [`same_kind`]).
+pub static WHOLE_TURN: &str = "whole_turn";
+
+/// Whether two cue kinds are the same. Kinds are borrowed from the one
+/// loaded lexicon (unique within it) or are [`WHOLE_TURN`], so equal kinds
+/// share their bytes and a pointer comparison decides.
+pub fn same_kind(x: &'static str, y: &'static str) -> bool {
+    std::ptr::eq(x, y)
+}
 
 /// The logistic function.
 pub fn sigmoid(x: f64) -> f64 {
     1.0 / (1.0 + (-x).exp())
+}
+
+/// How many turns [`turns_of`] finds.
+fn count_turns(a: &Analysis<'_>, speaker: SpeakerFilter) -> usize {
+    let mut count = 0;
+    let mut previous: Option<Speaker> = None;
+    for (seg, segment) in a.transcript.segments.iter().enumerate() {
+        if a.blank[seg] {
+            continue;
+        }
+        let same_run = a.speakers_known && previous == Some(segment.speaker);
+        if a.speaker_matches(seg, speaker) && !same_run {
+            count += 1;
+        }
+        previous = Some(segment.speaker);
+    }
+    count
 }
 
 /// The turns of the speaker a check judges, with the customer's voiced
@@ -287,7 +312,9 @@ pub fn sigmoid(x: f64) -> f64 {
 /// speaker's segments; on mono calls every segment is its own turn.
 fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec<Turn> {
     let segments = &a.transcript.segments;
-    let mut turns: Vec<Turn> = Vec::new();
+    // A turn is large (its markers inline): counted first, the vector is
+    // allocated once instead of being copied as it grows.
+    let mut turns: Vec<Turn> = Vec::with_capacity(count_turns(a, speaker));
     let mut previous: Option<Speaker> = None;
     // The customer run just before, its first segment and its strongest emotion.
     let mut customer_run: Option<(usize, f64)> = None;
