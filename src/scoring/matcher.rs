@@ -1162,6 +1162,32 @@ fn bounded_distance(a: &[u8], b: &[u8], max: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_pair_table_finds_every_pair_and_nothing_else() {
+        // Keys that share a slot when hashed into a small table still each
+        // find their own entry; a key in no phrase finds none.
+        let entries: Vec<PairEntry> = (0..300u32)
+            .map(|i| PairEntry {
+                key: pair_key(i % 7, i),
+                start: i * 2,
+                end: i * 2 + 1 + i % 3,
+            })
+            .collect();
+        let table = PairTable::new(&entries);
+        assert!(table.slots.len() >= 2 * entries.len());
+        for entry in &entries {
+            let found = table.get(entry.key).expect("a stored pair");
+            assert_eq!(
+                (found.key, found.start, found.end),
+                (entry.key, entry.start, entry.end)
+            );
+        }
+        for i in 0..300u32 {
+            assert!(table.get(pair_key(i % 7 + 7, i)).is_none());
+        }
+        assert!(PairTable::new(&[]).get(pair_key(0, 0)).is_none());
+    }
+
     fn tokens(m: &Matcher, text: &str) -> Vec<u32> {
         let mut scratch = Scratch::default();
         let mut out = Vec::new();
