@@ -934,11 +934,6 @@ impl Matcher {
         best.map_or(UNKNOWN, |(_, id)| id)
     }
 
-    /// The language tag bits of a word id (0 when untagged or unknown).
-    pub fn language_bits(&self, id: u32) -> u8 {
-        self.info.get(id as usize).map_or(0, |w| w.languages)
-    }
-
     /// Whether a token id is a negator (never skipped inside a phrase).
     pub fn is_blocker(&self, id: u32) -> bool {
         self.info.get(id as usize).is_some_and(|w| w.blocker)
@@ -982,7 +977,7 @@ impl Matcher {
     /// not grow with the number of phrases that start with its word.
     ///
     /// Returns how many of the tokens are English and Indonesian function
-    /// words (their [`Matcher::language_bits`]), read on the same pass.
+    /// words (their language tags), read on the same pass.
     pub fn find(
         &self,
         seg: u32,
