@@ -106,7 +106,7 @@ impl Segment {
         let chars_before =
             |byte: usize| self.text.get(..byte.min(self.text.len())).map_or(0, count) as f64;
         let length = self.end_ms.saturating_sub(self.start_ms) as f64;
-        let at = |chars: f64| self.start_ms + (length * (chars / total)).round() as u64;
+        let at = |chars: f64| self.start_ms + round_to_ms(length * (chars / total));
         (at(chars_before(start)), at(chars_before(end)))
     }
 
@@ -151,6 +151,20 @@ impl Segment {
             spans.push((at, cursor));
         }
         Some(spans)
+    }
+}
+
+/// `x.round() as u64` (half away from zero, saturating) without a call into
+/// libm, which is what `f64::round` is on baseline x86-64: evidence times
+/// are computed for every quote.
+fn round_to_ms(x: f64) -> u64 {
+    // Truncates toward zero and saturates; the fraction is exact below 2^53,
+    // and above it every double is whole.
+    let whole = x as u64;
+    if x - whole as f64 >= 0.5 {
+        whole.saturating_add(1)
+    } else {
+        whole
     }
 }
 
@@ -521,6 +535,31 @@ impl Transcript {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn rounding_to_milliseconds_agrees_with_round() {
+        let mut values = vec![
+            0.0,
+            0.4999999999999999,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            1e15 + 0.5,
+            4_503_599_627_370_495.5,
+            9_007_199_254_740_992.0,
+            1e19,
+            1.9e19,
+            -0.3,
+            -0.7,
+            f64::NAN,
+            f64::INFINITY,
+        ];
+        values.extend((0..100_000).map(|i| f64::from(i) * 0.137));
+        for x in values {
+            assert_eq!(round_to_ms(x), x.round() as u64, "{x}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -5,9 +5,10 @@ use std::fmt::Write as _;
 
 use crate::rubric::SpeakerFilter;
 
+use super::super::graded::lexicon::Lexicon;
 use super::super::graded::scope::TokenContext;
 use super::super::graded::{
-    FoundMarker, Graded, GradedKind, Turn, aggregate, same_kind, score_turns,
+    FoundMarker, Graded, GradedKind, Turn, WHOLE_TURN, aggregate, score_turns,
 };
 use super::super::scorecard::{Evidence, Marker, round_fraction};
 use super::{Evaluator, MAX_QUOTE_CHARS, speaker_name};
@@ -138,13 +139,16 @@ impl Evaluator<'_, '_> {
         turns: &[Turn],
         graded: &Graded,
     ) -> Vec<Evidence> {
-        let mut order = graded.counted.clone();
-        order.sort_by(|&x, &y| turns[x].score.total_cmp(&turns[y].score).then(x.cmp(&y)));
-        let mut shown: Vec<usize> = order.iter().take(SHOWN_EACH_WAY).copied().collect();
-        for &i in order.iter().rev().take(SHOWN_EACH_WAY) {
-            if !shown.contains(&i) {
-                shown.push(i);
-            }
+        // The lowest and the highest scoring turns (ties to the earlier):
+        // two selections, not a sort of every counted turn.
+        let by_score =
+            |x: &usize, y: &usize| turns[*x].score.total_cmp(&turns[*y].score).then(x.cmp(y));
+        let mut shown = graded.counted.clone();
+        let n = shown.len();
+        if n > 2 * SHOWN_EACH_WAY {
+            shown.select_nth_unstable_by(SHOWN_EACH_WAY - 1, by_score);
+            shown[SHOWN_EACH_WAY..].select_nth_unstable_by(n - 2 * SHOWN_EACH_WAY, by_score);
+            shown.drain(SHOWN_EACH_WAY..n - SHOWN_EACH_WAY);
         }
         shown.sort_unstable();
         let mut evidence = Vec::new();
@@ -156,13 +160,13 @@ impl Evaluator<'_, '_> {
             {
                 evidence.push(self.segment(customer_seg));
             }
-            evidence.push(self.turn_evidence(turn));
+            evidence.push(self.turn_evidence(kind.lexicon(), turn));
         }
         evidence
     }
 
     /// One turn as evidence: its time span, its text, its score and cues.
-    fn turn_evidence(&mut self, turn: &Turn) -> Evidence {
+    fn turn_evidence(&mut self, lexicon: &'static Lexicon, turn: &Turn) -> Evidence {
         let segments = &self.a.transcript.segments;
         let mut quote = String::new();
         for (seg, segment) in segments
@@ -172,9 +176,12 @@ impl Evaluator<'_, '_> {
             .skip(turn.first_seg)
         {
             let piece = self.masked_quote(seg, 0, segment.text.len());
-            if !quote.is_empty() {
-                quote.push(' ');
+            if quote.is_empty() {
+                // Most turns are one segment: its quote is the turn's.
+                quote = piece;
+                continue;
             }
+            quote.push(' ');
             quote.push_str(&piece);
         }
         if quote.len() > MAX_QUOTE_CHARS && quote.chars().count() > MAX_QUOTE_CHARS {
@@ -192,7 +199,10 @@ impl Evaluator<'_, '_> {
             strongest.truncate(SHOWN_CUES);
             strongest.sort_by_key(|m| (m.start, m.end));
         }
-        let markers = strongest.into_iter().map(|m| self.marker(m)).collect();
+        let markers = strongest
+            .into_iter()
+            .map(|m| self.marker(lexicon, m))
+            .collect();
         Evidence {
             segment_index: turn.first_seg,
             speaker: segments[turn.first_seg].speaker,
@@ -205,21 +215,22 @@ impl Evaluator<'_, '_> {
     }
 
     /// A cue with its words and their call time.
-    fn marker(&mut self, m: &FoundMarker) -> Marker {
+    fn marker(&mut self, lexicon: &'static Lexicon, m: &FoundMarker) -> Marker {
         let a = self.a;
-        let first = a.seg_tokens[m.seg].0;
-        let last = a.seg_tokens[m.seg].1;
+        let seg = m.segment();
+        let first = a.seg_tokens[seg].0;
+        let last = a.seg_tokens[seg].1;
         let start_token = m.start.clamp(first, last.saturating_sub(1)) as usize;
         let end_token = m.end.clamp(first + 1, last) as usize - 1;
         let start = a.spans[start_token].0 as usize;
         let end = a.spans[end_token].1 as usize;
-        let (start_ms, end_ms) = a.transcript.segments[m.seg].time_of(start, end);
+        let (start_ms, end_ms) = a.transcript.segments[seg].time_of(start, end);
         Marker {
-            kind: m.kind.into(),
+            kind: m.kind(lexicon).into(),
             weight: m.weight,
             start_ms,
             end_ms,
-            quote: self.masked_quote(m.seg, start, end),
+            quote: self.masked_quote(seg, start, end),
         }
     }
 }
@@ -228,18 +239,26 @@ impl Evaluator<'_, '_> {
 /// cues counted, polite ones first.
 fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &Graded) -> String {
     // Per kind: summed weight and count, shown with the sign of the mean.
-    let mut counts: Vec<(&str, f64, usize)> = Vec::new();
+    // Tallied by marker index (the last slot is the whole-turn term).
+    let lexicon = kind.lexicon();
+    let whole_turn = lexicon.markers.len();
+    let mut tally: Vec<(f64, usize)> = vec![(0.0, 0); whole_turn + 1];
     for &i in &graded.counted {
         for m in &turns[i].markers {
-            match counts.iter_mut().find(|(k, _, _)| same_kind(k, m.kind)) {
-                Some(entry) => {
-                    entry.1 += m.weight;
-                    entry.2 += 1;
-                }
-                None => counts.push((m.kind, m.weight, 1)),
-            }
+            let slot = &mut tally[usize::from(m.marker).min(whole_turn)];
+            slot.0 += m.weight;
+            slot.1 += 1;
         }
     }
+    let mut counts: Vec<(&str, f64, usize)> = tally
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, n))| *n > 0)
+        .map(|(index, &(w, n))| {
+            let kind = lexicon.markers.get(index).map_or(WHOLE_TURN, |d| &d.kind);
+            (kind, w, n)
+        })
+        .collect();
     counts.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
     let mut reason = format!(
         "{} {:.2} over {} {who} turn(s)",

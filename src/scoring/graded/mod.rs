@@ -220,19 +220,49 @@ impl GradedSets {
     }
 }
 
-/// A cue found in a turn.
+/// A cue found in a turn. Small (24 bytes): a turn keeps twelve inline.
 #[derive(Debug, Clone)]
 pub struct FoundMarker {
-    /// The marker's kind.
-    pub kind: &'static str,
+    /// The marker's index in its lexicon, or [`WHOLE_TURN_MARKER`].
+    pub marker: u16,
     /// Its contribution to the turn's logit.
     pub weight: f64,
     /// The segment it is in.
-    pub seg: usize,
+    pub seg: u32,
     /// First token (global index).
     pub start: u32,
     /// One past the last token.
     pub end: u32,
+}
+
+/// The marker index of the encoder head's whole-turn term.
+pub const WHOLE_TURN_MARKER: u16 = u16::MAX;
+
+impl FoundMarker {
+    /// A cue of the marker at `index` of its lexicon.
+    fn new(index: usize, weight: f64, seg: usize, start: u32, end: u32) -> Self {
+        FoundMarker {
+            // Built-in lexicons hold a few dozen markers.
+            marker: u16::try_from(index).unwrap_or(WHOLE_TURN_MARKER - 1),
+            weight,
+            seg: u32::try_from(seg).unwrap_or(u32::MAX),
+            start,
+            end,
+        }
+    }
+
+    /// The cue's kind, as scorecards name it.
+    pub fn kind(&self, lexicon: &'static Lexicon) -> &'static str {
+        match lexicon.markers.get(usize::from(self.marker)) {
+            Some(def) => &def.kind,
+            None => WHOLE_TURN,
+        }
+    }
+
+    /// The segment it is in, as an index.
+    pub fn segment(&self) -> usize {
+        self.seg as usize
+    }
 }
 
 /// One speaker turn (consecutive segments of one speaker) and its score.
@@ -246,9 +276,9 @@ pub struct Turn {
     pub logit: f64,
     /// The logistic of the logit, 0..1.
     pub score: f64,
-    /// The cues found, in order (inline up to eight: most turns have fewer,
+    /// The cues found, in order (inline up to twelve: most turns have fewer,
     /// and scoring a call then allocates nothing per turn).
-    pub markers: smallvec::SmallVec<[FoundMarker; 8]>,
+    pub markers: smallvec::SmallVec<[FoundMarker; 12]>,
     /// The customer turn just before it that voiced emotion: its first
     /// segment and how strongly (0..1).
     pub after_emotion: Option<(usize, f64)>,
@@ -265,25 +295,17 @@ impl Turn {
         self.logit += weight;
         self.score = sigmoid(self.logit);
         self.markers.push(FoundMarker {
-            kind: WHOLE_TURN,
+            marker: WHOLE_TURN_MARKER,
             weight,
-            seg: self.first_seg,
+            seg: u32::try_from(self.first_seg).unwrap_or(u32::MAX),
             start,
             end,
         });
     }
 }
 
-/// The kind of the encoder head's whole-turn term on scorecards (a static,
-/// so that every use points at the same bytes; see [`same_kind`]).
+/// The kind of the encoder head's whole-turn term on scorecards.
 pub static WHOLE_TURN: &str = "whole_turn";
-
-/// Whether two cue kinds are the same. Kinds are borrowed from the one
-/// loaded lexicon (unique within it) or are [`WHOLE_TURN`], so equal kinds
-/// share their bytes and a pointer comparison decides.
-pub fn same_kind(x: &'static str, y: &'static str) -> bool {
-    std::ptr::eq(x, y)
-}
 
 /// The logistic function.
 pub fn sigmoid(x: f64) -> f64 {
@@ -399,7 +421,7 @@ pub fn score_turns(
                 // "thanks") widens the cue already counted, not the count.
                 if h.start < last_end {
                     if let Some(last) = turns[t].markers.last_mut()
-                        && last.kind == def.kind
+                        && usize::from(last.marker) == marker_index
                         && last.start == h.start
                         && h.end > last.end
                     {
@@ -430,13 +452,13 @@ pub fn score_turns(
                 }
                 slots[t] = (marker_index, count + 1, h.end);
                 turns[t].logit += def.weight;
-                turns[t].markers.push(FoundMarker {
-                    kind: &def.kind,
-                    weight: def.weight,
+                turns[t].markers.push(FoundMarker::new(
+                    marker_index,
+                    def.weight,
                     seg,
-                    start: h.start,
-                    end: h.end,
-                });
+                    h.start,
+                    h.end,
+                ));
             }
         }
     }
@@ -448,10 +470,30 @@ pub fn score_turns(
         }
     }
     for turn in &mut turns {
-        turn.markers.sort_by_key(|m| (m.start, m.end));
+        sort_by_position(&mut turn.markers);
         turn.score = sigmoid(turn.logit);
     }
     turns
+}
+
+/// Sorts a turn's cues by position, keeping the order of cues at the same
+/// words. A turn has a handful: an insertion sort (stable) skips the general
+/// sort's set-up, which cost more than the sorting itself.
+fn sort_by_position(markers: &mut [FoundMarker]) {
+    const INSERTION_MAX: usize = 16;
+    if markers.len() > INSERTION_MAX {
+        markers.sort_by_key(|m| (m.start, m.end));
+        return;
+    }
+    for i in 1..markers.len() {
+        let mut j = i;
+        while j > 0
+            && (markers[j - 1].start, markers[j - 1].end) > (markers[j].start, markers[j].end)
+        {
+            markers.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// Whether a hit from token `at` to `end` (its segment ending at `seg_end`)
@@ -526,6 +568,32 @@ fn may_show_shape_marks(bytes: &[u8]) -> bool {
     tripled || bytes.contains(&b'2')
 }
 
+/// The ASCII letters of `text[start..end]`, a word of ASCII text. A word of
+/// up to eight bytes with eight bytes of text from its start is counted in
+/// one load: a byte is a letter when, case folded, it lies in `a..=z`, and
+/// the two range tests are additions that set each byte's high bit (ASCII
+/// bytes cannot carry); the bytes past the word are masked off.
+fn ascii_letters(text: &[u8], start: usize, end: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let n = end.saturating_sub(start);
+    if let Some(&eight) = text.get(start..).and_then(|rest| rest.first_chunk::<8>())
+        && n <= 8
+    {
+        let folded = u64::from_le_bytes(eight) | (0x20 * ONES);
+        let at_least_a = folded.wrapping_add((0x80 - u64::from(b'a')) * ONES);
+        let past_z = folded.wrapping_add((0x80 - u64::from(b'z') - 1) * ONES);
+        let word = u64::MAX.checked_shr(64 - 8 * n as u32).unwrap_or(0);
+        // One bit per letter, at the bottom of its byte; a multiply sums the
+        // bytes into the top one (at most 8: no carry). Baseline x86-64 has
+        // no popcount instruction.
+        let letters = (at_least_a & !past_z & HIGH & word) >> 7;
+        return (letters.wrapping_mul(ONES) >> 56) as usize;
+    }
+    text.get(start..end)
+        .map_or(0, |w| w.iter().filter(|b| b.is_ascii_alphabetic()).count())
+}
+
 /// Markers read from the words' surface: elongation, digit reduplication,
 /// and the word-length term.
 fn surface_markers(
@@ -549,10 +617,10 @@ fn surface_markers(
         let plain = text.is_ascii() && !may_show_shape_marks(text.as_bytes());
         for t in lo as usize..hi as usize {
             let (start, end) = a.spans[t];
-            let word = text.get(start as usize..end as usize).unwrap_or("");
             let n = if plain {
-                word.bytes().filter(u8::is_ascii_alphabetic).count()
+                ascii_letters(text.as_bytes(), start as usize, end as usize)
             } else {
+                let word = text.get(start as usize..end as usize).unwrap_or("");
                 let surface = read_surface(word);
                 shapes.push((t, seg, surface));
                 usize::from(surface.letters)
@@ -563,7 +631,7 @@ fn surface_markers(
             }
         }
     }
-    for marker in lexicon.surface.iter().map(|&i| &lexicon.markers[i]) {
+    for (index, marker) in lexicon.surface.iter().map(|&i| (i, &lexicon.markers[i])) {
         let def = marker.def;
         match def.builtin {
             Some(Builtin::Elongation | Builtin::ReduplicationDigit) => {
@@ -580,13 +648,13 @@ fn surface_markers(
                     if hit {
                         count += 1;
                         turn.logit += def.weight;
-                        turn.markers.push(FoundMarker {
-                            kind: &def.kind,
-                            weight: def.weight,
+                        turn.markers.push(FoundMarker::new(
+                            index,
+                            def.weight,
                             seg,
-                            start: t as u32,
-                            end: t as u32 + 1,
-                        });
+                            t as u32,
+                            t as u32 + 1,
+                        ));
                     }
                 }
             }
@@ -597,13 +665,13 @@ fn surface_markers(
                 let weight = (def.weight * distance * 1000.0).round() / 1000.0;
                 if weight != 0.0 {
                     turn.logit += weight;
-                    turn.markers.push(FoundMarker {
-                        kind: &def.kind,
+                    turn.markers.push(FoundMarker::new(
+                        index,
                         weight,
-                        seg: turn.first_seg,
-                        start: first as u32,
-                        end: last as u32,
-                    });
+                        turn.first_seg,
+                        first as u32,
+                        last as u32,
+                    ));
                 }
             }
             Some(Builtin::Smiley | Builtin::Shouting) => {
@@ -622,13 +690,13 @@ fn surface_markers(
                         count += 1;
                         let (start, end) = a.seg_tokens[seg];
                         turn.logit += def.weight;
-                        turn.markers.push(FoundMarker {
-                            kind: &def.kind,
-                            weight: def.weight,
+                        turn.markers.push(FoundMarker::new(
+                            index,
+                            def.weight,
                             seg,
                             start,
-                            end: end.max(start + 1),
-                        });
+                            end.max(start + 1),
+                        ));
                     }
                 }
             }
@@ -637,13 +705,13 @@ fn surface_markers(
                 let ends_open = text.chars().next_back().is_some_and(char::is_alphanumeric);
                 if ends_open {
                     turn.logit += def.weight;
-                    turn.markers.push(FoundMarker {
-                        kind: &def.kind,
-                        weight: def.weight,
-                        seg: turn.last_seg,
-                        start: last as u32 - 1,
-                        end: last as u32,
-                    });
+                    turn.markers.push(FoundMarker::new(
+                        index,
+                        def.weight,
+                        turn.last_seg,
+                        last as u32 - 1,
+                        last as u32,
+                    ));
                 }
             }
             _ => {}
@@ -756,6 +824,45 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_marker_index_fits_a_found_marker() {
+        for kind in GradedKind::ALL {
+            let markers = &kind.lexicon().markers;
+            assert!(
+                markers.len() < usize::from(WHOLE_TURN_MARKER),
+                "{}",
+                kind.name()
+            );
+            let found = FoundMarker::new(markers.len() - 1, 1.0, 0, 0, 1);
+            assert_eq!(found.kind(kind.lexicon()), markers[markers.len() - 1].kind);
+        }
+        let whole = FoundMarker {
+            marker: WHOLE_TURN_MARKER,
+            weight: 1.0,
+            seg: 0,
+            start: 0,
+            end: 1,
+        };
+        assert_eq!(whole.kind(GradedKind::Courtesy.lexicon()), WHOLE_TURN);
+        assert_eq!(std::mem::size_of::<FoundMarker>(), 24);
+    }
+
+    #[test]
+    fn cues_are_sorted_by_position_keeping_the_order_of_equals() {
+        for n in [0, 1, 5, 16, 17, 40] {
+            // Positions repeat, so that equal keys show whether order is kept;
+            // the marker index records the order the cues were found in.
+            let mut markers: Vec<FoundMarker> = (0..n)
+                .map(|i| FoundMarker::new(i, 1.0, 0, ((i * 7) % 5) as u32, 9))
+                .collect();
+            let mut expected = markers.clone();
+            expected.sort_by_key(|m| (m.start, m.end));
+            sort_by_position(&mut markers);
+            let order = |v: &[FoundMarker]| v.iter().map(|m| m.marker).collect::<Vec<_>>();
+            assert_eq!(order(&markers), order(&expected), "{n} cues");
+        }
+    }
+
+    #[test]
     fn exact_forms_compare_surfaces() {
         assert_eq!(first_word("Don't go"), surface_hash("dont"));
         assert_eq!(surface_hash("KIRIM"), surface_hash("kirim"));
@@ -772,6 +879,25 @@ mod tests {
         assert_eq!(count_shouting("why?!"), 1);
         assert_eq!(count_shouting("!!"), 1);
         assert_eq!(count_shouting(""), 0);
+    }
+
+    #[test]
+    fn ascii_letters_counts_what_is_ascii_alphabetic_counts() {
+        // Every ASCII byte, in words of every length to 17, at every place of
+        // a text (so that both the one-load count and the byte loop run).
+        let text: Vec<u8> = (0..300u32).map(|i| (i * 37 % 128) as u8).collect();
+        for start in 0..text.len() {
+            for end in start..=(start + 17).min(text.len()) {
+                let expected = text[start..end]
+                    .iter()
+                    .filter(|b| b.is_ascii_alphabetic())
+                    .count();
+                assert_eq!(ascii_letters(&text, start, end), expected, "{start}..{end}");
+            }
+        }
+        assert_eq!(ascii_letters(b"Don't go", 0, 5), 4);
+        assert_eq!(ascii_letters(b"4532", 0, 4), 0);
+        assert_eq!(ascii_letters(b"x", 0, 9), 0);
     }
 
     #[test]
