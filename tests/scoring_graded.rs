@@ -95,6 +95,26 @@ fn negated_and_reported_cues_do_not_count() {
 }
 
 #[test]
+fn a_word_one_letter_from_a_cue_is_not_that_cue() {
+    let r = rubric();
+    // "banjir" (flood) is one letter from the insult "anjir"; "pending" and
+    // "barang" from the colloquial "mending" and "bayang".
+    let flood = score_transcript(
+        &r,
+        &call(&[(
+            A,
+            "Mohon maaf, Pak, ada banjir di gudang Surabaya, jadi transaksi Bapak masih pending.",
+        )]),
+        "t",
+    );
+    assert!(!kinds(check(&flood, "courtesy")).contains(&"insult".to_owned()));
+    assert!(!kinds(check(&flood, "formal_register")).contains(&"colloquial_word".to_owned()));
+    // An elongated insult is still one.
+    let insult = score_transcript(&r, &call(&[(A, "Anjirr, ribet banget, Pak.")]), "t");
+    assert!(kinds(check(&insult, "courtesy")).contains(&"insult".to_owned()));
+}
+
+#[test]
 fn courtesy_prefers_softened_requests_to_bare_imperatives() {
     let r = rubric();
     let polite = fraction(

@@ -14,8 +14,15 @@ pub const UNKNOWN: u32 = u32::MAX;
 
 /// Shortest stem that may match with one edit; shorter words must match exactly.
 const FUZZY_MIN_LEN: usize = 6;
+/// Shortest stem in which any one slip inside the word is tolerated (a
+/// dropped, added or swapped letter); shorter stems tolerate only a doubled
+/// letter or a leftover ending, see [`plausible_slip`].
+const FUZZY_SLIP_MIN_LEN: usize = 9;
+/// Shortest stem in which one letter may be replaced by another: below it,
+/// a replaced letter makes another word too often ("semarang" "sekarang").
+const FUZZY_SUBSTITUTION_MIN_LEN: usize = 10;
 /// Shortest stem that may match with two edits.
-const FUZZY_TWO_MIN_LEN: usize = 10;
+const FUZZY_TWO_MIN_LEN: usize = 12;
 /// Longest stem tried for fuzzy matching (bounds the stack buffers).
 const FUZZY_MAX_LEN: usize = 48;
 /// A read-only map from 64-bit hash to id: open addressing, at most a
@@ -920,9 +927,11 @@ impl Matcher {
                 return;
             };
             for &entry in entries {
-                let d = bounded_distance(k, self.key(entry), allowed);
+                let key = self.key(entry);
+                let d = bounded_distance(k, key, allowed);
                 let id = self.key_ids[entry as usize];
                 if let Some(d) = d
+                    && plausible_slip(k, key, d)
                     && best.is_none_or(|(bd, bid)| (d, id) < (bd, bid))
                 {
                     best = Some((d, id));
@@ -1116,6 +1125,63 @@ fn pair_key(first: u32, second: u32) -> u64 {
 /// Byte equality without a call into memcmp (words are short).
 pub(super) fn same(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Whether a transcript stem `word`, at edit distance `distance` (1 or 2)
+/// from the vocabulary stem `key`, looks like a slip of that word rather
+/// than another word. Indonesian and English are dense with real words
+/// one letter apart ("banjir" "anjir", "barang" "bayang", "tempat" "tepat",
+/// "trying" "crying"), so an edit alone is not enough:
+/// - a letter doubled or undoubled is a slip at any length ("tolongg",
+///   "profesional");
+/// - so is an ending the stemmer left, one vowel, "s" or "n" (two from ten
+///   letters) after a shared stem of six letters ("receiv" "receive",
+///   "lambatn" "lambat"; not "tangga" "tanggal");
+/// - from nine letters, a dropped, added or swapped letter that keeps the
+///   first two ("undrestand"); from ten, a replaced one; from twelve, two
+///   such slips.
+fn plausible_slip(word: &[u8], key: &[u8], distance: usize) -> bool {
+    let (short, long) = if word.len() <= key.len() {
+        (word, key)
+    } else {
+        (key, word)
+    };
+    let shared = short.iter().zip(long).take_while(|(a, b)| a == b).count();
+    if long.len() == short.len() + 1 && long[shared + 1..] == short[shared..] {
+        let extra = long[shared];
+        let doubled =
+            (shared > 0 && long[shared - 1] == extra) || long.get(shared + 1) == Some(&extra);
+        if doubled {
+            return true;
+        }
+    }
+    let ending = if long.len() >= FUZZY_SUBSTITUTION_MIN_LEN {
+        2
+    } else {
+        1
+    };
+    if shared == short.len()
+        && shared >= FUZZY_MIN_LEN
+        && long.len() - short.len() <= ending
+        && long[shared..].iter().all(|b| b"aeiouysn".contains(b))
+    {
+        return true;
+    }
+    if word.len() < FUZZY_SLIP_MIN_LEN || word.get(..2) != key.get(..2) {
+        return false;
+    }
+    if distance >= 2 {
+        return word.len() >= FUZZY_TWO_MIN_LEN;
+    }
+    // One edit between equal lengths is a replaced letter or two swapped ones.
+    if word.len() != key.len() || shared == word.len() {
+        return true;
+    }
+    let swapped = shared + 1 < word.len()
+        && word[shared] == key[shared + 1]
+        && word[shared + 1] == key[shared]
+        && word[shared + 2..] == key[shared + 2..];
+    swapped || word.len() >= FUZZY_SUBSTITUTION_MIN_LEN
 }
 
 /// Optimal-string-alignment distance, or `None` when above `max`.
@@ -1367,6 +1433,61 @@ mod tests {
             del.remove(k);
             assert_eq!(*h, poly(&del));
         }
+    }
+
+    #[test]
+    fn a_slip_must_look_like_a_slip_not_another_word() {
+        // Doubled letters and leftover endings, at any length from six.
+        for (word, key) in [
+            ("anjirr", "anjir"),
+            ("toolong", "tolong"),
+            ("profesional", "professional"),
+            ("receiv", "receive"),
+            ("lambatn", "lambat"),
+            ("undrestand", "understand"),
+        ] {
+            let d = bounded_distance(word.as_bytes(), key.as_bytes(), 1);
+            assert!(
+                d.is_some_and(|d| plausible_slip(word.as_bytes(), key.as_bytes(), d)),
+                "{word} should match {key}"
+            );
+        }
+        // Real words one edit from a listed word.
+        for (word, key) in [
+            ("banjir", "anjir"),
+            ("barang", "bayang"),
+            ("tempat", "tepat"),
+            ("trying", "crying"),
+            ("tangga", "tanggal"),
+            ("contract", "contact"),
+            ("semarang", "sekarang"),
+            ("disagree", "agree"),
+        ] {
+            let d = bounded_distance(word.as_bytes(), key.as_bytes(), 2);
+            assert!(
+                !d.is_some_and(|d| plausible_slip(word.as_bytes(), key.as_bytes(), d)),
+                "{word} must not match {key}"
+            );
+        }
+    }
+
+    #[test]
+    fn fuzzy_lookup_keeps_real_words_apart() {
+        let mut b = MatcherBuilder::default();
+        let set = b.new_set();
+        for phrase in ["anjir", "tolong", "keterlambatan"] {
+            b.add(set, phrase);
+        }
+        let m = b.build();
+        let id = |w: &str| m.lookup(w, false);
+        assert_eq!(
+            id("banjir"),
+            UNKNOWN,
+            "banjir (flood) is not the insult anjir"
+        );
+        assert_eq!(id("anjirr"), id("anjir"));
+        assert_eq!(id("tolongg"), id("tolong"));
+        assert_ne!(id("anjir"), UNKNOWN);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use super::scorecard::ScorerVersions;
 
 /// Version of the text normalisation and phrase matching (stemming, numbers,
 /// fuzzy edits, inserted words, synonyms); bumped when any of them changes.
-const PHRASE_MATCHING_VERSION: u32 = 2;
+const PHRASE_MATCHING_VERSION: u32 = 3;
 
 /// Versions of the non-graded detectors, bumped when their logic changes.
 fn detector_version(detector: &Detector) -> String {
