@@ -115,6 +115,20 @@ fn a_word_one_letter_from_a_cue_is_not_that_cue() {
 }
 
 #[test]
+fn a_prefixed_verb_counts_as_its_root() {
+    // "memohon" is meN- + mohon (the rule alone reads "pohon", a tree).
+    let r = rubric();
+    let card = score_transcript(
+        &r,
+        &call(&[(A, "Saya memohon Bapak menunggu sebentar.")]),
+        "t",
+    );
+    assert!(kinds(check(&card, "courtesy")).contains(&"softener".to_owned()));
+    let card = score_transcript(&r, &call(&[(A, "Ada pohon tumbang, Pak.")]), "t");
+    assert!(!kinds(check(&card, "courtesy")).contains(&"softener".to_owned()));
+}
+
+#[test]
 fn courtesy_prefers_softened_requests_to_bare_imperatives() {
     let r = rubric();
     let polite = fraction(

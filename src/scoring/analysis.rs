@@ -146,7 +146,7 @@ impl<'t> Analysis<'t> {
                         });
                     }
                 }
-                ids.push(p.id.unwrap_or_else(|| engine.matcher.lookup(p.key, p.numeric)));
+                ids.push(p.id.unwrap_or_else(|| engine.matcher.lookup_piece(&p)));
                 spans.push((
                     u32::try_from(p.start).unwrap_or(u32::MAX),
                     u32::try_from(p.end).unwrap_or(u32::MAX),

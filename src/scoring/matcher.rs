@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use rustc_hash::FxHashMap;
 
-use super::text::{NumberBuilder, for_each_word, number_word, stem};
+use super::text::{NumberBuilder, alternative_stem, for_each_word, number_word, stem};
 pub use super::word_memo::{Resolver, WordMemo};
 
 /// Token id of a word that no phrase uses.
@@ -185,6 +185,9 @@ pub struct Piece<'a> {
     pub end: usize,
     /// Stem, or decimal digits for numbers.
     pub key: &'a str,
+    /// The other reading of an ambiguous nasal prefix ("mengambil": key
+    /// "kambil", alternative "ambil"), or empty; see [`alternative_stem`].
+    pub alternative: &'a str,
     /// Whether the token is a number (spoken or written).
     pub numeric: bool,
     /// Whether the number reads as an amount: said with a scale word
@@ -201,6 +204,7 @@ pub struct Piece<'a> {
 pub struct Scratch {
     word: String,
     stem: String,
+    alternative: String,
     number: String,
 }
 
@@ -239,6 +243,7 @@ pub fn normalize_with(
     let Scratch {
         word,
         stem: stem_buf,
+        alternative: alternative_buf,
         number,
     } = scratch;
     let mut builder = NumberBuilder::default();
@@ -320,7 +325,7 @@ pub fn normalize_with(
             return;
         }
         if let Some(resolver) = resolver.as_deref_mut() {
-            let known = resolver.resolve(w, &mut *stem_buf);
+            let known = resolver.resolve(w, &mut *stem_buf, &mut *alternative_buf);
             known.emit(start, end, text, &mut f);
             return;
         }
@@ -334,6 +339,7 @@ pub fn normalize_with(
                     start,
                     end,
                     key,
+                    alternative: "",
                     numeric: false,
                     amount: false,
                     id: None,
@@ -345,6 +351,7 @@ pub fn normalize_with(
             start,
             end,
             key: stem(w, &mut *stem_buf),
+            alternative: alternative_stem(w, &mut *alternative_buf).unwrap_or(""),
             numeric: false,
             amount: false,
             id: None,
@@ -385,6 +392,7 @@ fn emit_and(held: &mut Option<(usize, usize)>, f: &mut impl FnMut(Piece<'_>)) {
             start,
             end,
             key: "and",
+            alternative: "",
             numeric: false,
             amount: false,
             id: None,
@@ -411,6 +419,7 @@ fn flush_written(
             start: p.start,
             end: p.end,
             key: number,
+            alternative: "",
             numeric: true,
             amount: p.amount,
             id: None,
@@ -493,6 +502,7 @@ fn flush(
             start,
             end,
             key: number,
+            alternative: "",
             numeric: true,
             amount: builder.scaled(),
             id: None,
@@ -625,6 +635,8 @@ impl MatcherBuilder {
     pub fn add_with_gap(&mut self, set: u32, phrase: &str, gap: u8) -> bool {
         let mut keys: Vec<String> = Vec::new();
         let mut scratch = std::mem::take(&mut self.scratch);
+        // A phrase word keeps the rule's reading only: its other reading may
+        // be a word of its own ("mengapa" is not meng- + "apa").
         normalize(phrase, &mut scratch, |p| keys.push(p.key.to_owned()));
         self.scratch = scratch;
         if keys.is_empty() {
@@ -906,6 +918,28 @@ impl Matcher {
             return UNKNOWN;
         }
         self.fuzzy(k)
+    }
+
+    /// The vocabulary id of a piece: its key, else its prefix's other
+    /// reading, else the key with small edits.
+    pub fn lookup_piece(&self, piece: &Piece<'_>) -> u32 {
+        if !piece.alternative.is_empty() {
+            let k = piece.key.as_bytes();
+            if self
+                .exact
+                .get(fast_hash(k), |e| same(self.key(e), k))
+                .is_none()
+            {
+                let alternative = piece.alternative.as_bytes();
+                if let Some(entry) = self
+                    .exact
+                    .get(fast_hash(alternative), |e| same(self.key(e), alternative))
+                {
+                    return self.key_ids[entry as usize];
+                }
+            }
+        }
+        self.lookup(piece.key, piece.numeric)
     }
 
     /// The bytes of a vocabulary key entry.
@@ -1253,7 +1287,7 @@ mod tests {
         let mut scratch = Scratch::default();
         let mut out = Vec::new();
         normalize(text, &mut scratch, |p| {
-            out.push(m.lookup(p.key, p.numeric));
+            out.push(m.lookup_piece(&p));
         });
         out
     }
@@ -1267,6 +1301,32 @@ mod tests {
         let mut hits = Vec::new();
         m.find(0, &ids, 0, false, &mut hits);
         !hits.is_empty()
+    }
+
+    #[test]
+    fn a_nasal_prefix_is_read_both_ways() {
+        // The rule's reading restores a consonant ("kambil", "pohon",
+        // "tila"); the other keeps the root's vowel or nasal.
+        for (phrase, text) in [
+            ("mohon maaf", "memohon maaf"),
+            ("minta maaf", "meminta maaf"),
+            ("saya ambil", "saya mengambil"),
+            ("dinilai", "kami menilai"),
+            // The rule's own reading still holds.
+            ("kirim paket", "mengirim paket"),
+            ("pakai kartu", "memakai kartu"),
+        ] {
+            assert!(matches(phrase, text), "{phrase:?} should match {text:?}");
+        }
+        assert!(!matches("mohon maaf", "pohon maaf"));
+        // A word that merely starts like a prefix keeps its own meaning.
+        let mut b = MatcherBuilder::default();
+        let set = b.new_set();
+        assert!(b.add(set, "apa"));
+        assert!(b.add(set, "mengapa"));
+        let m = b.build();
+        assert_ne!(tokens(&m, "apa"), tokens(&m, "mengapa"));
+        assert!(!matches("saya ambil", "saya kambing"));
     }
 
     #[test]

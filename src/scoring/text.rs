@@ -529,9 +529,52 @@ fn is_vowel(b: u8) -> bool {
 /// -i, -ing, -ed, -s) and prefixes (di-, ke-, ter-, ber-, meN-, peN-, with the
 /// nasal assimilation of meN-/peN- undone), never below four letters.
 pub fn stem<'a>(word: &'a str, out: &'a mut String) -> &'a str {
+    let parts = stem_parts(word);
+    match parts.restored {
+        Some(c) => {
+            out.clear();
+            out.push(c);
+            out.push_str(parts.core);
+            out
+        }
+        None => parts.core,
+    }
+}
+
+/// The other reading of a nasal prefix before a vowel, which rules alone
+/// cannot settle: "mengirim" is kirim but "mengambil" is ambil, "memakai"
+/// pakai but "memohon" mohon, "menulis" tulis but "menikah" nikah. [`stem`]
+/// gives the first reading; this writes the second into `out` and returns
+/// it, or returns `None` for a word without such a prefix. The matcher
+/// tries it when the first reading is no word of the rubric.
+pub fn alternative_stem<'a>(word: &str, out: &'a mut String) -> Option<&'a str> {
+    let parts = stem_parts(word);
+    let letter = match parts.restored? {
+        'k' => None,
+        'p' => Some('m'),
+        't' => Some('n'),
+        _ => return None,
+    };
+    out.clear();
+    out.extend(letter);
+    out.push_str(parts.core);
+    Some(out)
+}
+
+/// A word with its affixes cut: what is left, and the letter that a nasal
+/// prefix had absorbed, to be put back in front.
+struct StemParts<'a> {
+    core: &'a str,
+    restored: Option<char>,
+}
+
+fn stem_parts(word: &str) -> StemParts<'_> {
     let bytes = word.as_bytes();
     if bytes.len() < 5 || !bytes.iter().all(u8::is_ascii_lowercase) {
-        return word;
+        return StemParts {
+            core: word,
+            restored: None,
+        };
     }
     let mut w = word;
     for _ in 0..2 {
@@ -590,14 +633,9 @@ pub fn stem<'a>(word: &'a str, out: &'a mut String) -> &'a str {
             break;
         }
     }
-    match restore {
-        Some(c) => {
-            out.clear();
-            out.push(c);
-            out.push_str(w);
-            out
-        }
-        None => w,
+    StemParts {
+        core: w,
+        restored: restore,
     }
 }
 
@@ -628,6 +666,22 @@ mod tests {
         assert_eq!(words("ABC"), ["abc"]);
         assert_eq!(words(" a1 "), ["a1"]);
         assert_eq!(words("'quoted'"), ["quoted"]);
+    }
+
+    #[test]
+    fn a_nasal_prefix_before_a_vowel_has_a_second_reading() {
+        let alternative = |w: &str| {
+            let mut out = String::new();
+            super::alternative_stem(w, &mut out).map(str::to_owned)
+        };
+        assert_eq!(stem("mengambil"), "kambil");
+        assert_eq!(alternative("mengambil").as_deref(), Some("ambil"));
+        assert_eq!(alternative("memohon").as_deref(), Some("mohon"));
+        assert_eq!(alternative("menilai").as_deref(), Some("nila"));
+        // No second reading without such a prefix, or where the rule is sure.
+        assert_eq!(alternative("ambil"), None);
+        assert_eq!(alternative("membantu"), None);
+        assert_eq!(alternative("menyampaikan"), None);
     }
 
     #[test]

@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use super::matcher::{
     Matcher, Piece, apostrophe_contraction, contraction, has_apostrophe, load_tail,
 };
-use super::text::{number_word, stem};
+use super::text::{alternative_stem, number_word, stem};
 
 /// Words remembered per thread before the memo starts again (a few MB).
 const MAX_WORDS: usize = 1 << 16;
@@ -37,6 +37,7 @@ impl Known {
             start,
             end,
             key: "",
+            alternative: "",
             numeric: false,
             amount: false,
             id: Some(id),
@@ -287,12 +288,25 @@ impl<'m> Resolver<'m> {
 
     /// Normalises an ordinary word (not a number, "and" or "di") the way
     /// `normalize` does, and remembers the result.
-    pub(super) fn resolve(&mut self, word: &str, stem_buf: &mut String) -> Known {
+    pub(super) fn resolve(
+        &mut self,
+        word: &str,
+        stem_buf: &mut String,
+        alternative_buf: &mut String,
+    ) -> Known {
         let id = |key: &str| self.matcher.lookup(key, false);
         let known = match contraction(word) {
             Some((first, second)) => Known::Split(id(first), id(second)),
             None => {
-                let whole = id(stem(word, stem_buf));
+                let whole = self.matcher.lookup_piece(&Piece {
+                    start: 0,
+                    end: word.len(),
+                    key: stem(word, stem_buf),
+                    alternative: alternative_stem(word, alternative_buf).unwrap_or(""),
+                    numeric: false,
+                    amount: false,
+                    id: None,
+                });
                 match apostrophe_contraction(word) {
                     Some((first, second)) => Known::Apostrophe {
                         whole,
@@ -322,15 +336,13 @@ mod tests {
         let mut resolver = Resolver::new(m, memo);
         let (mut ids, mut numbers) = (Vec::new(), Vec::new());
         normalize_with(text, &mut scratch, Some(&mut resolver), |p| {
-            ids.push(p.id.unwrap_or_else(|| m.lookup(p.key, p.numeric)));
+            ids.push(p.id.unwrap_or_else(|| m.lookup_piece(&p)));
             if p.numeric {
                 numbers.push(p.key.to_owned());
             }
         });
         let mut plain = Vec::new();
-        normalize(text, &mut scratch, |p| {
-            plain.push(m.lookup(p.key, p.numeric))
-        });
+        normalize(text, &mut scratch, |p| plain.push(m.lookup_piece(&p)));
         assert_eq!(ids, plain, "{text}");
         (ids, numbers)
     }
