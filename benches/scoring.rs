@@ -8,7 +8,7 @@ use std::time::Duration;
 use callscore::rubric::{Detector, default_rubric_source, parse_rubric};
 use callscore::scoring::word_memo::WordMemo;
 use callscore::scoring::{CompiledRubric, score_transcript};
-use callscore::transcript::{Segment, Speaker, Transcript};
+use callscore::transcript::{Segment, Speaker, Transcript, Word};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 const AGENT: [&str; 10] = [
@@ -73,6 +73,29 @@ fn long_call() -> Transcript {
     }
 }
 
+/// The long call with word timings, as Whisper gives them (words evenly
+/// spread over their segment): evidence is then timed to its words.
+fn word_timed(call: &Transcript) -> Transcript {
+    let mut call = call.clone();
+    for segment in &mut call.segments {
+        let count = segment.text.split_whitespace().count().max(1) as u64;
+        let step = (segment.end_ms - segment.start_ms) / count;
+        let start_ms = segment.start_ms;
+        segment.words = segment
+            .text
+            .split_whitespace()
+            .zip(0u64..)
+            .map(|(text, i)| Word {
+                start_ms: start_ms + i * step,
+                end_ms: start_ms + (i + 1) * step,
+                text: format!(" {text}"),
+                confidence: Some(0.9),
+            })
+            .collect();
+    }
+    call
+}
+
 /// CPU time this thread has run, in ns (`CLOCK_THREAD_CPUTIME_ID`).
 fn thread_cpu_ns() -> Option<u64> {
     let mut ts = libc::timespec {
@@ -125,6 +148,19 @@ fn bench(c: &mut Criterion) {
                     spent += thread_cpu_ns().unwrap_or(0).saturating_sub(start);
                 }
                 Duration::from_nanos(spent)
+            });
+        });
+    }
+    // The same call with word timings, which every quote is then timed from.
+    let timed = word_timed(&call);
+    if thread_cpu_ns().is_some() {
+        group.bench_function("word_timed_cpu_time", |b| {
+            b.iter_custom(|iters| {
+                let start = thread_cpu_ns().unwrap_or(0);
+                for _ in 0..iters {
+                    black_box(score_transcript(&compiled, black_box(&timed), "bench"));
+                }
+                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
             });
         });
     }

@@ -96,7 +96,23 @@ impl Segment {
     /// it when word timings exist, else interpolated by character position
     /// (speech rate is roughly even within one segment).
     pub fn time_of(&self, start: usize, end: usize) -> (u64, u64) {
-        if let Some(span) = self.word_time_of(start, end) {
+        let spans = if self.words.is_empty() {
+            None
+        } else {
+            self.word_spans()
+        };
+        self.time_of_with_spans(spans.as_deref(), start, end)
+    }
+
+    /// [`Segment::time_of`], given the [`Segment::word_spans`] already
+    /// found (a scorecard quotes one segment many times).
+    pub fn time_of_with_spans(
+        &self,
+        spans: Option<&[(usize, usize)]>,
+        start: usize,
+        end: usize,
+    ) -> (u64, u64) {
+        if let Some(span) = spans.and_then(|spans| self.word_time_of(spans, start, end)) {
             return span;
         }
         // Byte offsets are character offsets in ASCII text (the usual case).
@@ -111,14 +127,15 @@ impl Segment {
     }
 
     /// Word timings for a byte range: the first and last word it touches.
-    fn word_time_of(&self, start: usize, end: usize) -> Option<(u64, u64)> {
-        if self.words.is_empty() {
-            return None;
-        }
-        let spans = self.word_spans()?;
+    fn word_time_of(
+        &self,
+        spans: &[(usize, usize)],
+        start: usize,
+        end: usize,
+    ) -> Option<(u64, u64)> {
         let mut first: Option<u64> = None;
         let mut last: Option<u64> = None;
-        for (word, &(at, word_end)) in self.words.iter().zip(&spans) {
+        for (word, &(at, word_end)) in self.words.iter().zip(spans) {
             if word_end > at && word_end > start && at < end {
                 first.get_or_insert(word.start_ms);
                 last = Some(word.end_ms);

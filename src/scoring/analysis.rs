@@ -1,6 +1,8 @@
 //! One pass over a transcript: tokens, phrase hits, spoken or written digit
 //! runs, and per-turn sentiment. Everything the detectors read comes from here.
 
+use std::cell::OnceCell;
+
 use crate::transcript::{Speaker, Transcript};
 
 use super::engine::Engine;
@@ -64,7 +66,16 @@ pub struct Analysis<'t> {
     pub function_words: Vec<(u16, u16)>,
     /// Per segment: nothing but white space (read once; turns skip these).
     pub blank: Vec<bool>,
+    /// Per segment with word timings: each word's byte range, found on the
+    /// first quote of the segment rather than on every quote.
+    word_spans: Vec<OnceCell<Option<WordSpans>>>,
 }
+
+/// The byte range of each word of a segment, as [`Segment::word_spans`]
+/// finds them.
+///
+/// [`Segment::word_spans`]: crate::transcript::Segment::word_spans
+type WordSpans = Box<[(usize, usize)]>;
 
 /// Luhn checksum over ASCII digits.
 pub fn luhn(digits: &[u8]) -> bool {
@@ -83,6 +94,18 @@ pub fn luhn(digits: &[u8]) -> bool {
 }
 
 impl<'t> Analysis<'t> {
+    /// The call time of a byte range of a segment's text, as
+    /// [`Segment::time_of`](crate::transcript::Segment::time_of) gives it.
+    pub fn time_of(&self, seg: usize, start: usize, end: usize) -> (u64, u64) {
+        let segment = &self.transcript.segments[seg];
+        if segment.words.is_empty() {
+            return segment.time_of(start, end);
+        }
+        let spans =
+            self.word_spans[seg].get_or_init(|| segment.word_spans().map(Vec::into_boxed_slice));
+        segment.time_of_with_spans(spans.as_deref(), start, end)
+    }
+
     /// Analyses a transcript with a compiled engine.
     pub fn new(engine: &Engine, transcript: &'t Transcript) -> Self {
         let n = transcript.segments.len();
@@ -105,6 +128,7 @@ impl<'t> Analysis<'t> {
                 .iter()
                 .map(|s| s.text.trim().is_empty())
                 .collect(),
+            word_spans: (0..n).map(|_| OnceCell::new()).collect(),
         };
         let mut scratch = Scratch::default();
         let mut memo = WordMemo::take_for(&engine.matcher);
@@ -351,6 +375,46 @@ impl<'t> Analysis<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotes_are_timed_as_the_segment_times_them() {
+        use crate::scoring::engine::EngineBuilder;
+        use crate::transcript::{Segment, Speaker, Word};
+        let mut segment = Segment::new(Speaker::Agent, 1000, 4000, "Mohon maaf, Bapak Budi.");
+        segment.words = [
+            (" Mohon", 1000, 1400),
+            (" maaf,", 1400, 2100),
+            (" Bapak", 2300, 2800),
+            (" Budi.", 2800, 3900),
+        ]
+        .into_iter()
+        .map(|(text, start_ms, end_ms)| Word {
+            start_ms,
+            end_ms,
+            text: text.to_owned(),
+            confidence: None,
+        })
+        .collect();
+        let plain = Segment::new(Speaker::Customer, 4000, 5000, "Iya.");
+        let transcript = Transcript {
+            language: None,
+            segments: vec![segment, plain],
+            attribution: None,
+        };
+        let engine = EngineBuilder::default().build();
+        let a = Analysis::new(&engine, &transcript);
+        for (seg, s) in transcript.segments.iter().enumerate() {
+            // Twice over, so the second pass reads the remembered spans.
+            for _ in 0..2 {
+                for start in 0..s.text.len() {
+                    for end in start..=s.text.len() {
+                        assert_eq!(a.time_of(seg, start, end), s.time_of(start, end));
+                    }
+                }
+            }
+        }
+        assert_eq!(a.time_of(0, 6, 10), (1400, 2100), "maaf");
+    }
 
     #[test]
     fn luhn_accepts_valid_card_numbers() {

@@ -77,7 +77,7 @@ impl<'a, 't> Evaluator<'a, 't> {
         let (start_ms, end_ms) = if segment.words.is_empty() {
             (segment.start_ms, segment.end_ms)
         } else {
-            segment.time_of(start, end)
+            self.a.time_of(seg, start, end)
         };
         Evidence {
             segment_index: seg,

@@ -224,7 +224,7 @@ impl Evaluator<'_, '_> {
         let end_token = m.end.clamp(first + 1, last) as usize - 1;
         let start = a.spans[start_token].0 as usize;
         let end = a.spans[end_token].1 as usize;
-        let (start_ms, end_ms) = a.transcript.segments[seg].time_of(start, end);
+        let (start_ms, end_ms) = a.time_of(seg, start, end);
         Marker {
             kind: m.kind(lexicon).into(),
             weight: m.weight,
