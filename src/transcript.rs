@@ -151,6 +151,44 @@ impl Segment {
     /// ignoring case (an empty word is an empty range). `None` when a word is
     /// not there, or when lower-casing changes byte lengths (outside ASCII).
     pub fn word_spans(&self) -> Option<Vec<(usize, usize)>> {
+        if !self.text.is_ascii() {
+            return self.word_spans_lowercased();
+        }
+        // ASCII text (the usual case): each word is compared in place, case
+        // folded, where it stands, a few bytes on. Lower-cased copies of the
+        // text and of every word, and a substring searcher set up per word,
+        // were most of what a word-timed scorecard cost beyond a plain one.
+        let text = self.text.as_bytes();
+        let mut cursor = 0;
+        let mut spans = Vec::with_capacity(self.words.len());
+        for word in &self.words {
+            let needle = trim_whitespace(&word.text);
+            if needle.is_empty() {
+                spans.push((cursor, cursor));
+                continue;
+            }
+            let lowered;
+            let needle = if needle.is_ascii() {
+                needle.as_bytes()
+            } else {
+                // Only a word that lower-cases to ASCII can be in ASCII
+                // text (the Kelvin sign does: "K" is "k").
+                lowered = needle.to_lowercase();
+                if !lowered.is_ascii() {
+                    return None;
+                }
+                lowered.as_bytes()
+            };
+            let at = cursor + find_ignoring_ascii_case(text.get(cursor..)?, needle)?;
+            cursor = at + needle.len();
+            spans.push((at, cursor));
+        }
+        Some(spans)
+    }
+
+    /// [`Segment::word_spans`] for any text: the words searched for, lower
+    /// cased, in the lower-cased text.
+    fn word_spans_lowercased(&self) -> Option<Vec<(usize, usize)>> {
         let lower = self.text.to_lowercase();
         if lower.len() != self.text.len() {
             return None;
@@ -169,6 +207,36 @@ impl Segment {
         }
         Some(spans)
     }
+}
+
+/// `text.trim()`, with ASCII text trimmed byte by byte rather than
+/// decoded character by character (every word of a transcript is trimmed).
+fn trim_whitespace(text: &str) -> &str {
+    if !text.is_ascii() {
+        return text.trim();
+    }
+    // Unicode's White_Space in ASCII: `is_ascii_whitespace` leaves out the
+    // vertical tab.
+    let space = |b: &u8| b.is_ascii_whitespace() || *b == 0x0B;
+    let bytes = text.as_bytes();
+    let start = bytes.iter().position(|b| !space(b)).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| !space(b))
+        .map_or(start, |last| last + 1);
+    text.get(start..end).unwrap_or("")
+}
+
+/// Where `needle` (ASCII, not empty) first occurs in `haystack`, ASCII case
+/// folded on both sides. Words are short and usually found within a few
+/// bytes, so a plain scan beats setting up a substring searcher.
+fn find_ignoring_ascii_case(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    let first = needle.first()?.to_ascii_lowercase();
+    let last_start = haystack.len().checked_sub(needle.len())?;
+    (0..=last_start).find(|&i| {
+        haystack[i].to_ascii_lowercase() == first
+            && haystack[i..i + needle.len()].eq_ignore_ascii_case(needle)
+    })
 }
 
 /// `x.round() as u64` (half away from zero, saturating) without a call into
@@ -707,5 +775,54 @@ mod tests {
         ];
         assert_eq!(s.time_of(5, 9), (2100, 2900));
         assert_eq!(s.time_of(0, 9), (1000, 2900));
+    }
+
+    #[test]
+    fn words_are_found_in_place_as_the_lowercased_search_finds_them() {
+        let words = |texts: &[&str]| -> Vec<Word> {
+            texts
+                .iter()
+                .map(|t| Word {
+                    start_ms: 0,
+                    end_ms: 0,
+                    text: (*t).into(),
+                    confidence: None,
+                })
+                .collect()
+        };
+        let cases: [(&str, &[&str]); 10] = [
+            ("Selamat pagi, Bapak.", &[" Selamat", " pagi,", " bapak."]),
+            ("THANK you Sir", &[" thank", " YOU", " sir"]),
+            ("no no no", &[" no", " no", " no"]),
+            ("abc", &[" abcd"]),
+            ("one two", &[" two", " one"]),
+            ("gap  between", &[" ", " gap", "", " between"]),
+            ("5 kelvin is cold", &[" 5", " \u{212A}elvin"]),
+            ("caf\u{e9} ole", &[" CAF\u{c9}", " ole"]),
+            ("Stra\u{df}e", &[" STRASSE"]),
+            ("ab", &[" a", " b", " c"]),
+        ];
+        for (text, texts) in cases {
+            let mut segment = Segment::new(Speaker::Agent, 0, 1000, text);
+            segment.words = words(texts);
+            let expected = segment.word_spans_lowercased();
+            assert_eq!(segment.word_spans(), expected, "{text:?} {texts:?}");
+        }
+        for text in [
+            " a b\t",
+            "\u{b}\u{c}x\r\n",
+            "   ",
+            "",
+            "\u{a0}y\u{2003}",
+            "z",
+        ] {
+            assert_eq!(trim_whitespace(text), text.trim(), "{text:?}");
+        }
+        // The cases do exercise both outcomes.
+        let mut found = Segment::new(Speaker::Agent, 0, 1000, "THANK you Sir");
+        found.words = words(&[" thank", " YOU", " sir"]);
+        assert_eq!(found.word_spans(), Some(vec![(0, 5), (6, 9), (10, 13)]));
+        found.words = words(&[" you", " thank"]);
+        assert_eq!(found.word_spans(), None);
     }
 }
