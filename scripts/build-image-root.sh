@@ -95,7 +95,7 @@ elif [ "$QUICK" = 1 ]; then
   # Unoptimised code has nothing for a profile to guide.
   (cd "$ROOT" && cargo build --release --locked --bin callscore)
 else
-  # Profile-guided: trained on tests/fixtures, about 15 % faster scoring
+  # Profile-guided: trained on tests/fixtures, about 14 % faster scoring
   # (docs/benchmarks.md). CALLSCORE_PGO=off builds without it.
   "$ROOT/scripts/build-pgo.sh"
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds callscore with profile-guided optimisation (PGO): an instrumented
 # build scores the repository's fixture calls, and the final build is laid
-# out for what that run executed. The scoring path gets about 15 % faster
+# out for what that run executed. The scoring path gets about 14 % faster
 # (docs/benchmarks.md); the results are the same, only the code layout,
 # inlining and branch order change. The production image is built this way.
 #
