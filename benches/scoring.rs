@@ -112,6 +112,28 @@ fn thread_cpu_ns() -> Option<u64> {
     Some(secs * 1_000_000_000 + nanos)
 }
 
+/// Benches `card` in CPU time of this thread (Linux), so that other
+/// processes on a shared machine do not inflate the figure; skipped where
+/// that clock is missing.
+fn cpu_timed(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    mut card: impl FnMut(),
+) {
+    if thread_cpu_ns().is_none() {
+        return;
+    }
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let start = thread_cpu_ns().unwrap_or(0);
+            for _ in 0..iters {
+                card();
+            }
+            Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
+        });
+    });
+}
+
 fn bench(c: &mut Criterion) {
     let rubric = parse_rubric(default_rubric_source()).expect("default rubric is valid");
     let compiled = CompiledRubric::compile(&rubric).expect("default rubric compiles");
@@ -121,19 +143,14 @@ fn bench(c: &mut Criterion) {
     group.bench_function("default_rubric_10min_1500_words", |b| {
         b.iter(|| score_transcript(&compiled, black_box(&call), "bench"));
     });
-    // The same, timed in CPU time of this thread (Linux), so that other
-    // processes on a shared machine do not inflate the figure.
-    if thread_cpu_ns().is_some() {
-        group.bench_function("default_rubric_10min_1500_words_cpu_time", |b| {
-            b.iter_custom(|iters| {
-                let start = thread_cpu_ns().unwrap_or(0);
-                for _ in 0..iters {
-                    black_box(score_transcript(&compiled, black_box(&call), "bench"));
-                }
-                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
-            });
-        });
-    }
+    // The same, timed in CPU time of this thread.
+    cpu_timed(
+        &mut group,
+        "default_rubric_10min_1500_words_cpu_time",
+        || {
+            black_box(score_transcript(&compiled, black_box(&call), "bench"));
+        },
+    );
     // The same, with the word memo emptied before every card: what a
     // process's first call costs (words repeat within a call, so about two
     // thirds of its tokens are still remembered ones).
@@ -153,17 +170,9 @@ fn bench(c: &mut Criterion) {
     }
     // The same call with word timings, which every quote is then timed from.
     let timed = word_timed(&call);
-    if thread_cpu_ns().is_some() {
-        group.bench_function("word_timed_cpu_time", |b| {
-            b.iter_custom(|iters| {
-                let start = thread_cpu_ns().unwrap_or(0);
-                for _ in 0..iters {
-                    black_box(score_transcript(&compiled, black_box(&timed), "bench"));
-                }
-                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
-            });
-        });
-    }
+    cpu_timed(&mut group, "word_timed_cpu_time", || {
+        black_box(score_transcript(&compiled, black_box(&timed), "bench"));
+    });
     // The same rubric without its graded checks: what the phrase, regex and
     // metric checks cost on their own.
     let mut ungraded = rubric.clone();
@@ -176,17 +185,9 @@ fn bench(c: &mut Criterion) {
         });
     }
     let ungraded = CompiledRubric::compile(&ungraded).expect("ungraded rubric compiles");
-    if thread_cpu_ns().is_some() {
-        group.bench_function("without_graded_checks_cpu_time", |b| {
-            b.iter_custom(|iters| {
-                let start = thread_cpu_ns().unwrap_or(0);
-                for _ in 0..iters {
-                    black_box(score_transcript(&ungraded, black_box(&call), "bench"));
-                }
-                Duration::from_nanos(thread_cpu_ns().unwrap_or(0).saturating_sub(start))
-            });
-        });
-    }
+    cpu_timed(&mut group, "without_graded_checks_cpu_time", || {
+        black_box(score_transcript(&ungraded, black_box(&call), "bench"));
+    });
     // The one pass over the text that every detector reads from, alone.
     group.bench_function("analysis_only_10min_1500_words", |b| {
         b.iter(|| {
