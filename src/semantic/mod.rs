@@ -4,4 +4,4 @@
 
 pub mod encoder;
 
-pub use encoder::{Encoder, EncoderError, similarity};
+pub use encoder::{Embedding, Encoder, EncoderError, similarity};

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::rubric::SpeakerFilter;
 
-use super::super::graded::lexicon::Lexicon;
+use super::super::graded::lexicon::{HeadInput, Lexicon};
 use super::super::graded::scope::TokenContext;
 use super::super::graded::{
     FoundMarker, Graded, GradedKind, Turn, WHOLE_TURN, aggregate, score_turns,
@@ -82,7 +82,10 @@ impl Evaluator<'_, '_> {
                 if !applies {
                     continue;
                 }
-                if let Some(term) = self.turn_vector(turn).and_then(|v| head.term(&v)) {
+                if let Some(term) = self
+                    .turn_features(turn, head.input)
+                    .and_then(|v| head.term(&v))
+                {
                     let (start, _) = a.seg_tokens[turn.first_seg];
                     let (_, end) = a.seg_tokens[turn.last_seg];
                     turn.add_whole_turn_term(term, start, end.max(start + 1));
@@ -111,23 +114,33 @@ impl Evaluator<'_, '_> {
         (Some(fraction), reason, evidence)
     }
 
-    /// A turn's embedding: the normalised mean of its segments' (`None`
-    /// without an encoder).
-    fn turn_vector(&self, turn: &Turn) -> Option<Vec<f32>> {
+    /// What a head reads of a turn (`None` without an encoder): the
+    /// normalised mean of its segments' embeddings, or the plain mean of
+    /// their pooled layers.
+    fn turn_features(&self, turn: &Turn, input: HeadInput) -> Option<Vec<f32>> {
         let mut sum: Vec<f32> = Vec::new();
+        let mut count = 0u32;
         for seg in turn.first_seg..=turn.last_seg {
             if self.a.blank[seg] {
                 continue;
             }
-            let v = self.segment_vector(seg)?;
+            let embedding = self.segment_vector(seg)?;
+            let v = match input {
+                HeadInput::Embedding => &embedding.unit,
+                HeadInput::PooledLayers => &embedding.layers,
+            };
             if sum.is_empty() {
-                sum = v.to_vec();
+                sum.clone_from(v);
             } else {
                 sum.iter_mut().zip(v.iter()).for_each(|(s, x)| *s += x);
             }
+            count += 1;
         }
-        let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
-        (norm > 0.0).then(|| sum.iter().map(|x| x / norm).collect())
+        let scale = match input {
+            HeadInput::Embedding => sum.iter().map(|x| x * x).sum::<f32>().sqrt(),
+            HeadInput::PooledLayers => count as f32,
+        };
+        (scale > 0.0).then(|| sum.iter().map(|x| x / scale).collect())
     }
 
     /// Evidence for a graded check: the lowest and highest scoring turns in

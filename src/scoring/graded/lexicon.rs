@@ -117,6 +117,20 @@ pub struct Lexicon {
     pub head: Option<Head>,
 }
 
+/// What a head reads of a turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HeadInput {
+    /// The unit-length sentence embedding (the normalised mean of the
+    /// turn's segments').
+    #[default]
+    Embedding,
+    /// The encoder's pooled middle layers
+    /// ([`crate::semantic::encoder::POOLED_LAYERS`], the mean of the turn's
+    /// segments').
+    PooledLayers,
+}
+
 /// A linear model over a turn's embedding, fitted offline on an allowed
 /// corpus (docs/eval.md); it adds `weight × clamp(z, -3, 3)` to the turn's
 /// logit, `z = intercept + coefficients · embedding`.
@@ -127,7 +141,10 @@ pub struct Head {
     pub weight: f64,
     /// The model's intercept.
     pub intercept: f64,
-    /// One coefficient per embedding dimension.
+    /// What it reads; the embedding unless set.
+    #[serde(default)]
+    pub input: HeadInput,
+    /// One coefficient per input dimension.
     pub coefficients: Vec<f64>,
     /// What it was fitted on.
     pub trained_on: String,
@@ -285,9 +302,11 @@ mod tests {
             .head
             .as_ref()
             .expect("courtesy has an encoder head");
-        assert_eq!(head.coefficients.len(), 384);
-        assert_eq!(head.term(&[0.0; 3]), None);
-        let zero = head.term(&[0.0; 384]).expect("fits");
+        assert_eq!(head.input, HeadInput::PooledLayers);
+        let inputs = 384 * crate::semantic::encoder::POOLED_LAYERS.len();
+        assert_eq!(head.coefficients.len(), inputs);
+        assert_eq!(head.term(&[0.0; 384]), None);
+        let zero = head.term(&vec![0.0; inputs]).expect("fits");
         assert!((zero - head.weight * head.intercept).abs() < 1e-3);
         assert!(!l.scope.reporting.en.is_empty() && !l.scope.emotion.id.is_empty());
     }
