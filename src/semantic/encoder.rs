@@ -21,7 +21,8 @@ pub const ENCODER_DIR_ENV: &str = "CALLSCORE_ENCODER_DIR";
 /// embedding layer, 1 to 12 the transformer's): the middle of the stack
 /// keeps more of a sentence's wording and tone than the output, which E5's
 /// training tuned to meaning (politeness read from layers 6, 8 and 10
-/// agrees with people better than from the output: docs/eval.md).
+/// agrees with people better than from the output: docs/scoring.md and
+/// the README's Judgement figures).
 pub const POOLED_LAYERS: [i32; 3] = [6, 8, 10];
 /// Longest text embedded, in characters: E5 reads 512 tokens at most and a
 /// longer turn costs seconds; its opening says enough for a turn's tone.
