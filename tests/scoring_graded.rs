@@ -212,6 +212,20 @@ fn empathy_weighs_replies_to_voiced_emotion_and_names_a_missed_one() {
     assert!(e.fraction > m.fraction);
     assert_eq!(m.outcome, Outcome::Fail);
     assert!(m.reason.contains("1 with no empathic cue"), "{}", m.reason);
+    // A dismissive reply is missed too: the reason counts it as the math does.
+    let dismissed = score_transcript(
+        &r,
+        &call(&[(C, customer), (A, "Calm down, it is not a big deal.")]),
+        "t",
+    );
+    let d = check(&dismissed, "empathic_responses");
+    assert!(
+        d.fraction < m.fraction,
+        "{:?} vs {:?}",
+        d.fraction,
+        m.fraction
+    );
+    assert!(d.reason.contains("1 with no empathic cue"), "{}", d.reason);
     // The missed reply's evidence quotes the customer's turn before it.
     assert_eq!(m.evidence[0].speaker, Speaker::Customer);
     let found = kinds(e);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the courtesy lexicon's whole-turn head (docs/eval.md).
+"""Fits the whole-turn heads of the courtesy and empathy lexicons (docs/eval.md).
 
 Embeds every request of the Stanford Politeness Corpus's Stack Exchange part
 and of the non-English TyDiP test sets with the provisioned sentence encoder
@@ -13,6 +13,17 @@ cross-validated agreement on Stack Exchange and leave-one-language-out
 agreement on TyDiP, and prints the `[head]` block for
 src/scoring/graded/lexicons/courtesy.toml.
 
+The empathy head (`empathy IEVAL_JSON`) is fitted the same way on iEval
+(Svikhnushina et al. 2022, CC BY 4.0): each rated chat's bot lines, their
+pooled layers averaged, against the chatter's standardised empathy rating
+(the mean of "understood my emotions" and "responded appropriately"); it
+prints 5-fold cross-validated agreement (folds by task, so that the four
+chats of one situation stay together) and agreement within each bot when
+that bot is left out of the fit, then the `[head]` block for
+src/scoring/graded/lexicons/empathy.toml. That head is a measurement, not
+shipped: out of iEval it misreads customer-service replies (docs/eval.md,
+"An empathy head, tried").
+
 Never fit on the reserved corpora (the Stanford corpus's Wikipedia part,
 English TyDiP, which is built from it, STIF test, ESConv, EPITOME).
 
@@ -21,16 +32,18 @@ Not part of the build or the tests. Needs numpy, scipy and scikit-learn
 
     scripts/eval/fit_heads.py STACK_EXCHANGE_CSV TYDIP_DIR
     (TYDIP_DIR holds xx_test.csv files with sentence,score; English excluded)
+    scripts/eval/fit_heads.py empathy IEVAL_JSON
 """
 import csv
 import ctypes
+import json
 import os
 import sys
 
 import numpy as np
 from scipy.stats import spearmanr
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENCODER = os.environ.get("CALLSCORE_ENCODER_DIR", os.path.join(ROOT, "models", "encoder"))
@@ -38,6 +51,8 @@ ENCODER = os.environ.get("CALLSCORE_ENCODER_DIR", os.path.join(ROOT, "models", "
 
 POOLED_LAYERS = (6, 8, 10)
 ALPHA = 3000.0
+# How much one standard deviation of the empathy head moves a turn's logit.
+EMPATHY_WEIGHT = 1.5
 
 
 def encoder():
@@ -115,12 +130,17 @@ def main(stack_exchange, tydip_dir):
 
     x, t = np.vstack([x_se, x_ty]), np.concatenate([t_se, t_ty])
     coef, intercept = fit(x, t)
+    print_head(coef, intercept, x, 4.5,
+               "Stanford Politeness Corpus (Stack Exchange part) and TyDiP "
+               "(non-English test sets): standardised politeness score")
+
+
+def print_head(coef, intercept, x, weight, trained_on):
     coef = np.array([float(f"{c:.5g}") for c in coef])
     centred = round(intercept - float(np.mean(x @ coef + intercept)), 4)
-    print("[head]\nweight = 4.5")
+    print(f"[head]\nweight = {weight}")
     print(f"intercept = {centred}")
-    print('trained_on = "Stanford Politeness Corpus (Stack Exchange part) and TyDiP '
-          '(non-English test sets): standardised politeness score"')
+    print(f'trained_on = "{trained_on}"')
     print('languages = ["en"]')
     print('input = "pooled-layers"')
     print("coefficients = [")
@@ -129,7 +149,56 @@ def main(stack_exchange, tydip_dir):
     print("]")
 
 
+def detokenised(line):
+    """The bots' lines as callscore reads them (src/eval/corpus.rs, `detokenize`)."""
+    out = (line.replace(" ' ", "'").replace(" n't", "n't").replace(" ,", ",")
+           .replace(" .", ".").replace(" !", "!").replace(" ?", "?"))
+    return out[:-2] + "'" if out.endswith(" '") else out
+
+
+def empathy(ieval_json):
+    embed = encoder()
+    x, y, task, bot = [], [], [], []
+    for n, item in enumerate(json.load(open(ieval_json, encoding="utf-8"))):
+        for dialogue in item.values():
+            if not isinstance(dialogue, dict):
+                continue
+            for name, chat in dialogue.items():
+                if not isinstance(chat, dict) or "chat_log" not in chat:
+                    continue
+                lines = [detokenised(l.strip().lstrip("-").strip())
+                         for l in chat["chat_log"].splitlines()]
+                lines = [l for l in lines if l]
+                replies = lines[1::2]
+                if not replies:
+                    continue
+                x.append(np.mean([embed(l) for l in replies], axis=0))
+                y.append((chat["EU"] + chat["ER"]) / 2)
+                task.append(n)
+                bot.append(name)
+    x, y, task, bot = np.stack(x), np.array(y), np.array(task), np.array(bot)
+    t = standardised(y)
+    pred = np.zeros(len(y))
+    for train, test in GroupKFold(5).split(x, t, task):
+        coef, b = fit(x[train], t[train])
+        pred[test] = x[test] @ coef + b
+    print(f"# iEval, 5-fold CV by task: spearman {spearmanr(pred, y).statistic:.3f}, "
+          f"quartile accuracy {quartile_accuracy(pred, y):.3f}", file=sys.stderr)
+    for held in sorted(set(bot)):
+        keep = bot != held
+        coef, b = fit(x[keep], t[keep])
+        p = x[~keep] @ coef + b
+        print(f"# iEval, bot {held} left out: spearman within it {spearmanr(p, y[~keep]).statistic:.3f}",
+              file=sys.stderr)
+    coef, intercept = fit(x, t)
+    print_head(coef, intercept, x, EMPATHY_WEIGHT,
+               "iEval (Svikhnushina et al. 2022): the chatter's standardised empathy rating of the bot")
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "empathy":
+        empathy(sys.argv[2])
+        sys.exit(0)
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2])

@@ -86,6 +86,16 @@ enum Corpus {
         /// The replication folder (original_data/, annotations/).
         dir: PathBuf,
     },
+    /// iEval (Svikhnushina et al. 2022): chats with four chatbots, each rated
+    /// by the person who chatted.
+    Ieval {
+        /// `ieval_data.json`.
+        file: PathBuf,
+        /// Which rating is the label: empathy (the mean of "understood my
+        /// emotions" and "responded to them appropriately") or politeness.
+        #[arg(long, value_enum, default_value = "empathy")]
+        rating: corpus::IevalRating,
+    },
     /// The scripted good/bad call pairs (tests/fixtures/pairs).
     Pairs {
         /// The pairs folder.
@@ -135,6 +145,14 @@ impl EvalArgs {
             Corpus::EmpathyJudging { dir } => {
                 ("empathy-judging", "empathy", corpus::empathy_judging(dir)?)
             }
+            Corpus::Ieval { file, rating } => match rating {
+                corpus::IevalRating::Empathy => ("ieval", "empathy", corpus::ieval(file, *rating)?),
+                corpus::IevalRating::Politeness => (
+                    "ieval-politeness",
+                    "professionalism",
+                    corpus::ieval(file, *rating)?,
+                ),
+            },
             Corpus::Pairs { dir } => ("pairs", "overall", corpus::scripted_pairs(dir)?),
             Corpus::Csv {
                 file,
@@ -150,7 +168,7 @@ impl EvalArgs {
         };
         let criterion = self.criterion.as_deref().unwrap_or(default_criterion);
         let default_check = match name {
-            "politeness" => Some("courtesy"),
+            "politeness" | "ieval-politeness" => Some("courtesy"),
             "formality" | "stif" => Some("formal_register"),
             "csv" | "pairs" => None,
             _ => Some("empathic_responses"),

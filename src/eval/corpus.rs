@@ -505,3 +505,155 @@ pub fn generic_csv(
     }
     Ok(Items::Rated(items))
 }
+
+/// What an iEval conversation is labelled with: the rater's own 1-5 answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum IevalRating {
+    /// The mean of "the bot understood my emotions" (EU) and "responded to
+    /// my emotions appropriately" (ER).
+    Empathy,
+    /// "The bot was polite" (P).
+    Politeness,
+}
+
+/// iEval (Svikhnushina et al. 2022, `ieval_data.json`): people who chatted
+/// with four chatbots about an emotional situation rated each chat. Every
+/// rated chat is a call, the person as the customer (the first line) and the
+/// bot as the agent (lines alternate), labelled with the chosen rating.
+pub fn ieval(path: &Path, rating: IevalRating) -> anyhow::Result<Items> {
+    let text = read_text(path)?;
+    let tasks: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a JSON list of iEval tasks", path.display()))?;
+    let mut items = Vec::new();
+    for (n, task) in tasks.iter().enumerate() {
+        let Some(task) = task.as_object() else {
+            bail!("{}: task {n} is not a JSON object", path.display());
+        };
+        for (polarity, dialogue) in task {
+            let Some(bots) = dialogue.as_object() else {
+                continue;
+            };
+            for (bot, chat) in bots {
+                let Some(log) = chat["chat_log"].as_str() else {
+                    continue;
+                };
+                let label = match rating {
+                    IevalRating::Empathy => chat["EU"]
+                        .as_f64()
+                        .zip(chat["ER"].as_f64())
+                        .map(|(eu, er)| (eu + er) / 2.0),
+                    IevalRating::Politeness => chat["P"].as_f64(),
+                };
+                let Some(label) = label else { continue };
+                let lines: Vec<String> = log
+                    .lines()
+                    .map(|line| detokenize(line.trim().trim_start_matches('-').trim()))
+                    .filter(|line| !line.is_empty())
+                    .collect();
+                let turns: Vec<(Speaker, &str)> = lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, line)| {
+                        let speaker = if i % 2 == 0 {
+                            Speaker::Customer
+                        } else {
+                            Speaker::Agent
+                        };
+                        (speaker, line.as_str())
+                    })
+                    .collect();
+                items.push(Rated {
+                    id: format!("task{n}:{polarity}:{bot}"),
+                    transcript: transcript("en", &turns),
+                    label,
+                });
+            }
+        }
+    }
+    if items.is_empty() {
+        bail!(
+            "{}: no rated chats (chat_log with EU, ER and P)",
+            path.display()
+        );
+    }
+    Ok(Items::Rated(items))
+}
+
+/// Undoes the tokenised spacing of the bots' lines ("that ' s great !"),
+/// so that contractions and sentence ends read as a person would write them.
+fn detokenize(line: &str) -> String {
+    let mut out = line
+        .replace(" ' ", "'")
+        .replace(" n't", "n't")
+        .replace(" ,", ",")
+        .replace(" .", ".")
+        .replace(" !", "!")
+        .replace(" ?", "?");
+    // A line that ended in " '" (a closing quote) keeps it attached.
+    if out.ends_with(" '") {
+        out.truncate(out.len() - 2);
+        out.push('\'');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An iEval task of the published shape, written here (not from the corpus).
+    const IEVAL_TASK: &str = r#"[{"part": 0, "TEQ_agg": 40,
+      "negative": {"conv_id": "c1", "emotion": "sad", "prompt": "p",
+        "Pink": {"chat_log": "- my dog died last week\n- i ' m so sorry to hear that . how are you holding up ?\n- not great", "P": 5, "EU": 4, "ER": 5},
+        "Green": {"chat_log": "- my dog died last week\n- what kind of dog ?", "P": 3, "EU": 1, "ER": 2}}}]"#;
+
+    #[test]
+    fn ieval_chats_become_calls_with_the_chosen_rating() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("ieval_data.json");
+        std::fs::write(&path, IEVAL_TASK).expect("write");
+        let Items::Rated(items) = ieval(&path, IevalRating::Empathy).expect("reads") else {
+            panic!("rated items expected");
+        };
+        assert_eq!(items.len(), 2);
+        let pink = items
+            .iter()
+            .find(|i| i.id == "task0:negative:Pink")
+            .expect("pink chat");
+        assert_eq!(pink.label, 4.5);
+        let turns: Vec<(Speaker, &str)> = pink
+            .transcript
+            .segments
+            .iter()
+            .map(|s| (s.speaker, s.text.as_str()))
+            .collect();
+        assert_eq!(
+            turns,
+            [
+                (Speaker::Customer, "my dog died last week"),
+                (
+                    Speaker::Agent,
+                    "i'm so sorry to hear that. how are you holding up?"
+                ),
+                (Speaker::Customer, "not great"),
+            ]
+        );
+        let Items::Rated(polite) = ieval(&path, IevalRating::Politeness).expect("reads") else {
+            panic!("rated items expected");
+        };
+        let green = polite
+            .iter()
+            .find(|i| i.id.ends_with("Green"))
+            .expect("green");
+        assert_eq!(green.label, 3.0);
+    }
+
+    #[test]
+    fn a_file_without_rated_chats_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("other.json");
+        std::fs::write(&path, r#"[{"part": 1}]"#).expect("write");
+        let error = ieval(&path, IevalRating::Empathy).expect_err("refused");
+        assert!(error.to_string().contains("other.json"), "{error}");
+    }
+}

@@ -282,9 +282,10 @@ fn explain(kind: GradedKind, who: &str, fraction: f64, turns: &[Turn], graded: &
     match kind {
         GradedKind::Empathy => {
             let replies = turns.iter().filter(|t| t.after_emotion.is_some()).count();
+            // As the math counts them: no cue that raises the reply's score.
             let missed = turns
                 .iter()
-                .filter(|t| t.after_emotion.is_some() && !t.has_markers())
+                .filter(|t| t.after_emotion.is_some() && !t.has_positive_cue())
                 .count();
             let _ = write!(
                 reason,

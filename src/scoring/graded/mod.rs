@@ -748,8 +748,9 @@ impl Turn {
         self.logit - bias
     }
 
-    /// Whether the turn carries a cue that raises the score.
-    fn has_positive_cue(&self) -> bool {
+    /// Whether the turn carries a cue that raises the score (the encoder
+    /// head's whole-turn term included).
+    pub fn has_positive_cue(&self) -> bool {
         self.markers.iter().any(|m| m.weight > 0.0)
     }
 }
