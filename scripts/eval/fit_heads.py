@@ -22,7 +22,7 @@ chats of one situation stay together) and agreement within each bot when
 that bot is left out of the fit, then the `[head]` block for
 src/scoring/graded/lexicons/empathy.toml. That head is a measurement, not
 shipped: out of iEval it misreads customer-service replies (docs/eval.md,
-"An empathy head, tried").
+"An empathy head, tried and not shipped").
 
 Never fit on the reserved corpora (the Stanford corpus's Wikipedia part,
 English TyDiP, which is built from it, STIF test, ESConv, EPITOME).
