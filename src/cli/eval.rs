@@ -145,14 +145,13 @@ impl EvalArgs {
             Corpus::EmpathyJudging { dir } => {
                 ("empathy-judging", "empathy", corpus::empathy_judging(dir)?)
             }
-            Corpus::Ieval { file, rating } => match rating {
-                corpus::IevalRating::Empathy => ("ieval", "empathy", corpus::ieval(file, *rating)?),
-                corpus::IevalRating::Politeness => (
-                    "ieval-politeness",
-                    "professionalism",
-                    corpus::ieval(file, *rating)?,
-                ),
-            },
+            Corpus::Ieval { file, rating } => {
+                let (name, criterion) = match rating {
+                    corpus::IevalRating::Empathy => ("ieval", "empathy"),
+                    corpus::IevalRating::Politeness => ("ieval-politeness", "professionalism"),
+                };
+                (name, criterion, corpus::ieval(file, *rating)?)
+            }
             Corpus::Pairs { dir } => ("pairs", "overall", corpus::scripted_pairs(dir)?),
             Corpus::Csv {
                 file,
