@@ -9,7 +9,8 @@
 # Audio: jfk.wav (11 s, mono), a two-minute two-channel 8 kHz mu-law call
 # built from Asterisk's recorded human prompts with pauses between turns, and
 # a held-out set: the other 540 Asterisk prompts (37 minutes, 8 kHz mono,
-# scripts/bench/make_prompts.py).
+# scripts/bench/make_prompts.py); then two-speaker calls in Indonesian and
+# English (scripts/bench/synthetic_calls.py).
 # Everything it builds or downloads lives in .cache/bench (git-ignored):
 # a release build of callscore, whisper.cpp's CLI built from the pywhispercpp
 # sdist's whisper.cpp tree, and a venv with faster-whisper from PyPI.
@@ -118,3 +119,20 @@ cat > "$CONFIG" <<JSON
 }
 JSON
 "$VENV/bin/python" "$ROOT/scripts/bench/run.py" "$CONFIG"
+
+# Two-speaker calls in each language (tests/fixtures/pairs spoken by
+# espeak-ng, about 50 minutes of speech each): per-speaker WER with bootstrap
+# intervals. Indonesian with base against faster-whisper with its VAD only:
+# without it, faster-whisper's base loops on each channel's silence (68 CPU s
+# on one call against 8), too slow for 48 calls.
+for language in id en; do
+  if [ "$language" = id ]; then model=ggml-base-q8_0.bin ct2=base vad='[true]'
+  else model=ggml-tiny.en-q8_0.bin ct2=tiny.en vad='[false, true]'; fi
+  cat > "$BENCH/synthetic-$language.json" <<JSON
+{"callscore": "$BENCH/callscore", "model": "$MODEL_DIR/$model", "python": "$VENV/bin/python",
+ "fw_runner": "$ROOT/scripts/bench/faster_whisper_run.py", "ct2_dir": "$ROOT/.cache/provision/ct2/$ct2",
+ "threads": $THREADS, "nice": $NICE, "fw_vad": $vad}
+JSON
+  "$VENV/bin/python" "$ROOT/scripts/bench/synthetic_calls.py" "$language" \
+    "$BENCH/synthetic-$language.json" "$BENCH/synthetic-$language"
+done

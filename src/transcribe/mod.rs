@@ -2,6 +2,8 @@
 //! decoding states, speech-only dense window packing, and CTranslate2 → ggml
 //! model import.
 
+#[cfg(feature = "openblas")]
+pub mod blas_kernels;
 #[cfg(feature = "whisper")]
 mod engine;
 mod engine_config;
@@ -10,6 +12,8 @@ pub mod import;
 mod language;
 pub mod model;
 pub mod pack;
+#[cfg(feature = "whisper")]
+mod patches;
 #[cfg(feature = "whisper")]
 mod pool;
 mod repetition;
