@@ -191,6 +191,8 @@ def interval(values: list) -> tuple:
 
 
 def main() -> None:
+    if len(sys.argv) != 4 or sys.argv[1] not in VOICES:
+        sys.exit(f"usage: synthetic_calls.py {'|'.join(VOICES)} CONFIG_JSON OUT_DIR")
     language, cfg, out = sys.argv[1], json.loads(Path(sys.argv[2]).read_text()), Path(sys.argv[3])
     calls = build_calls(language, out)
     speech = sum(c[4] for c in calls)
