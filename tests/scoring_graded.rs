@@ -235,6 +235,52 @@ fn empathy_weighs_replies_to_voiced_emotion_and_names_a_missed_one() {
 }
 
 #[test]
+fn restatements_invitations_and_a_taken_back_acknowledgement_are_read() {
+    let r = rubric();
+    let customer = "I am so worried, the payment left my account twice and rent is due.";
+    let cues = |reply: &str| {
+        let card = score_transcript(&r, &call(&[(C, customer), (A, reply)]), "t");
+        let result = check(&card, "empathic_responses");
+        (kinds(result), result.fraction.expect("graded"))
+    };
+    // A paraphrase opening the sentence is a restatement; a directive is not.
+    let (restated, restated_fraction) =
+        cues("Okay, so you were charged twice and the rent is due this week.");
+    assert!(restated.contains(&"restatement".to_owned()), "{restated:?}");
+    let (directive, directive_fraction) =
+        cues("So you need to send us the statement and wait five days.");
+    assert!(
+        !directive.contains(&"restatement".to_owned()),
+        "{directive:?}"
+    );
+    assert!(restated_fraction > directive_fraction);
+    // An invitation to say more needs no question mark.
+    let (invited, _) = cues("Tell me more about what happened with the second payment.");
+    assert!(invited.contains(&"invitation".to_owned()), "{invited:?}");
+    // "Saya mengerti, tapi..." takes the acknowledgement back.
+    let (plain, plain_fraction) = cues("I understand this is stressful.");
+    let (taken_back, taken_back_fraction) =
+        cues("I understand this is stressful, but that is the bank's rule.");
+    assert!(!plain.contains(&"yes_but".to_owned()), "{plain:?}");
+    assert!(taken_back.contains(&"yes_but".to_owned()), "{taken_back:?}");
+    assert!(taken_back_fraction < plain_fraction);
+    let id = |reply: &str| {
+        let card = score_transcript(
+            &r,
+            &call(&[(C, "Saya kesal sekali, uangnya belum kembali."), (A, reply)]),
+            "t",
+        );
+        kinds(check(&card, "empathic_responses"))
+    };
+    assert!(id("Saya mengerti, tapi memang prosesnya begitu.").contains(&"yes_but".to_owned()));
+    // A clarifying question is no blame; the same words stated are.
+    let (asked, _) = cues("You did not get the confirmation email?");
+    let (stated, _) = cues("You did not read the confirmation email.");
+    assert!(!asked.contains(&"blame_statement".to_owned()), "{asked:?}");
+    assert!(stated.contains(&"blame_statement".to_owned()), "{stated:?}");
+}
+
+#[test]
 fn every_cue_is_timed_from_words_when_the_transcript_has_them() {
     let r = rubric();
     let mut transcript = call(&[(A, "Thank you so much for waiting, sir.")]);

@@ -96,6 +96,16 @@ enum Corpus {
         #[arg(long, value_enum, default_value = "empathy")]
         rating: corpus::IevalRating,
     },
+    /// AnnoMI (Wu et al. 2022): expert-coded demonstrations of high- and
+    /// low-quality motivational interviewing.
+    Annomi {
+        /// `AnnoMI-simple.csv` or `AnnoMI-full.csv`.
+        file: PathBuf,
+        /// conversation: high vs low quality sessions; utterance: the
+        /// counsellor's reflections vs their other utterances.
+        #[arg(long, value_enum, default_value = "conversation")]
+        level: corpus::AnnomiLevel,
+    },
     /// The scripted good/bad call pairs (tests/fixtures/pairs).
     Pairs {
         /// The pairs folder.
@@ -151,6 +161,13 @@ impl EvalArgs {
                     corpus::IevalRating::Politeness => ("ieval-politeness", "professionalism"),
                 };
                 (name, criterion, corpus::ieval(file, *rating)?)
+            }
+            Corpus::Annomi { file, level } => {
+                let name = match level {
+                    corpus::AnnomiLevel::Conversation => "annomi",
+                    corpus::AnnomiLevel::Utterance => "annomi-reflections",
+                };
+                (name, "empathy", corpus::annomi(file, *level)?)
             }
             Corpus::Pairs { dir } => ("pairs", "overall", corpus::scripted_pairs(dir)?),
             Corpus::Csv {

@@ -579,6 +579,119 @@ pub fn ieval(path: &Path, rating: IevalRating) -> anyhow::Result<Items> {
     Ok(Items::Rated(items))
 }
 
+/// What an AnnoMI item is: a whole session or one counsellor utterance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AnnomiLevel {
+    /// Each session as a call, labelled 1 for high-quality motivational
+    /// interviewing and 0 for low.
+    Conversation,
+    /// Each counsellor utterance as a reply to the client's utterance before
+    /// it, labelled 1 when the experts coded it a reflection.
+    Utterance,
+}
+
+/// One AnnoMI utterance, as the CSV holds it.
+struct AnnomiUtterance {
+    session: String,
+    order: u64,
+    high_quality: bool,
+    counsellor: bool,
+    reflection: bool,
+    text: String,
+}
+
+/// AnnoMI (Wu et al. 2022, `AnnoMI-simple.csv` or `AnnoMI-full.csv`): 133
+/// transcribed demonstrations of high- and low-quality motivational
+/// interviewing, each utterance coded by experts. The counsellor is the
+/// agent, the client the customer; the full file's repeated annotations of
+/// one utterance are read once.
+pub fn annomi(path: &Path, level: AnnomiLevel) -> anyhow::Result<Items> {
+    let mut reader = csv_reader(path, false)?;
+    let headers = reader.headers()?.clone();
+    let session = column(&headers, path, &["transcript_id"])?;
+    let quality = column(&headers, path, &["mi_quality"])?;
+    let order = column(&headers, path, &["utterance_id"])?;
+    let speaker = column(&headers, path, &["interlocutor"])?;
+    let text = column(&headers, path, &["utterance_text"])?;
+    let behaviour = column(&headers, path, &["main_therapist_behaviour"])?;
+    let mut seen = std::collections::HashSet::new();
+    let mut utterances = Vec::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.with_context(|| format!("{}: row {}", path.display(), row + 2))?;
+        let field = |i: usize| record.get(i).unwrap_or("").trim();
+        let Some(position) = field(order).parse::<u64>().ok() else {
+            bail!(
+                "{}: row {}: utterance_id {:?} is not a number",
+                path.display(),
+                row + 2,
+                field(order)
+            );
+        };
+        if !seen.insert((field(session).to_owned(), position)) {
+            continue;
+        }
+        utterances.push(AnnomiUtterance {
+            session: field(session).to_owned(),
+            order: position,
+            high_quality: field(quality) == "high",
+            counsellor: field(speaker) == "therapist",
+            reflection: field(behaviour) == "reflection",
+            text: field(text).to_owned(),
+        });
+    }
+    if utterances.is_empty() {
+        bail!("{}: no utterances", path.display());
+    }
+    let mut sessions: std::collections::BTreeMap<&str, Vec<&AnnomiUtterance>> =
+        std::collections::BTreeMap::new();
+    for u in &utterances {
+        sessions.entry(u.session.as_str()).or_default().push(u);
+    }
+    let mut items = Vec::new();
+    for (id, mut session) in sessions {
+        session.sort_by_key(|u| u.order);
+        let speaker = |u: &AnnomiUtterance| {
+            if u.counsellor {
+                Speaker::Agent
+            } else {
+                Speaker::Customer
+            }
+        };
+        match level {
+            AnnomiLevel::Conversation => {
+                let turns: Vec<(Speaker, &str)> = session
+                    .iter()
+                    .map(|u| (speaker(u), u.text.as_str()))
+                    .collect();
+                items.push(Rated {
+                    id: format!("session:{id}"),
+                    transcript: transcript("en", &turns),
+                    label: if session[0].high_quality { 1.0 } else { 0.0 },
+                });
+            }
+            AnnomiLevel::Utterance => {
+                let mut before: Option<&str> = None;
+                for u in &session {
+                    if !u.counsellor {
+                        before = Some(u.text.as_str());
+                        continue;
+                    }
+                    let call = match before.take() {
+                        Some(post) => reply("en", post, &u.text),
+                        None => single_turn("en", &u.text),
+                    };
+                    items.push(Rated {
+                        id: format!("session:{id}:{}", u.order),
+                        transcript: call,
+                        label: if u.reflection { 1.0 } else { 0.0 },
+                    });
+                }
+            }
+        }
+    }
+    Ok(Items::Rated(items))
+}
+
 /// Undoes the tokenised spacing of the bots' lines ("that ' s great !"),
 /// so that contractions and sentence ends read as a person would write them.
 fn detokenize(line: &str) -> String {
@@ -646,6 +759,58 @@ mod tests {
             .find(|i| i.id.ends_with("Green"))
             .expect("green");
         assert_eq!(green.label, 3.0);
+    }
+
+    /// AnnoMI rows of the published shape, written here (not from the corpus).
+    const ANNOMI_ROWS: &str = "transcript_id,mi_quality,video_title,video_url,topic,utterance_id,interlocutor,timestamp,utterance_text,main_therapist_behaviour,client_talk_type
+7,high,t,u,smoking,0,therapist,00:00:01,What brings you in today?,question,n/a
+7,high,t,u,smoking,1,client,00:00:04,My wife keeps nagging me about the cigarettes.,n/a,neutral
+7,high,t,u,smoking,2,therapist,00:00:09,So it feels like everyone is on your back about it.,reflection,n/a
+7,high,t,u,smoking,2,therapist,00:00:09,So it feels like everyone is on your back about it.,reflection,n/a
+3,low,t,u,smoking,0,therapist,00:00:02,You need to quit.,therapist_input,n/a
+";
+
+    #[test]
+    fn annomi_sessions_and_utterances_become_calls() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("AnnoMI-full.csv");
+        std::fs::write(&path, ANNOMI_ROWS).expect("write");
+        let Items::Rated(sessions) = annomi(&path, AnnomiLevel::Conversation).expect("reads")
+        else {
+            panic!("rated items expected");
+        };
+        let labels: Vec<(&str, f64, usize)> = sessions
+            .iter()
+            .map(|i| (i.id.as_str(), i.label, i.transcript.segments.len()))
+            .collect();
+        // The repeated annotation of utterance 2 is read once.
+        assert_eq!(labels, [("session:3", 0.0, 1), ("session:7", 1.0, 3)]);
+        let Items::Rated(utterances) = annomi(&path, AnnomiLevel::Utterance).expect("reads") else {
+            panic!("rated items expected");
+        };
+        let reflection = utterances
+            .iter()
+            .find(|i| i.id == "session:7:2")
+            .expect("the reflection");
+        assert_eq!(reflection.label, 1.0);
+        let turns: Vec<Speaker> = reflection
+            .transcript
+            .segments
+            .iter()
+            .map(|s| s.speaker)
+            .collect();
+        assert_eq!(turns, [Speaker::Customer, Speaker::Agent]);
+        assert_eq!(utterances.len(), 3);
+        assert!(utterances.iter().filter(|i| i.label == 0.0).count() == 2);
+    }
+
+    #[test]
+    fn an_annomi_file_without_its_columns_is_refused_by_name() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("not-annomi.csv");
+        std::fs::write(&path, "a,b\n1,2\n").expect("write");
+        let error = annomi(&path, AnnomiLevel::Conversation).expect_err("refused");
+        assert!(error.to_string().contains("not-annomi.csv"), "{error}");
     }
 
     #[test]

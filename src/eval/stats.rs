@@ -108,11 +108,19 @@ pub struct QuartileAgreement {
 }
 
 /// Top-versus-bottom-quartile agreement; `None` with too few distinct labels.
+/// With two label values only (AnnoMI's high- and low-quality sessions, which
+/// need not be balanced) the two classes stand for the quarters.
 pub fn quartile_agreement(scores: &[f64], labels: &[f64]) -> Option<QuartileAgreement> {
-    let low = quantile(labels, 0.25)?;
-    let high = quantile(labels, 0.75)?;
+    let mut low = quantile(labels, 0.25)?;
+    let mut high = quantile(labels, 0.75)?;
     if low >= high {
-        return None;
+        let min = labels.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = labels.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let two_values = labels.iter().all(|&l| l == min || l == max);
+        if !(two_values && min < max) {
+            return None;
+        }
+        (low, high) = (min, max);
     }
     let (mut s, mut truth) = (Vec::new(), Vec::new());
     for (&score, &label) in scores.iter().zip(labels) {
@@ -199,5 +207,18 @@ mod tests {
             quantile(&[1.0, 2.0, 3.0, 4.0], 0.25).expect("q"),
             1.75
         ));
+    }
+
+    #[test]
+    fn two_label_values_stand_for_the_quarters() {
+        // Five of six items in one class: the quartiles coincide, the classes do not.
+        let labels = [1.0, 1.0, 1.0, 1.0, 1.0, 0.0];
+        let scores = [0.9, 0.8, 0.7, 0.6, 0.2, 0.5];
+        let q = quartile_agreement(&scores, &labels).expect("two classes");
+        assert_eq!(q.items, 6);
+        // sklearn.metrics.roc_auc_score([1,1,1,1,1,0], scores) = 0.8
+        assert!(close(q.auc, 0.8), "{}", q.auc);
+        assert!(quartile_agreement(&scores, &[1.0; 6]).is_none());
+        assert!(quartile_agreement(&scores, &[1.0, 1.0, 1.0, 1.0, 2.0, 0.0]).is_none());
     }
 }
