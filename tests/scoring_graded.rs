@@ -254,6 +254,13 @@ fn restatements_invitations_and_a_taken_back_acknowledgement_are_read() {
         "{directive:?}"
     );
     assert!(restated_fraction > directive_fraction);
+    // Information about the customer's case, and small talk, are neither.
+    let (informed, _) = cues("So your refund will arrive on Monday. How are you doing today?");
+    assert!(
+        !informed.contains(&"restatement".to_owned())
+            && !informed.contains(&"open_question".to_owned()),
+        "{informed:?}"
+    );
     // An invitation to say more needs no question mark.
     let (invited, _) = cues("Tell me more about what happened with the second payment.");
     assert!(invited.contains(&"invitation".to_owned()), "{invited:?}");
