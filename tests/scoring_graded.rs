@@ -288,6 +288,87 @@ fn restatements_invitations_and_a_taken_back_acknowledgement_are_read() {
 }
 
 #[test]
+fn wishes_encouragement_and_shared_joy_are_read_in_both_languages() {
+    let r = rubric();
+    let cues = |customer: &str, reply: &str| {
+        let card = score_transcript(&r, &call(&[(C, customer), (A, reply)]), "t");
+        let result = check(&card, "empathic_responses");
+        (kinds(result), result.fraction.expect("graded"))
+    };
+    let worried = "My mother is in hospital, so I need to move the appointment.";
+    let (wished, wished_fraction) = cues(
+        worried,
+        "I hope your mother recovers quickly, and good luck with everything.",
+    );
+    assert!(wished.contains(&"well_wishing".to_owned()), "{wished:?}");
+    // "I hope you understand" comes before a refusal: no wish.
+    let (refused, refused_fraction) = cues(
+        worried,
+        "I hope you understand that the appointment cannot be moved.",
+    );
+    assert!(!refused.contains(&"well_wishing".to_owned()), "{refused:?}");
+    assert!(wished_fraction > refused_fraction);
+    let (encouraged, _) = cues(
+        "I am exhausted, the debt keeps growing and I do not know what to do.",
+        "Stay strong, we will take this one step at a time.",
+    );
+    assert!(
+        encouraged.contains(&"encouragement".to_owned()),
+        "{encouraged:?}"
+    );
+    let arrived = "My new card finally arrived.";
+    let (glad, _) = cues(arrived, "I am so glad to hear your card arrived.");
+    assert!(glad.contains(&"shared_joy".to_owned()), "{glad:?}");
+    // Gladness to help is courtesy, an announcement is information, and a
+    // negated one is none.
+    for reply in [
+        "Glad to help, have a nice day.",
+        "Great news, the refund is through.",
+        "I am not glad to hear that.",
+    ] {
+        let (found, _) = cues(arrived, reply);
+        assert!(
+            !found.contains(&"shared_joy".to_owned()),
+            "{reply}: {found:?}"
+        );
+    }
+    // "Whatever" dismisses as a whole clause only.
+    let (offered, _) = cues(worried, "Whatever works best for you, I can move it.");
+    assert!(
+        !offered.iter().any(|k| k.starts_with("dismissal")),
+        "{offered:?}"
+    );
+    let (curt, _) = cues(worried, "Whatever.");
+    assert!(curt.contains(&"dismissal_alone".to_owned()), "{curt:?}");
+    let id = |customer: &str, reply: &str| {
+        let card = score_transcript(&r, &call(&[(C, customer), (A, reply)]), "t");
+        kinds(check(&card, "empathic_responses"))
+    };
+    let found = id(
+        "Ibu saya sedang dirawat di rumah sakit.",
+        "Kami doakan ibunya lekas pulih, Bu.",
+    );
+    assert!(found.contains(&"well_wishing".to_owned()), "{found:?}");
+    // "Menyerah" (give up) shares its root with "terserah" (whatever), and
+    // "mendengarnya" (hearing it) with "kedengarannya" (it sounds): neither
+    // is that word.
+    let found = id(
+        "Saya sudah tidak kuat lagi dengan tagihan ini.",
+        "Jangan menyerah, Pak, kita cari jalan keluarnya bersama.",
+    );
+    assert!(found.contains(&"encouragement".to_owned()), "{found:?}");
+    assert!(!found.contains(&"dismissal".to_owned()), "{found:?}");
+    let found = id(
+        "Akhirnya kartunya sudah sampai.",
+        "Syukurlah, saya ikut senang mendengarnya.",
+    );
+    assert!(found.contains(&"shared_joy".to_owned()), "{found:?}");
+    assert!(!found.contains(&"reflection".to_owned()), "{found:?}");
+    let found = id("Saya kesal sekali.", "Terserah. Memang begitu aturannya.");
+    assert!(found.contains(&"dismissal".to_owned()), "{found:?}");
+}
+
+#[test]
 fn every_cue_is_timed_from_words_when_the_transcript_has_them() {
     let r = rubric();
     let mut transcript = call(&[(A, "Thank you so much for waiting, sir.")]);

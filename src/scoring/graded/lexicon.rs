@@ -76,6 +76,12 @@ pub struct MarkerDef {
     /// stemming): imperatives, where the stem would also match passives.
     #[serde(default)]
     pub exact: bool,
+    /// First words of listed phrases that count only as written: a word
+    /// spoken with the same stem but another surface does not start the
+    /// phrase ("kedengarannya", it sounds, and "mendengarnya", hearing it,
+    /// share the root "dengar"; "terserah" and "menyerah", "serah").
+    #[serde(default)]
+    pub exact_words: Vec<String>,
     /// Words that may be inserted inside a phrase.
     #[serde(default)]
     pub gap: u8,
@@ -290,6 +296,15 @@ mod tests {
                     m.kind
                 );
                 assert!(!(m.question && m.statement), "{name}: {}", m.kind);
+                for word in &m.exact_words {
+                    assert!(
+                        m.en.iter()
+                            .chain(&m.id)
+                            .any(|p| p.split_whitespace().next() == Some(word.as_str())),
+                        "{name}: {}: exact word {word} starts no phrase",
+                        m.kind
+                    );
+                }
                 for p in m.en.iter().chain(&m.id) {
                     assert_eq!(p, &p.to_lowercase(), "{name}: {p} is lower case");
                     assert!(!p.trim().is_empty());

@@ -17,6 +17,7 @@ use crate::transcript::Speaker;
 
 use super::analysis::Analysis;
 use super::engine::EngineBuilder;
+use super::text::stem;
 use lexicon::{Builtin, LEXICONS, Lexicon, MarkerDef, Position};
 use scope::{Surface, TokenContext, TurnLanguage, read_surface, surface_hash};
 
@@ -96,6 +97,25 @@ struct CompiledMarker {
     builtin_set: Option<u32>,
     /// Surface hashes of the first words of `exact` markers.
     exact: FxHashSet<u64>,
+    /// The marker's `exact_words`: their surface hashes and their stems.
+    exact_words: Option<(FxHashSet<u64>, Vec<String>)>,
+}
+
+impl CompiledMarker {
+    /// Whether the hit's first word, spoken as `surface`, may start it: a
+    /// word that shares an exact word's stem must be that word.
+    fn first_word_allowed(&self, surface: &str) -> bool {
+        let Some((surfaces, stems)) = &self.exact_words else {
+            return true;
+        };
+        if surfaces.contains(&surface_hash(surface)) {
+            return true;
+        }
+        let lower = surface.to_lowercase();
+        let mut buffer = String::new();
+        let spoken = stem(&lower, &mut buffer);
+        !stems.iter().any(|s| s == spoken)
+    }
 }
 
 /// A lexicon compiled into the engine.
@@ -180,6 +200,16 @@ impl GradedSets {
                         } else {
                             FxHashSet::default()
                         },
+                        exact_words: (!def.exact_words.is_empty()).then(|| {
+                            let mut buffer = String::new();
+                            (
+                                def.exact_words.iter().map(|w| surface_hash(w)).collect(),
+                                def.exact_words
+                                    .iter()
+                                    .map(|w| stem(w, &mut buffer).to_owned())
+                                    .collect(),
+                            )
+                        }),
                     }
                 })
                 .collect();
@@ -448,6 +478,11 @@ pub fn score_turns(
                     continue;
                 }
                 if def.exact && !marker.exact.contains(&ctx.surface_hash(a, seg, at)) {
+                    continue;
+                }
+                if marker.exact_words.is_some()
+                    && !marker.first_word_allowed(ctx.surface(a, seg, at))
+                {
                     continue;
                 }
                 slots[t] = (marker_index, count + 1, h.end);

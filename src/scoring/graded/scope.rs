@@ -136,13 +136,16 @@ impl TokenContext {
     /// The surface hash of a token of segment `seg` (computed when asked:
     /// only tokens that hit an exact-form marker need it).
     pub fn surface_hash(&self, a: &Analysis<'_>, seg: usize, token: usize) -> u64 {
+        surface_hash(self.surface(a, seg, token))
+    }
+
+    /// A token of segment `seg` as written.
+    pub fn surface<'a>(&self, a: &'a Analysis<'_>, seg: usize, token: usize) -> &'a str {
         let (start, end) = a.spans[token];
-        surface_hash(
-            a.transcript.segments[seg]
-                .text
-                .get(start as usize..end as usize)
-                .unwrap_or(""),
-        )
+        a.transcript.segments[seg]
+            .text
+            .get(start as usize..end as usize)
+            .unwrap_or("")
     }
 }
 
