@@ -332,6 +332,22 @@ fn wishes_encouragement_and_shared_joy_are_read_in_both_languages() {
             "{reply}: {found:?}"
         );
     }
+    // Service phrases that share words with wishes and encouragement.
+    for reply in [
+        "You can do it online, and I will keep you in the loop.",
+        "I wish you had called us earlier.",
+        "You will get through to billing if you press two.",
+        "The new password must be strong.",
+    ] {
+        let (found, _) = cues(worried, reply);
+        assert!(
+            !found.contains(&"well_wishing".to_owned())
+                && !found.contains(&"encouragement".to_owned()),
+            "{reply}: {found:?}"
+        );
+    }
+    let (sarcastic, _) = cues(worried, "Good luck with that.");
+    assert!(sarcastic.contains(&"dismissal".to_owned()), "{sarcastic:?}");
     // "Whatever" dismisses as a whole clause only.
     let (offered, _) = cues(worried, "Whatever works best for you, I can move it.");
     assert!(
