@@ -338,6 +338,7 @@ fn wishes_encouragement_and_shared_joy_are_read_in_both_languages() {
         "I wish you had called us earlier.",
         "You will get through to billing if you press two.",
         "The new password must be strong.",
+        "You are strongly advised to change it; your password strength is low.",
     ] {
         let (found, _) = cues(worried, reply);
         assert!(
