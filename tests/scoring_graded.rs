@@ -153,6 +153,73 @@ fn courtesy_prefers_softened_requests_to_bare_imperatives() {
 }
 
 #[test]
+fn indonesian_words_that_share_a_cue_stem_are_not_that_cue() {
+    let r = rubric();
+    let found = |text: &str, check_id: &str| {
+        let card = score_transcript(
+            &r,
+            &call(&[(C, "Saya mau tanya soal tiket saya."), (A, text)]),
+            "t",
+        );
+        kinds(check(&card, check_id))
+    };
+    // (reply, check, kind, whether it is that cue)
+    for (text, check_id, kind, expected) in [
+        (
+            "Makanya saya bilang dari awal.",
+            "courtesy",
+            "gratitude",
+            false,
+        ),
+        ("Makasih ya, Pak.", "courtesy", "gratitude", true),
+        (
+            "Nanti Bapak dikasih nomor tiket.",
+            "empathic_responses",
+            "sympathy",
+            false,
+        ),
+        (
+            "Kasihan sekali, Bu.",
+            "empathic_responses",
+            "sympathy",
+            true,
+        ),
+        (
+            "Produknya tersedia di toko.",
+            "courtesy",
+            "indirect_request",
+            false,
+        ),
+        (
+            "Bersediakah Bapak menunggu?",
+            "courtesy",
+            "indirect_request",
+            true,
+        ),
+        (
+            "Saya akan memberikan penjelasan.",
+            "courtesy",
+            "factuality",
+            false,
+        ),
+        (
+            "Ternyata ada gangguan sistem.",
+            "courtesy",
+            "factuality",
+            false,
+        ),
+        ("Jelas itu kesalahan Bapak.", "courtesy", "factuality", true),
+    ] {
+        let kinds = found(text, check_id);
+        assert_eq!(
+            kinds.contains(&kind.to_owned()),
+            expected,
+            "{text}: {kind} in {kinds:?}"
+        );
+    }
+}
+
+#[test]
 fn register_moves_with_informal_words_in_both_languages() {
     let r = rubric();
     let formal = fraction(
