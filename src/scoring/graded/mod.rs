@@ -108,6 +108,20 @@ impl CompiledMarker {
         let Some((surfaces, stems)) = &self.exact_words else {
             return true;
         };
+        // A word stems to `s` only if it holds `s` past its first letter (a
+        // nasal prefix may replace that letter): most hits skip the stemmer.
+        let bytes = surface.as_bytes();
+        if surface.is_ascii()
+            && !stems.iter().any(|s| {
+                let tail = s.as_bytes().get(1..).unwrap_or_default();
+                !tail.is_empty()
+                    && bytes
+                        .windows(tail.len())
+                        .any(|w| w.eq_ignore_ascii_case(tail))
+            })
+        {
+            return true;
+        }
         if surfaces.contains(&surface_hash(surface)) {
             return true;
         }
