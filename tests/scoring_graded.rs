@@ -440,7 +440,10 @@ fn wishes_encouragement_and_shared_joy_are_read_in_both_languages() {
         "Saya sudah tidak kuat lagi dengan tagihan ini.",
         "Jangan menyerah, Pak, kita cari jalan keluarnya bersama.",
     );
-    assert!(found.contains(&"encouragement".to_owned()), "{found:?}");
+    assert!(
+        found.contains(&"encouragement_alone".to_owned()),
+        "{found:?}"
+    );
     assert!(!found.contains(&"dismissal".to_owned()), "{found:?}");
     let found = id(
         "Akhirnya kartunya sudah sampai.",
@@ -450,6 +453,85 @@ fn wishes_encouragement_and_shared_joy_are_read_in_both_languages() {
     assert!(!found.contains(&"reflection".to_owned()), "{found:?}");
     let found = id("Saya kesal sekali.", "Terserah. Memang begitu aturannya.");
     assert!(found.contains(&"dismissal".to_owned()), "{found:?}");
+}
+
+#[test]
+fn service_script_lines_earn_no_empathy() {
+    // Openers, closings, holds, verification and security advice are said on
+    // every call; empathy credit for them would lift every card alike.
+    let r = rubric();
+    let english = [
+        "Good morning, thank you for calling Nusantara Bank, my name is Rina, how can I help you today?",
+        "Is there anything else I can help you with today?",
+        "May I have your account number, please?",
+        "Please hold for a moment while I check your account.",
+        "Never give up your PIN or OTP to anyone who calls you.",
+        "I wish you had called us earlier.",
+        "Take care and have a good evening.",
+        "I hope your question has been answered.",
+        "How are you today?",
+        "The refund will be processed within three to five business days.",
+    ];
+    let indonesian = [
+        "Selamat pagi, terima kasih telah menghubungi Bank Nusantara, dengan saya Rina, ada yang bisa saya bantu?",
+        "Apakah ada yang bisa saya bantu lagi?",
+        "Apakah ada hal lain yang bisa saya bantu, Pak?",
+        "Bagaimana kabarnya hari ini, Pak?",
+        "Pesanan Bapak sudah kami kirim kemarin.",
+        "Alamat Bapak sudah saya perbarui di sistem.",
+        "Jadi Bapak bisa datang ke kantor cabang terdekat.",
+        "Jangan menyerahkan kartu ATM kepada siapa pun, Pak.",
+        "Hati-hati, Pak, jangan berikan kode OTP kepada siapa pun.",
+        "Semoga Bapak puas dengan layanan kami.",
+        "Semoga harinya menyenangkan.",
+        "Semoga penjelasan saya cukup jelas.",
+    ];
+    for (customer, lines) in [
+        ("I would like to check my order.", &english[..]),
+        ("Saya mau cek pesanan saya.", &indonesian[..]),
+    ] {
+        for line in lines {
+            let card = score_transcript(&r, &call(&[(C, customer), (A, line)]), "t");
+            let raised: Vec<String> = check(&card, "empathic_responses")
+                .evidence
+                .iter()
+                .flat_map(|e| &e.markers)
+                .filter(|m| m.weight > 0.0)
+                .map(|m| format!("{} ({})", m.kind, m.quote))
+                .collect();
+            assert!(raised.is_empty(), "{line}: {raised:?}");
+        }
+    }
+    // The same words meant as empathy still count.
+    let worried = "My father is in hospital and I am so worried.";
+    for (customer, reply, kind) in [
+        (
+            worried,
+            "Never give up, we are here with you.",
+            "encouragement_alone",
+        ),
+        (worried, "Please take good care of yourself.", "sympathy"),
+        (worried, "I hope your father recovers soon.", "well_wishing"),
+        (
+            "Ayah saya masuk rumah sakit, saya khawatir sekali.",
+            "Jangan menyerah, Pak. Semoga Bapak sekeluarga diberi kekuatan.",
+            "encouragement_alone",
+        ),
+        (
+            "Saya sudah tiga kali telepon dan belum ada kabar.",
+            "Jadi Bapak sudah tiga kali menghubungi kami, saya akan bantu cek sekarang.",
+            "restatement",
+        ),
+        (
+            "Saya sudah tiga kali telepon dan belum ada kabar.",
+            "Saya akan bantu cek sekarang, Pak.",
+            "reassurance",
+        ),
+    ] {
+        let card = score_transcript(&r, &call(&[(C, customer), (A, reply)]), "t");
+        let found = kinds(check(&card, "empathic_responses"));
+        assert!(found.contains(&kind.to_owned()), "{reply}: {found:?}");
+    }
 }
 
 #[test]
