@@ -481,6 +481,7 @@ fn service_script_lines_earn_no_empathy() {
         "Alamat Bapak sudah saya perbarui di sistem.",
         "Jadi Bapak bisa datang ke kantor cabang terdekat.",
         "Jangan menyerahkan kartu ATM kepada siapa pun, Pak.",
+        "Jangan menyerahkan PIN ya, Pak.",
         "Hati-hati, Pak, jangan berikan kode OTP kepada siapa pun.",
         "Semoga Bapak puas dengan layanan kami.",
         "Semoga harinya menyenangkan.",
