@@ -153,6 +153,77 @@ fn courtesy_prefers_softened_requests_to_bare_imperatives() {
 }
 
 #[test]
+fn reassurances_and_invitations_earn_no_impoliteness_cue() {
+    // Said to put a customer at ease or to invite them back: a QA reviewer
+    // reads these as courteous, though they open with "don't" or a verb.
+    let r = rubric();
+    let impolite = [
+        "bare_imperative",
+        "blame",
+        "dismissal",
+        "dismissal_alone",
+        "factuality",
+    ];
+    let courteous = [
+        "Don't worry, I will sort this out for you right now.",
+        "Do not worry, sir, your money is safe.",
+        "Don't hesitate to call us again if anything else comes up.",
+        "Please don't apologize, it is not your fault at all.",
+        "Go ahead, I'm listening.",
+        "Take your time, there is no rush.",
+        "Sure, I can help you with that.",
+        "Jangan khawatir, Pak, saya bantu selesaikan sekarang juga.",
+        "Jangan ragu untuk menghubungi kami kembali jika ada kendala lain.",
+        "Jangan sungkan bertanya ya, Bu.",
+        "Jangan menyerah ya, Pak, kita coba sekali lagi bersama.",
+        "Itu bukan salah Bapak, sistem kami yang bermasalah.",
+        "You're welcome, it was my pleasure.",
+        "Your refund has been processed.",
+        "So the charge was made twice on the fifth.",
+        "Tapi kabar baiknya, garansinya masih berlaku.",
+    ];
+    for line in courteous {
+        let card = score_transcript(&r, &call(&[(A, line)]), "t");
+        let found = kinds(check(&card, "courtesy"));
+        assert!(
+            !found.iter().any(|k| impolite.contains(&k.as_str())
+                || k == "second_person_start"
+                || k == "direct_start"),
+            "{line}: {found:?}"
+        );
+    }
+    // A dismissal's words with another word let in are not a dismissal.
+    for line in [
+        "So what I'll do now is raise a ticket with our technical team.",
+        "Cek kembali email Bapak ya, kami sudah kirimkan.",
+    ] {
+        let card = score_transcript(&r, &call(&[(A, line)]), "t");
+        let found = kinds(check(&card, "courtesy"));
+        assert!(
+            !found.iter().any(|k| k.starts_with("dismissal")),
+            "{line}: {found:?}"
+        );
+    }
+    // The same openings, said curtly, still count against the agent.
+    for (line, kind) in [
+        ("Don't call this line again for that.", "bare_imperative"),
+        ("Take the form to the branch yourself.", "bare_imperative"),
+        ("Jangan telepon ke sini lagi buat itu.", "bare_imperative"),
+        ("It is your fault, not ours.", "blame"),
+        ("Salah Bapak sendiri tidak telepon dari awal.", "blame"),
+        ("Ya sudah, terserah Bapak.", "dismissal_alone"),
+        ("Surely you read the letter.", "factuality"),
+        ("So what?", "dismissal_alone"),
+        ("So why did you not read the letter?", "direct_start"),
+        ("You did not read the letter.", "second_person_start"),
+    ] {
+        let card = score_transcript(&r, &call(&[(A, line)]), "t");
+        let found = kinds(check(&card, "courtesy"));
+        assert!(found.iter().any(|k| k == kind), "{line}: {found:?}");
+    }
+}
+
+#[test]
 fn indonesian_words_that_share_a_cue_stem_are_not_that_cue() {
     let r = rubric();
     let found = |text: &str, check_id: &str| {
@@ -250,6 +321,59 @@ fn register_moves_with_informal_words_in_both_languages() {
         "formal_register",
     );
     assert!(en_formal > en_slang, "{en_formal} vs {en_slang}");
+}
+
+#[test]
+fn a_plain_english_call_is_not_read_as_casual_for_its_short_words() {
+    // The same plain, courteous call in both languages: English words are
+    // about a letter shorter, which is no sign of a casual register.
+    let r = rubric();
+    let english = [
+        (A, "Good morning, this is Rina from the card team."),
+        (C, "Hi, my card stopped working."),
+        (A, "Your card was blocked after three wrong PIN entries."),
+        (C, "Okay."),
+        (A, "I can unblock it now if you confirm your date of birth."),
+        (C, "Fourth of May, ninety."),
+        (A, "Thanks. The card works again."),
+        (C, "Great."),
+        (A, "A new PIN letter will reach you in five days."),
+        (C, "Okay, thanks."),
+        (A, "Is there anything else?"),
+        (C, "No, that's all."),
+        (A, "Have a good day."),
+    ];
+    let indonesian = [
+        (A, "Selamat pagi, dengan Rina dari tim kartu."),
+        (C, "Halo, kartu saya tidak bisa dipakai."),
+        (A, "Kartu Bapak terblokir setelah tiga kali salah PIN."),
+        (C, "Oke."),
+        (
+            A,
+            "Saya bisa buka blokirnya sekarang kalau Bapak konfirmasi tanggal lahir.",
+        ),
+        (C, "Empat Mei sembilan puluh."),
+        (A, "Terima kasih. Kartunya sudah aktif lagi."),
+        (C, "Bagus."),
+        (A, "Surat PIN baru akan sampai dalam lima hari."),
+        (C, "Oke, terima kasih."),
+        (A, "Ada lagi yang bisa dibantu?"),
+        (C, "Tidak, itu saja."),
+        (A, "Selamat siang."),
+    ];
+    let en = fraction(&r, &english, "formal_register");
+    let id = fraction(&r, &indonesian, "formal_register");
+    assert!(en >= 0.45, "English {en}, Indonesian {id}");
+    assert!(id - en < 0.45, "English {en}, Indonesian {id}");
+    // Slang still reads as casual against it.
+    let mut slangy = english;
+    slangy[4] = (
+        A,
+        "Yeah gonna unblock it now, just gimme ur date of birth lol.",
+    );
+    slangy[8] = (A, "Yep, new PIN letter's gonna reach u in like five days.");
+    let casual = fraction(&r, &slangy, "formal_register");
+    assert!(casual < en - 0.3, "slang {casual} vs plain {en}");
 }
 
 #[test]

@@ -158,7 +158,7 @@ fn a_semantic_check_finds_a_paraphrase_and_not_its_near_miss() {
 }
 
 #[test]
-fn the_courtesy_head_adds_a_whole_turn_term_to_english_turns() {
+fn the_courtesy_head_adds_a_whole_turn_term_to_english_questions() {
     let rubric = parse_rubric(default_rubric_source()).expect("default rubric");
     let compiled = CompiledRubric::compile_with(&rubric, Some(encoder())).expect("compiles");
     let score = |text: &str| {
@@ -188,6 +188,15 @@ fn the_courtesy_head_adds_a_whole_turn_term_to_english_turns() {
     let (_, indonesian) = score("Terima kasih atas kesabarannya, Bapak.");
     assert!(
         indonesian
+            .evidence
+            .iter()
+            .flat_map(|e| &e.markers)
+            .all(|m| m.kind != "whole_turn")
+    );
+    // So do statements: every request it was fitted on asks something.
+    let (_, statement) = score("Your card has been blocked for your safety.");
+    assert!(
+        statement
             .evidence
             .iter()
             .flat_map(|e| &e.markers)

@@ -68,17 +68,22 @@ impl Evaluator<'_, '_> {
         };
         let mut turns = score_turns(lexicon, a, ctx, speaker);
         if let Some(head) = kind.lexicon().head.as_ref() {
-            let in_language: Vec<bool> = turns
+            let applies: Vec<bool> = turns
                 .iter()
                 .map(|t| {
-                    (t.first_seg..=t.last_seg).any(|s| {
+                    let in_language = (t.first_seg..=t.last_seg).any(|s| {
                         head.languages
                             .iter()
                             .any(|l| ctx.language[s].code() == Some(l.as_str()))
-                    })
+                    });
+                    let (start, _) = a.seg_tokens[t.first_seg];
+                    let (_, end) = a.seg_tokens[t.last_seg];
+                    in_language
+                        && (!head.questions_only
+                            || (start as usize..end as usize).any(|token| ctx.question(token)))
                 })
                 .collect();
-            for (turn, applies) in turns.iter_mut().zip(in_language) {
+            for (turn, applies) in turns.iter_mut().zip(applies) {
                 if !applies {
                     continue;
                 }

@@ -37,7 +37,8 @@ pub enum Builtin {
     Elongation,
     /// A word reduplicated with a digit, as chat writes it ("bisa2", "tiba2").
     ReduplicationDigit,
-    /// The turn's mean word length above 5.5 letters (formal words are longer).
+    /// The turn's mean word length above a pivot (formal words are longer):
+    /// 4.5 letters in English, 5.5 in Indonesian.
     WordLength,
     /// The turn ends without a sentence mark (written chat; transcripts from
     /// a recogniser always end sentences, so this never fires on them).
@@ -82,6 +83,11 @@ pub struct MarkerDef {
     /// share the root "dengar"; "terserah" and "menyerah", "serah").
     #[serde(default)]
     pub exact_words: Vec<String>,
+    /// Longer phrases, in either language, that keep the marker from
+    /// counting when they start at its first word: "don't worry" and
+    /// "jangan khawatir" reassure, so they are no bare imperatives.
+    #[serde(default)]
+    pub except: Vec<String>,
     /// Words that may be inserted inside a phrase.
     #[serde(default)]
     pub gap: u8,
@@ -157,6 +163,11 @@ pub struct Head {
     /// The turn languages it applies to ("en", "id"); a head fitted on one
     /// language's data is not trusted on another's.
     pub languages: Vec<String>,
+    /// Applies only to turns that ask something (a sentence ending in a
+    /// question mark): a head fitted on requests is not trusted on
+    /// statements.
+    #[serde(default)]
+    pub questions_only: bool,
 }
 
 /// Largest size of a head's term before its weight.
