@@ -160,6 +160,7 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
     let impolite = [
         "bare_imperative",
         "blame",
+        "obligation",
         "dismissal",
         "dismissal_alone",
         "factuality",
@@ -181,6 +182,10 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
         "Your refund has been processed.",
         "So the charge was made twice on the fifth.",
         "Tapi kabar baiknya, garansinya masih berlaku.",
+        "You should have received a confirmation email yesterday.",
+        "You will receive a text message with the tracking number.",
+        "Bapak seharusnya sudah menerima email konfirmasi kemarin.",
+        "Dananya seharusnya sudah masuk hari ini, Pak.",
     ];
     for line in courteous {
         let card = score_transcript(&r, &call(&[(A, line)]), "t");
@@ -214,6 +219,9 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
         ("Ya sudah, terserah Bapak.", "dismissal_alone"),
         ("Surely you read the letter.", "factuality"),
         ("So what?", "dismissal_alone"),
+        ("You should have called us before cancelling.", "blame"),
+        ("Bapak seharusnya menelepon sebelum membatalkan.", "blame"),
+        ("Bapak harus mengisi formulir ini dulu.", "obligation"),
         ("So why did you not read the letter?", "direct_start"),
         ("You did not read the letter.", "second_person_start"),
     ] {
