@@ -232,6 +232,30 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
 }
 
 #[test]
+fn telling_a_customer_what_to_expect_is_no_blame_shifting() {
+    let r = rubric();
+    let outcome = |line: &str| {
+        check(
+            &score_transcript(&r, &call(&[(A, line)]), "t"),
+            "no_blame_shifting",
+        )
+        .outcome
+    };
+    assert_eq!(
+        outcome("You should have received a refund email yesterday."),
+        Outcome::Pass
+    );
+    assert_eq!(
+        outcome("You should have called us before cancelling."),
+        Outcome::Fail
+    );
+    assert_eq!(
+        outcome("You should have just read the terms, sir."),
+        Outcome::Fail
+    );
+}
+
+#[test]
 fn indonesian_words_that_share_a_cue_stem_are_not_that_cue() {
     let r = rubric();
     let found = |text: &str, check_id: &str| {
