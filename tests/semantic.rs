@@ -185,23 +185,21 @@ fn the_courtesy_head_adds_a_whole_turn_term_to_english_questions() {
     let (_, rude) = score("Why would you even ask that? Read the docs.");
     assert!(polite.fraction > rude.fraction);
     // Indonesian turns get the cues alone: the head was fitted on English.
-    let (_, indonesian) = score("Terima kasih atas kesabarannya, Bapak.");
-    assert!(
-        indonesian
-            .evidence
-            .iter()
-            .flat_map(|e| &e.markers)
-            .all(|m| m.kind != "whole_turn")
-    );
     // So do statements: every request it was fitted on asks something.
-    let (_, statement) = score("Your card has been blocked for your safety.");
-    assert!(
-        statement
-            .evidence
-            .iter()
-            .flat_map(|e| &e.markers)
-            .all(|m| m.kind != "whole_turn")
-    );
+    for text in [
+        "Terima kasih atas kesabarannya, Bapak.",
+        "Your card has been blocked for your safety.",
+    ] {
+        let (_, cues_only) = score(text);
+        assert!(
+            cues_only
+                .evidence
+                .iter()
+                .flat_map(|e| &e.markers)
+                .all(|m| m.kind != "whole_turn"),
+            "{text}"
+        );
+    }
 }
 
 #[tokio::test]
