@@ -232,6 +232,75 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
 }
 
 #[test]
+fn silencing_and_talking_down_to_a_customer_count_in_both_languages() {
+    // Culpeper's silencers and condescension, and an imperative after a
+    // lead-in or a form of address: what a QA reviewer marks as curt.
+    let r = rubric();
+    for (line, kind) in [
+        ("Let me finish, I'm talking now.", "silencer"),
+        ("Stop interrupting me.", "silencer"),
+        ("Be quiet and listen for a second.", "silencer"),
+        ("Biar saya selesai bicara dulu.", "silencer"),
+        ("Jangan potong omongan saya.", "silencer"),
+        ("Tidak usah marah-marah ke saya.", "silencer"),
+        ("I'm not going to repeat myself.", "condescension"),
+        ("You people never read the terms.", "condescension"),
+        ("Sudah tiga kali saya jelaskan.", "condescension"),
+        (
+            "Kalian ini tidak pernah baca syarat dan ketentuan.",
+            "condescension",
+        ),
+        ("Look, I don't make the rules.", "dismissal"),
+        ("Aturannya bukan saya yang buat.", "dismissal"),
+        ("Just give me the account number.", "bare_imperative"),
+        ("Next time fill in the form properly.", "bare_imperative"),
+        ("Lain kali isi formulirnya dengan benar.", "bare_imperative"),
+        ("Bapak jangan teriak-teriak dulu.", "bare_imperative"),
+    ] {
+        let card = score_transcript(&r, &call(&[(A, line)]), "t");
+        let found = kinds(check(&card, "courtesy"));
+        assert!(found.iter().any(|k| k == kind), "{line}: {found:?}");
+        assert!(
+            check(&card, "courtesy").fraction.unwrap_or(1.0) < 0.3,
+            "{line}: {:?}",
+            check(&card, "courtesy").fraction
+        );
+    }
+}
+
+#[test]
+fn offering_the_customer_something_is_no_bare_imperative() {
+    // Leech's tact maxim: an imperative whose action benefits the hearer
+    // ("Give us a call if…") is an offer, not an order.
+    let r = rubric();
+    for line in [
+        "Keep an eye on your inbox, the voucher will arrive within the hour.",
+        "Give us a call back if the courier hasn't come by Friday.",
+        "Contact us again if the error comes back.",
+        "Take all the time you need, I'll stay on the line.",
+        "All you need to do is tap the link we sent and confirm.",
+        "You can reach us on this number any time.",
+        "Just so you know, the technician will call before arriving.",
+        "Hubungi kami lagi kalau ada kendala lain ya, Pak.",
+        "Kalau kurirnya belum datang hari Jumat, telepon kami lagi ya, Bu.",
+    ] {
+        let card = score_transcript(&r, &call(&[(A, line)]), "t");
+        let found = kinds(check(&card, "courtesy"));
+        assert!(
+            !found
+                .iter()
+                .any(|k| ["bare_imperative", "obligation", "second_person_start"]
+                    .contains(&k.as_str())),
+            "{line}: {found:?}"
+        );
+        assert!(
+            check(&card, "courtesy").fraction.unwrap_or(0.0) >= 0.5,
+            "{line}"
+        );
+    }
+}
+
+#[test]
 fn telling_a_customer_what_to_expect_is_no_blame_shifting() {
     let r = rubric();
     let outcome = |line: &str| {
@@ -312,6 +381,37 @@ fn indonesian_words_that_share_a_cue_stem_are_not_that_cue() {
             false,
         ),
         ("Jelas itu kesalahan Bapak.", "courtesy", "factuality", true),
+        (
+            "Mohon baca syarat dan ketentuan di aplikasi.",
+            "courtesy",
+            "deference",
+            false,
+        ),
+        ("Tentu, saya bantu, Bu.", "courtesy", "deference", true),
+        (
+            "Bapak bisa menghubungi nomor ini kapan saja.",
+            "courtesy",
+            "indirect_request",
+            false,
+        ),
+        (
+            "Bisakah Bapak mengirim fotonya?",
+            "courtesy",
+            "indirect_request",
+            true,
+        ),
+        (
+            "Maaf, saya tidak bisa bantu untuk itu.",
+            "courtesy",
+            "indicative_modal",
+            false,
+        ),
+        (
+            "I'm sorry, I can't help you like this.",
+            "courtesy",
+            "hedge",
+            false,
+        ),
     ] {
         let kinds = found(text, check_id);
         assert_eq!(

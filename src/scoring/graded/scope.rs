@@ -45,7 +45,7 @@ const QUESTION: u8 = 1 << 3;
 const NEGATED: u8 = 1 << 4;
 /// Inside reported speech or quotation marks.
 const REPORTED: u8 = 1 << 5;
-/// A one-word discourse filler ("okay", "nah").
+/// A discourse filler, lead-in or vocative ("okay", "next time", "Bapak").
 const FILLER: u8 = 1 << 6;
 
 /// Per-token facts of one call, indexed like [`Analysis::ids`]: one byte of
@@ -239,9 +239,10 @@ impl TokenContext {
             language: vec![TurnLanguage::Unknown; segments.len()],
             emotion: vec![0.0; segments.len()],
         };
+        // Every word of a filler, so that "next time" passes a start on.
         for h in a.set_hits(scope.fillers) {
-            if h.end == h.start + 1 {
-                ctx.set(h.start as usize, FILLER, true);
+            for t in h.start..h.end {
+                ctx.set(t as usize, FILLER, true);
             }
         }
         for (seg, segment) in segments.iter().enumerate() {
