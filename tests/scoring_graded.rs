@@ -301,6 +301,72 @@ fn offering_the_customer_something_is_no_bare_imperative() {
 }
 
 #[test]
+fn a_question_asked_again_after_its_answer_counts_against_empathy() {
+    let r = rubric();
+    let empathy = |turns: &[(Speaker, &str)]| {
+        let card = score_transcript(&r, &call(turns), "t");
+        let result = check(&card, "empathic_responses");
+        let repeated: Vec<_> = result
+            .evidence
+            .iter()
+            .filter(|e| e.markers.iter().any(|m| m.kind == "repeated_question"))
+            .map(|e| (e.quote.clone(), e.start_ms))
+            .collect();
+        (result.fraction.expect("graded"), repeated)
+    };
+    for (question, answer, again) in [
+        (
+            "How long have you been waiting for the parcel?",
+            "Two weeks now.",
+            "How long have you been waiting for the parcel?",
+        ),
+        (
+            "Sudah berapa lama Bapak menunggu paketnya?",
+            "Sudah dua minggu, Mbak.",
+            "Sudah berapa lama Bapak menunggu paketnya?",
+        ),
+    ] {
+        let listened = [
+            (A, question),
+            (C, answer),
+            (A, "I see, thank you. Let me check."),
+        ];
+        let unheard = [(A, question), (C, answer), (A, again)];
+        let (listened_fraction, none) = empathy(&listened);
+        let (unheard_fraction, found) = empathy(&unheard);
+        assert!(none.is_empty(), "{none:?}");
+        // The second asking is quoted, with its time.
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, again);
+        assert!(found[0].1 > 0, "{found:?}");
+        assert!(
+            unheard_fraction < listened_fraction,
+            "{unheard_fraction} vs {listened_fraction}"
+        );
+    }
+    // Asked back by the customer, or re-asked with an apology for not
+    // catching the answer, the agent is not repeating itself.
+    for turns in [
+        [
+            (A, "May I have your account number, please?"),
+            (C, "Sorry, what did you say?"),
+            (A, "May I have your account number, please?"),
+        ],
+        [
+            (A, "May I have your account number?"),
+            (C, "It is four four five, uh, six."),
+            (
+                A,
+                "Sorry, I didn't catch that, may I have your account number again?",
+            ),
+        ],
+    ] {
+        let (_, found) = empathy(&turns);
+        assert!(found.is_empty(), "{turns:?}: {found:?}");
+    }
+}
+
+#[test]
 fn telling_a_customer_what_to_expect_is_no_blame_shifting() {
     let r = rubric();
     let outcome = |line: &str| {

@@ -48,6 +48,9 @@ pub enum Builtin {
     /// Shouting: a word of three or more capitals, or "!!" / "?!" (chat text
     /// only; recognisers do not write either).
     Shouting,
+    /// The speaker's turn asks again, in nearly the same words, what its
+    /// previous turn asked: the answer between them went unheard.
+    RepeatedQuestion,
 }
 
 /// One kind of cue.

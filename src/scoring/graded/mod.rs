@@ -8,6 +8,7 @@
 //! as the rubric's phrase lists.
 
 pub mod lexicon;
+mod repetition;
 pub mod scope;
 
 use rustc_hash::FxHashSet;
@@ -157,6 +158,8 @@ pub struct CompiledLexicon {
     surface: Vec<usize>,
     /// Whether a surface marker reads word shapes (every word of the turn).
     needs_shapes: bool,
+    /// The marker of a question asked again, by index.
+    repeated_question: Option<usize>,
 }
 
 /// The graded lexicons a rubric uses, and the scope cues.
@@ -263,11 +266,15 @@ impl GradedSets {
                     Some(Builtin::Elongation | Builtin::ReduplicationDigit | Builtin::WordLength)
                 )
             });
+            let repeated_question = markers
+                .iter()
+                .position(|m| m.def.builtin == Some(Builtin::RepeatedQuestion));
             lexicons[kind.index()] = Some(CompiledLexicon {
                 kind,
                 markers,
                 surface,
                 needs_shapes,
+                repeated_question,
             });
         }
         GradedSets { scope, lexicons }
@@ -537,6 +544,18 @@ pub fn score_turns(
         let mut shapes = Vec::new();
         for turn in &mut turns {
             surface_markers(lexicon, a, &ctx.language, turn, &mut shapes);
+        }
+    }
+    if let Some(index) = lexicon.repeated_question {
+        let weight = lexicon.markers[index].def.weight;
+        for i in 1..turns.len() {
+            let (before, after) = turns.split_at_mut(i);
+            let turn = &mut after[0];
+            if let Some((start, end)) = repetition::repeats(a, ctx, &before[i - 1], turn) {
+                turn.logit += weight;
+                turn.markers
+                    .push(FoundMarker::new(index, weight, turn.first_seg, start, end));
+            }
         }
     }
     for turn in &mut turns {
