@@ -88,21 +88,14 @@ pub(super) fn repeats(
     if !k.is_empty() && !p_k.is_empty() && jaccard(&k, &p_k) < MIN_OVERLAP / 2.0 {
         return None;
     }
-    let words = |range: std::ops::Range<usize>, seg_of: &dyn Fn(usize) -> usize| {
-        distinct(range.map(|t| surface_hash(ctx.surface(a, seg_of(t), t))))
+    // Each word of a turn, as written (lower case), segment by segment.
+    let words = |turn: &Turn| {
+        distinct((turn.first_seg..=turn.last_seg).flat_map(|seg| {
+            let (first, last) = a.seg_tokens[seg];
+            (first as usize..last as usize).map(move |t| surface_hash(ctx.surface(a, seg, t)))
+        }))
     };
-    let seg_of_token = |first: usize, last: usize| {
-        move |t: usize| {
-            (first..=last)
-                .find(|&s| (a.seg_tokens[s].1 as usize) > t)
-                .unwrap_or(last)
-        }
-    };
-    let w = words(lo..hi, &seg_of_token(turn.first_seg, turn.last_seg));
-    let p_w = words(
-        p_lo..p_hi,
-        &seg_of_token(previous.first_seg, previous.last_seg),
-    );
+    let (w, p_w) = (words(turn), words(previous));
     if jaccard(&w, &p_w) < MIN_OVERLAP {
         return None;
     }
