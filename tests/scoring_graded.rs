@@ -50,6 +50,13 @@ fn kinds(result: &CheckResult) -> Vec<String> {
         .collect()
 }
 
+/// The courtesy cues and fraction of one agent line said as a whole call.
+fn courtesy_of(r: &CompiledRubric, line: &str) -> (Vec<String>, f64) {
+    let card = score_transcript(r, &call(&[(A, line)]), "t");
+    let result = check(&card, "courtesy");
+    (kinds(result), result.fraction.expect("graded"))
+}
+
 fn fraction(r: &CompiledRubric, turns: &[(Speaker, &str)], id: &str) -> f64 {
     check(&score_transcript(r, &call(turns), "t"), id)
         .fraction
@@ -188,8 +195,7 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
         "Dananya seharusnya sudah masuk hari ini, Pak.",
     ];
     for line in courteous {
-        let card = score_transcript(&r, &call(&[(A, line)]), "t");
-        let found = kinds(check(&card, "courtesy"));
+        let (found, _) = courtesy_of(&r, line);
         assert!(
             !found.iter().any(|k| impolite.contains(&k.as_str())
                 || k == "second_person_start"
@@ -202,8 +208,7 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
         "So what I'll do now is raise a ticket with our technical team.",
         "Cek kembali email Bapak ya, kami sudah kirimkan.",
     ] {
-        let card = score_transcript(&r, &call(&[(A, line)]), "t");
-        let found = kinds(check(&card, "courtesy"));
+        let (found, _) = courtesy_of(&r, line);
         assert!(
             !found.iter().any(|k| k.starts_with("dismissal")),
             "{line}: {found:?}"
@@ -225,8 +230,7 @@ fn reassurances_and_invitations_earn_no_impoliteness_cue() {
         ("So why did you not read the letter?", "direct_start"),
         ("You did not read the letter.", "second_person_start"),
     ] {
-        let card = score_transcript(&r, &call(&[(A, line)]), "t");
-        let found = kinds(check(&card, "courtesy"));
+        let (found, _) = courtesy_of(&r, line);
         assert!(found.iter().any(|k| k == kind), "{line}: {found:?}");
     }
 }
@@ -257,14 +261,9 @@ fn silencing_and_talking_down_to_a_customer_count_in_both_languages() {
         ("Lain kali isi formulirnya dengan benar.", "bare_imperative"),
         ("Bapak jangan teriak-teriak dulu.", "bare_imperative"),
     ] {
-        let card = score_transcript(&r, &call(&[(A, line)]), "t");
-        let found = kinds(check(&card, "courtesy"));
+        let (found, fraction) = courtesy_of(&r, line);
         assert!(found.iter().any(|k| k == kind), "{line}: {found:?}");
-        assert!(
-            check(&card, "courtesy").fraction.unwrap_or(1.0) < 0.3,
-            "{line}: {:?}",
-            check(&card, "courtesy").fraction
-        );
+        assert!(fraction < 0.3, "{line}: {fraction}");
     }
 }
 
@@ -284,8 +283,7 @@ fn offering_the_customer_something_is_no_bare_imperative() {
         "Hubungi kami lagi kalau ada kendala lain ya, Pak.",
         "Kalau kurirnya belum datang hari Jumat, telepon kami lagi ya, Bu.",
     ] {
-        let card = score_transcript(&r, &call(&[(A, line)]), "t");
-        let found = kinds(check(&card, "courtesy"));
+        let (found, fraction) = courtesy_of(&r, line);
         assert!(
             !found
                 .iter()
@@ -293,10 +291,7 @@ fn offering_the_customer_something_is_no_bare_imperative() {
                     .contains(&k.as_str())),
             "{line}: {found:?}"
         );
-        assert!(
-            check(&card, "courtesy").fraction.unwrap_or(0.0) >= 0.5,
-            "{line}"
-        );
+        assert!(fraction >= 0.5, "{line}");
     }
 }
 
