@@ -362,6 +362,101 @@ fn a_question_asked_again_after_its_answer_counts_against_empathy() {
 }
 
 #[test]
+fn a_customer_who_has_to_say_it_again_counts_against_the_turn_before() {
+    let r = rubric();
+    // The empathy fraction, and each customer_unheard cue with the quote and
+    // start of its turn's evidence and its own quote and start.
+    let unheard = |transcript: &Transcript| {
+        let card = score_transcript(&r, transcript, "t");
+        let result = check(&card, "empathic_responses");
+        let found: Vec<_> = result
+            .evidence
+            .iter()
+            .flat_map(|e| {
+                e.markers
+                    .iter()
+                    .filter(|m| m.kind == "customer_unheard")
+                    .map(|m| (e.quote.clone(), m.quote.clone(), m.start_ms))
+            })
+            .collect();
+        (result.fraction.expect("graded"), found)
+    };
+    for (question, other, heard, told_you, cue) in [
+        (
+            "I'm sorry about the delay. May I have your order number?",
+            "Thank you. And what is your order number?",
+            "Sure, it is four five six.",
+            "I already told you, it is four five six.",
+            "I already told you",
+        ),
+        (
+            "Mohon maaf atas keterlambatannya. Boleh saya minta nomor pesanannya?",
+            "Terima kasih. Nomor pesanannya berapa, Pak?",
+            "Nomornya empat lima enam, Mbak.",
+            "Kan tadi sudah saya bilang, empat lima enam.",
+            "Kan tadi sudah saya bilang",
+        ),
+    ] {
+        let turns = |reply: &str| {
+            call(&[
+                (A, question),
+                (C, "Empat lima enam. Four five six."),
+                (A, other),
+                (C, reply),
+                (A, "Baik, terima kasih. Thank you."),
+            ])
+        };
+        let (heard_fraction, none) = unheard(&turns(heard));
+        let (unheard_fraction, found) = unheard(&turns(told_you));
+        assert!(none.is_empty(), "{none:?}");
+        // Counted on the agent turn the customer answers, quoted and timed
+        // from the customer's words.
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, other);
+        assert_eq!(found[0].1, cue);
+        let customer_start = turns(told_you).segments[3].start_ms;
+        assert_eq!(found[0].2, customer_start, "{found:?}");
+        assert!(
+            unheard_fraction < heard_fraction,
+            "{unheard_fraction} vs {heard_fraction}"
+        );
+    }
+    // Not a reaction: a story about someone else, the agent's own words, or
+    // a call whose speakers are not told apart.
+    for turns in [
+        vec![
+            (A, "How can I help you today?"),
+            (C, "I already told my bank about it, and they sent me here."),
+        ],
+        vec![
+            (A, "Ada yang bisa saya bantu?"),
+            (C, "Saya sudah bilang ke petugasnya, tapi belum ada kabar."),
+        ],
+        vec![
+            (C, "Where is my refund?"),
+            (A, "I already told you, it takes ten days."),
+        ],
+    ] {
+        let (_, found) = unheard(&call(&turns));
+        assert!(found.is_empty(), "{turns:?}: {found:?}");
+    }
+    let mut mono = call(&[
+        (A, "May I have your order number?"),
+        (C, "I already told you, it is four five six."),
+    ]);
+    for segment in &mut mono.segments {
+        segment.speaker = Speaker::Unknown;
+    }
+    let card = score_transcript(&r, &mono, "t");
+    let result = check(&card, "empathic_responses");
+    assert!(
+        !kinds(result).iter().any(|k| k == "customer_unheard"),
+        "{:?}",
+        kinds(result)
+    );
+}
+
+#[test]
 fn telling_a_customer_what_to_expect_is_no_blame_shifting() {
     let r = rubric();
     let outcome = |line: &str| {
@@ -481,6 +576,42 @@ fn indonesian_words_that_share_a_cue_stem_are_not_that_cue() {
             "{text}: {kind} in {kinds:?}"
         );
     }
+}
+
+#[test]
+fn everyday_indonesian_words_are_not_the_feelings_that_share_their_stem() {
+    let r = rubric();
+    let reply = "Baik, Bapak bisa datang ke cabang terdekat.";
+    // Words that stem like an emotion word ("lalu" like "keterlaluan",
+    // "tinggal" like "meninggal", "masa" like "masalah", "tangan" and
+    // "ditangani" like "menangis", "saya rasa" like "saya merasa") voice no
+    // emotion: the reply to them is no missed reply.
+    for customer in [
+        "Lalu saya harus bagaimana?",
+        "Saya tinggal di Bandung.",
+        "Masa aktif kartu saya habis besok.",
+        "Kapan pesanan saya ditangani? Tangan saya sudah pegal menunggu.",
+        "Saya rasa alamatnya sudah benar.",
+    ] {
+        let empathy = fraction(&r, &[(C, customer), (A, reply)], "empathic_responses");
+        assert!(empathy >= 0.5, "{customer}: {empathy}");
+    }
+    // The emotion words themselves, as written or with a clitic, still do.
+    for customer in [
+        "Ayah saya meninggal minggu lalu.",
+        "Ini sudah keterlaluan!",
+        "Masalahnya belum selesai juga.",
+        "Anak saya menangis terus.",
+        "Saya merasa dibohongi.",
+    ] {
+        let empathy = fraction(&r, &[(C, customer), (A, reply)], "empathic_responses");
+        assert!(empathy < 0.5, "{customer}: {empathy}");
+    }
+    // "Lalu" (then) in the agent's words is no negative word.
+    let (cues, _) = courtesy_of(&r, "Lalu Bapak bisa datang ke cabang terdekat.");
+    assert!(!cues.iter().any(|c| c == "negative_lexicon"), "{cues:?}");
+    let (cues, _) = courtesy_of(&r, "Ini keterlaluan, Pak.");
+    assert!(cues.iter().any(|c| c == "negative_lexicon"), "{cues:?}");
 }
 
 #[test]

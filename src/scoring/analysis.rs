@@ -5,7 +5,7 @@ use std::cell::OnceCell;
 
 use crate::transcript::{Speaker, Transcript};
 
-use super::engine::Engine;
+use super::engine::{AsWritten, Engine};
 use super::matcher::{Hit, Resolver, Scratch, WordMemo, normalize_with};
 
 /// A run of consecutive number tokens in one segment ("4532 0151 …", "empat lima …").
@@ -227,6 +227,7 @@ impl<'t> Analysis<'t> {
             *slot += 1;
         }
         a.hits = sorted;
+        a.drop_unwritten(&engine.as_written);
         a.compute_sentiment(engine);
         a
     }
@@ -322,6 +323,39 @@ impl<'t> Analysis<'t> {
         let (s, _) = self.spans[hit.start as usize];
         let (_, e) = self.spans[hit.end as usize - 1];
         (s as usize, e as usize)
+    }
+
+    /// Drops the hits of sets holding [`AsWritten`] words whose words are
+    /// other words with the same stem: "lalu" is no "keterlaluan", "saya
+    /// rasa" no "saya merasa". Those sets' hits are few: each set's range is
+    /// compacted in place and shortened.
+    fn drop_unwritten(&mut self, as_written: &AsWritten) {
+        let segments = &self.transcript.segments;
+        for &set in as_written.sets() {
+            let Some(&(start, end)) = self.set_ranges.get(set as usize) else {
+                continue;
+            };
+            let mut kept = start as usize;
+            for i in start as usize..end as usize {
+                let h = self.hits[i];
+                let written = (h.start as usize..h.end as usize).all(|token| {
+                    let Some(word) = as_written.word(self.ids[token]) else {
+                        return true;
+                    };
+                    let (from, to) = self.spans[token];
+                    let surface = segments[h.seg as usize]
+                        .text
+                        .get(from as usize..to as usize)
+                        .unwrap_or_default();
+                    AsWritten::written(word, surface)
+                });
+                if written {
+                    self.hits[kept] = h;
+                    kept += 1;
+                }
+            }
+            self.set_ranges[set as usize].1 = u32::try_from(kept).unwrap_or(end);
+        }
     }
 
     /// Sentiment per segment: (positive − negative) / (positive + negative),

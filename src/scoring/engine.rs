@@ -4,7 +4,8 @@
 use regex::Regex;
 
 use super::lexicon;
-use super::matcher::{Matcher, MatcherBuilder};
+use super::matcher::{Matcher, MatcherBuilder, Scratch, UNKNOWN, normalize};
+use super::text::CLITICS;
 
 /// Set ids of the built-in lexicons inside the matcher.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +43,8 @@ pub struct BuiltinSets {
 pub struct EngineBuilder {
     matcher: MatcherBuilder,
     sets: BuiltinSets,
+    /// Sets whose hits on [`lexicon::AS_WRITTEN`] words count only as written.
+    as_written_sets: Vec<u32>,
 }
 
 impl Default for EngineBuilder {
@@ -72,7 +75,12 @@ impl Default for EngineBuilder {
         };
         // "I will not call you back" must not match "i will call you back".
         matcher.block_gaps_on(negator);
-        EngineBuilder { matcher, sets }
+        let as_written_sets = vec![sets.positive, sets.negative];
+        EngineBuilder {
+            matcher,
+            sets,
+            as_written_sets,
+        }
     }
 }
 
@@ -93,6 +101,12 @@ impl EngineBuilder {
             self.matcher.add_with_gap(set, p, gap);
         }
         set
+    }
+
+    /// Makes a set's hits on [`lexicon::AS_WRITTEN`] words count only as
+    /// written.
+    pub fn count_as_written(&mut self, set: u32) {
+        self.as_written_sets.push(set);
     }
 
     /// Marks a set as read on the agent's segments only.
@@ -117,10 +131,26 @@ impl EngineBuilder {
 
     /// Freezes the engine.
     pub fn build(self) -> Engine {
+        let matcher = self.matcher.build();
+        let mut scratch = Scratch::default();
+        let as_written = AsWritten {
+            sets: self.as_written_sets,
+            words: lexicon::AS_WRITTEN
+                .iter()
+                .filter_map(|&word| {
+                    let mut id = None;
+                    normalize(word, &mut scratch, |piece| {
+                        id = id.or(Some(matcher.lookup_piece(&piece)));
+                    });
+                    id.filter(|&id| id != UNKNOWN).map(|id| (id, word))
+                })
+                .collect(),
+        };
         Engine {
-            matcher: self.matcher.build(),
+            matcher,
             sets: self.sets,
             email: email_regex(),
+            as_written,
         }
     }
 }
@@ -143,4 +173,45 @@ pub struct Engine {
     pub sets: BuiltinSets,
     /// E-mail addresses, written or spoken.
     pub email: Regex,
+    /// Words that count only as written, in some sets.
+    pub as_written: AsWritten,
+}
+
+/// Words whose stem is another word, and the sets in which such a word
+/// counts only as written ([`lexicon::AS_WRITTEN`]).
+#[derive(Debug, Default)]
+pub struct AsWritten {
+    sets: Vec<u32>,
+    /// Each word's vocabulary id (that of its stem) and the word.
+    words: Vec<(u32, &'static str)>,
+}
+
+impl AsWritten {
+    /// The sets whose hits on these words count only as written.
+    pub fn sets(&self) -> &[u32] {
+        if self.words.is_empty() {
+            &[]
+        } else {
+            &self.sets
+        }
+    }
+
+    /// The listed word behind a token with vocabulary id `id` (that of the
+    /// word's stem), if that word counts only as written.
+    pub fn word(&self, id: u32) -> Option<&'static str> {
+        self.words
+            .iter()
+            .find(|(w, _)| *w == id)
+            .map(|&(_, word)| word)
+    }
+
+    /// Whether `surface` is `word` as written, alone or with a clitic
+    /// ("masalahnya"), rather than another word with its stem ("masa").
+    pub fn written(word: &str, surface: &str) -> bool {
+        let head = surface
+            .get(..word.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(word));
+        let rest = surface.get(word.len()..).unwrap_or_default();
+        head && (rest.is_empty() || CLITICS.iter().any(|c| rest.eq_ignore_ascii_case(c)))
+    }
 }

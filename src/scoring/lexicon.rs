@@ -130,6 +130,15 @@ pub const NEGATIVE: &[&str] = &[
     "sudah tiga kali",
 ];
 
+/// Words of the sentiment and emotion lists that count only as written
+/// (or with a clitic: "masalahnya"): their stem is another, everyday word.
+/// "keterlaluan" (outrageous) stems to "lalu" (then), "masalah" (problem)
+/// to "masa" (period: "masa aktif"), "menangis" (crying) to "tang" (as do
+/// "tangan", hand, and "ditangani", handled), "meninggal" (died) to
+/// "tinggal" (to live, to stay), "merasa" (to feel) to "rasa" ("saya
+/// rasa", I think).
+pub const AS_WRITTEN: &[&str] = &["keterlaluan", "masalah", "menangis", "meninggal", "merasa"];
+
 /// Words that flip the polarity of the sentiment word right after them.
 pub const NEGATORS: &[&str] = &[
     "not", "no", "never", "dont", "didnt", "isnt", "wasnt", "doesnt", "cant", "wont", "tidak",

@@ -502,7 +502,8 @@ impl NumberBuilder {
     }
 }
 
-const CLITICS: [&str; 6] = ["nya", "lah", "kah", "pun", "ku", "mu"];
+/// Indonesian clitics, cut before any suffix.
+pub const CLITICS: [&str; 6] = ["nya", "lah", "kah", "pun", "ku", "mu"];
 const SUFFIXES: [&str; 8] = ["kan", "ing", "an", "ed", "es", "ly", "i", "s"];
 
 /// Length of the first ending in `endings` that `w` has, keeping at least four letters.

@@ -22,7 +22,8 @@ fn detector_version(detector: &Detector) -> String {
     let version = match detector {
         Detector::Phrases(_) | Detector::Regex(_) => PHRASE_MATCHING_VERSION,
         Detector::Metric(_) | Detector::SensitiveData(_) | Detector::Semantic(_) => 1,
-        Detector::Sentiment(_) => 1,
+        // 2: words whose stem is another word count only as written.
+        Detector::Sentiment(_) => 2,
         Detector::Courtesy(_) => GradedKind::Courtesy.lexicon().version,
         Detector::Register(_) => GradedKind::Register.lexicon().version,
         Detector::Empathy(_) => GradedKind::Empathy.lexicon().version,

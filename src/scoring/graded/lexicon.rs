@@ -98,6 +98,11 @@ pub struct MarkerDef {
     /// cheerful "great!" is fine, except right after "my son is hurt").
     #[serde(default)]
     pub after_emotion: bool,
+    /// The customer's reaction to the turn: found in the customer's words
+    /// right after it (and only there), counted on the agent turn they
+    /// answer ("I already told you", "that helps").
+    #[serde(default)]
+    pub reaction: bool,
     /// Reuse a built-in list instead of `en`/`id`.
     #[serde(default)]
     pub builtin: Option<Builtin>,

@@ -160,6 +160,8 @@ pub struct CompiledLexicon {
     needs_shapes: bool,
     /// The marker of a question asked again, by index.
     repeated_question: Option<usize>,
+    /// Whether some marker is the customer's reaction to a turn.
+    has_reactions: bool,
 }
 
 /// The graded lexicons a rubric uses, and the scope cues.
@@ -190,6 +192,7 @@ impl GradedSets {
             fillers: b.add_set(scope_lexicon.fillers.all()),
             emotion: b.add_set(scope_lexicon.emotion.all()),
         };
+        b.count_as_written(scope.emotion);
         b.tag_language(&scope_lexicon.language.en, 1);
         b.tag_language(&scope_lexicon.language.id, 2);
         let mut lexicons: [Option<CompiledLexicon>; 3] = [None, None, None];
@@ -203,7 +206,8 @@ impl GradedSets {
                 .markers
                 .iter()
                 .map(|def| {
-                    let only_agent = agent_only.contains(&kind);
+                    // A reaction is found in the customer's words.
+                    let only_agent = agent_only.contains(&kind) && !def.reaction;
                     let list = |b: &mut EngineBuilder, phrases: &[String]| {
                         (!phrases.is_empty()).then(|| {
                             let set = b.add_set_with_gap(phrases.iter(), def.gap);
@@ -269,12 +273,14 @@ impl GradedSets {
             let repeated_question = markers
                 .iter()
                 .position(|m| m.def.builtin == Some(Builtin::RepeatedQuestion));
+            let has_reactions = markers.iter().any(|m| m.def.reaction);
             lexicons[kind.index()] = Some(CompiledLexicon {
                 kind,
                 markers,
                 surface,
                 needs_shapes,
                 repeated_question,
+                has_reactions,
             });
         }
         GradedSets { scope, lexicons }
@@ -291,6 +297,8 @@ impl GradedSets {
 pub struct FoundMarker {
     /// The marker's index in its lexicon, or [`WHOLE_TURN_MARKER`].
     pub marker: u16,
+    /// Found in the customer's reaction to the turn, not in the turn.
+    pub reaction: bool,
     /// Its contribution to the turn's logit.
     pub weight: f64,
     /// The segment it is in.
@@ -310,6 +318,7 @@ impl FoundMarker {
         FoundMarker {
             // Built-in lexicons hold a few dozen markers.
             marker: u16::try_from(index).unwrap_or(WHOLE_TURN_MARKER - 1),
+            reaction: false,
             weight,
             seg: u32::try_from(seg).unwrap_or(u32::MAX),
             start,
@@ -362,6 +371,7 @@ impl Turn {
         self.score = sigmoid(self.logit);
         self.markers.push(FoundMarker {
             marker: WHOLE_TURN_MARKER,
+            reaction: false,
             weight,
             seg: u32::try_from(self.first_seg).unwrap_or(u32::MAX),
             start,
@@ -459,6 +469,14 @@ pub fn score_turns(
             *slot = i;
         }
     }
+    // Per customer segment: the agent turn its run answers (empty when the
+    // lexicon reads no reactions or the speakers are not told apart).
+    let reply_of_seg =
+        if lexicon.has_reactions && speaker == SpeakerFilter::Agent && a.speakers_known {
+            replies_to_turns(a, &turn_of_seg, NO_TURN)
+        } else {
+            Vec::new()
+        };
     // Per turn: (marker, count, end of its last counted hit); a slot left by
     // another marker reads as empty, so nothing is reset between markers.
     let mut slots: Vec<(usize, u32, u32)> = vec![(usize::MAX, 0, 0); turns.len()];
@@ -469,11 +487,19 @@ pub fn score_turns(
             (marker.id_set, Some(TurnLanguage::En)),
             (marker.builtin_set, None),
         ];
+        let owner = if def.reaction {
+            if reply_of_seg.is_empty() {
+                continue;
+            }
+            &reply_of_seg
+        } else {
+            &turn_of_seg
+        };
         for (set, excluded_language) in sets {
             let Some(set) = set else { continue };
             for h in a.set_hits(set) {
                 let seg = h.seg as usize;
-                let t = turn_of_seg[seg];
+                let t = owner[seg];
                 if t == NO_TURN {
                     continue;
                 }
@@ -529,13 +555,10 @@ pub fn score_turns(
                 }
                 slots[t] = (marker_index, count + 1, h.end);
                 turns[t].logit += def.weight;
-                turns[t].markers.push(FoundMarker::new(
-                    marker_index,
-                    def.weight,
-                    seg,
-                    h.start,
-                    h.end,
-                ));
+                turns[t].markers.push(FoundMarker {
+                    reaction: def.reaction,
+                    ..FoundMarker::new(marker_index, def.weight, seg, h.start, h.end)
+                });
             }
         }
     }
@@ -563,6 +586,27 @@ pub fn score_turns(
         turn.score = sigmoid(turn.logit);
     }
     turns
+}
+
+/// Per segment, the judged turn that a customer segment reacts to: every
+/// customer segment from the end of a judged turn to the next one answers
+/// it; other segments hold `none`.
+fn replies_to_turns(a: &Analysis<'_>, turn_of_seg: &[u32], none: u32) -> Vec<u32> {
+    let mut reply_of_seg = vec![none; turn_of_seg.len()];
+    let mut answered = none;
+    for (seg, segment) in a.transcript.segments.iter().enumerate() {
+        if a.blank[seg] {
+            continue;
+        }
+        if turn_of_seg[seg] != none {
+            answered = turn_of_seg[seg];
+        } else if segment.speaker == Speaker::Customer {
+            reply_of_seg[seg] = answered;
+        } else {
+            answered = none;
+        }
+    }
+    reply_of_seg
 }
 
 /// Whether one of a set's hits (in token order) starts at token `at`.
@@ -849,9 +893,10 @@ impl Turn {
     }
 
     /// Whether the turn carries a cue that raises the score (the encoder
-    /// head's whole-turn term included).
+    /// head's whole-turn term included; the customer's reaction is no cue
+    /// of the turn's own).
     pub fn has_positive_cue(&self) -> bool {
-        self.markers.iter().any(|m| m.weight > 0.0)
+        self.markers.iter().any(|m| m.weight > 0.0 && !m.reaction)
     }
 }
 
@@ -938,6 +983,7 @@ mod tests {
         }
         let whole = FoundMarker {
             marker: WHOLE_TURN_MARKER,
+            reaction: false,
             weight: 1.0,
             seg: 0,
             start: 0,
