@@ -57,6 +57,13 @@ fn courtesy_of(r: &CompiledRubric, line: &str) -> (Vec<String>, f64) {
     (kinds(result), result.fraction.expect("graded"))
 }
 
+/// The empathy cues and fraction of a call.
+fn empathy_of(r: &CompiledRubric, turns: &[(Speaker, &str)]) -> (Vec<String>, f64) {
+    let card = score_transcript(r, &call(turns), "t");
+    let result = check(&card, "empathic_responses");
+    (kinds(result), result.fraction.expect("graded"))
+}
+
 fn fraction(r: &CompiledRubric, turns: &[(Speaker, &str)], id: &str) -> f64 {
     check(&score_transcript(r, &call(turns), "t"), id)
         .fraction
@@ -454,6 +461,84 @@ fn a_customer_who_has_to_say_it_again_counts_against_the_turn_before() {
         "{:?}",
         kinds(result)
     );
+}
+
+#[test]
+fn sympathy_for_good_news_misreads_the_feeling() {
+    let r = rubric();
+    let empathy = |turns: &[(Speaker, &str)]| empathy_of(&r, turns);
+    let misread = |k: &[String]| k.iter().any(|k| k.starts_with("misread_feeling"));
+    for (joy, distress, sympathy, gladness) in [
+        (
+            "I passed my driving test, I am so happy!",
+            "I failed my driving test, I am so sad.",
+            "I'm sorry to hear that. What will you do next?",
+            "That's wonderful, congratulations! What will you do next?",
+        ),
+        (
+            "Alhamdulillah, saya lulus ujian, senang sekali.",
+            "Saya tidak lulus ujian, sedih sekali.",
+            "Turut prihatin ya, Bu. Apa rencana Ibu selanjutnya?",
+            "Wah, ikut senang mendengarnya, Bu! Apa rencana Ibu selanjutnya?",
+        ),
+    ] {
+        let (misread_kinds, misread_fraction) = empathy(&[(C, joy), (A, sympathy)]);
+        let (_, glad_fraction) = empathy(&[(C, joy), (A, gladness)]);
+        let (fitting_kinds, fitting_fraction) = empathy(&[(C, distress), (A, sympathy)]);
+        assert!(misread(&misread_kinds), "{joy}: {misread_kinds:?}");
+        assert!(!misread(&fitting_kinds), "{distress}: {fitting_kinds:?}");
+        assert!(
+            misread_fraction < glad_fraction && misread_fraction < fitting_fraction,
+            "{misread_fraction} vs {glad_fraction} and {fitting_fraction}"
+        );
+        // The joy holds through a plain answer, until distress is voiced.
+        let (kinds_later, _) = empathy(&[
+            (C, joy),
+            (A, "Which test was it?"),
+            (C, "The written one."),
+            (A, sympathy),
+        ]);
+        assert!(misread(&kinds_later), "{kinds_later:?}");
+        let (kinds_after_distress, _) =
+            empathy(&[(C, joy), (A, gladness), (C, distress), (A, sympathy)]);
+        assert!(!misread(&kinds_after_distress), "{kinds_after_distress:?}");
+    }
+    // Relief after trouble still takes an apology for the trouble, and joy
+    // that is denied is no joy.
+    for turns in [
+        [
+            (C, "It finally arrived, I am so relieved."),
+            (A, "I'm sorry it took so long."),
+        ],
+        [
+            (C, "Akhirnya sampai juga, saya lega."),
+            (A, "Mohon maaf atas keterlambatannya, Bu."),
+        ],
+        [
+            (C, "I am not happy with this at all."),
+            (A, "I'm sorry to hear that."),
+        ],
+    ] {
+        let (found, _) = empathy(&turns);
+        assert!(!misread(&found), "{turns:?}: {found:?}");
+    }
+    // Being misunderstood is the customer's reaction to the turn before.
+    for (agent, customer) in [
+        (
+            "So you would like to cancel the order?",
+            "No, you got it wrong, I want to change the address.",
+        ),
+        (
+            "Jadi Bapak mau membatalkan pesanan?",
+            "Bukan, Mbak salah paham, saya mau ganti alamat.",
+        ),
+    ] {
+        let (found, _) = empathy(&[(A, agent), (C, customer), (A, "Baik. Okay.")]);
+        assert!(
+            found.iter().any(|k| k == "customer_unheard"),
+            "{customer}: {found:?}"
+        );
+    }
 }
 
 #[test]

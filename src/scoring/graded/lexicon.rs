@@ -98,6 +98,11 @@ pub struct MarkerDef {
     /// cheerful "great!" is fine, except right after "my son is hurt").
     #[serde(default)]
     pub after_emotion: bool,
+    /// Counts only while the customer's last voiced feeling is joy or good
+    /// news, with no distress since ("sorry to hear that" after "I
+    /// passed!").
+    #[serde(default)]
+    pub after_joy: bool,
     /// The customer's reaction to the turn: found in the customer's words
     /// right after it (and only there), counted on the agent turn they
     /// answer ("I already told you", "that helps").
@@ -214,6 +219,8 @@ pub struct ScopeLexicon {
     pub fillers: Phrasings,
     /// The customer voicing an emotion or a distressing event.
     pub emotion: Phrasings,
+    /// The customer voicing joy, pride or good news.
+    pub joy: Phrasings,
     /// Function words of each language, to tell a turn's language.
     pub language: Phrasings,
 }

@@ -96,6 +96,8 @@ pub struct ScopeSets {
     pub fillers: u32,
     /// Customer emotion cues.
     pub emotion: u32,
+    /// Customer joy cues.
+    pub joy: u32,
 }
 
 /// One marker ready to count.
@@ -191,6 +193,7 @@ impl GradedSets {
             reporting: b.add_set(scope_lexicon.reporting.all()),
             fillers: b.add_set(scope_lexicon.fillers.all()),
             emotion: b.add_set(scope_lexicon.emotion.all()),
+            joy: b.add_set(scope_lexicon.joy.all()),
         };
         b.count_as_written(scope.emotion);
         b.tag_language(&scope_lexicon.language.en, 1);
@@ -357,6 +360,9 @@ pub struct Turn {
     /// The customer turn just before it that voiced emotion: its first
     /// segment and how strongly (0..1).
     pub after_emotion: Option<(usize, f64)>,
+    /// Whether the customer's last voiced feeling before it was joy or good
+    /// news (no distress voiced since).
+    pub after_joy: bool,
 }
 
 impl Turn {
@@ -416,6 +422,9 @@ fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec
     let mut previous: Option<Speaker> = None;
     // The customer run just before, its first segment and its strongest emotion.
     let mut customer_run: Option<(usize, f64)> = None;
+    // Whether the customer's last voiced feeling was joy or good news (and
+    // not distress since): it holds until they voice distress.
+    let mut joyful = false;
     for (seg, segment) in segments.iter().enumerate() {
         if a.blank[seg] {
             continue;
@@ -427,6 +436,13 @@ fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec
                 (true, Some((first, e))) => Some((first, e.max(emotion))),
                 _ => Some((seg, emotion)),
             };
+            if a.sentiment[seg] < 0.0 {
+                joyful = false;
+            } else if ctx.joy[seg] {
+                joyful = true;
+            } else if emotion > 0.0 {
+                joyful = false;
+            }
         }
         if a.speaker_matches(seg, speaker) {
             match turns.last_mut() {
@@ -441,6 +457,7 @@ fn turns_of(a: &Analysis<'_>, ctx: &TokenContext, speaker: SpeakerFilter) -> Vec
                         score: 0.0,
                         markers: smallvec::SmallVec::new(),
                         after_emotion,
+                        after_joy: joyful,
                     });
                 }
             }
@@ -529,6 +546,7 @@ pub fn score_turns(
                     || (def.question && !ctx.question(at))
                     || (def.statement && ctx.question(at))
                     || (def.after_emotion && turns[t].after_emotion.is_none())
+                    || (def.after_joy && !turns[t].after_joy)
                     || !position_ok(
                         def.position,
                         ctx,

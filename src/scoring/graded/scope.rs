@@ -57,6 +57,9 @@ pub struct TokenContext {
     pub language: Vec<TurnLanguage>,
     /// Each customer segment's voiced emotion, 0..1 (0 for other speakers).
     pub emotion: Vec<f64>,
+    /// Whether each customer segment voiced joy or good news (false for
+    /// other speakers).
+    pub joy: Vec<bool>,
 }
 
 /// What a token looks like as written.
@@ -238,6 +241,7 @@ impl TokenContext {
             flags: vec![0; n],
             language: vec![TurnLanguage::Unknown; segments.len()],
             emotion: vec![0.0; segments.len()],
+            joy: vec![false; segments.len()],
         };
         // Every word of a filler, so that "next time" passes a start on.
         for h in a.set_hits(scope.fillers) {
@@ -337,6 +341,10 @@ impl TokenContext {
                 .count() as f64;
             let negative = if a.sentiment[seg] < 0.0 { 1.0 } else { 0.0 };
             ctx.emotion[seg] = ((cues + negative) / 2.0).min(1.0);
+            ctx.joy[seg] = a
+                .seg_hits(scope.joy, seg)
+                .iter()
+                .any(|h| !ctx.negated(h.start as usize));
         }
         ctx
     }
