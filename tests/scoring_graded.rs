@@ -479,11 +479,15 @@ fn sympathy_for_good_news_misreads_the_feeling() {
             "Alhamdulillah, saya lulus ujian, senang sekali.",
             "Saya tidak lulus ujian, sedih sekali.",
             "Turut prihatin ya, Bu. Apa rencana Ibu selanjutnya?",
-            "Wah, ikut senang mendengarnya, Bu! Apa rencana Ibu selanjutnya?",
+            "Wah, bagus sekali, Bu! Apa rencana Ibu selanjutnya?",
         ),
     ] {
         let (misread_kinds, misread_fraction) = empathy(&[(C, joy), (A, sympathy)]);
-        let (_, glad_fraction) = empathy(&[(C, joy), (A, gladness)]);
+        let (glad_kinds, glad_fraction) = empathy(&[(C, joy), (A, gladness)]);
+        assert!(
+            glad_kinds.iter().any(|k| k == "shared_gladness"),
+            "{gladness}: {glad_kinds:?}"
+        );
         let (fitting_kinds, fitting_fraction) = empathy(&[(C, distress), (A, sympathy)]);
         assert!(misread(&misread_kinds), "{joy}: {misread_kinds:?}");
         assert!(!misread(&fitting_kinds), "{distress}: {fitting_kinds:?}");
@@ -502,6 +506,14 @@ fn sympathy_for_good_news_misreads_the_feeling() {
         let (kinds_after_distress, _) =
             empathy(&[(C, joy), (A, gladness), (C, distress), (A, sympathy)]);
         assert!(!misread(&kinds_after_distress), "{kinds_after_distress:?}");
+        // Gladness after distress is no shared gladness.
+        let (kinds_glad_after_distress, _) = empathy(&[(C, distress), (A, gladness)]);
+        assert!(
+            !kinds_glad_after_distress
+                .iter()
+                .any(|k| k == "shared_gladness"),
+            "{kinds_glad_after_distress:?}"
+        );
     }
     // Relief after trouble still takes an apology for the trouble, and joy
     // that is denied is no joy.
